@@ -1,0 +1,129 @@
+"""One settings object for the whole service, read from the environment and an optional `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LimitSettings(BaseModel):
+    """Bounds on what one request may ask of the service."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    max_upload_mb: float = Field(200, gt=0)
+    """Largest accepted upload or download, in MiB."""
+    max_audio_seconds: float = Field(4 * 3600, gt=0)
+    """Longest accepted audio, in seconds."""
+    queue_size: int = Field(8, ge=1)
+    """Tasks that may wait for the model executor before new ones get 503."""
+
+
+class WebhookSettings(BaseModel):
+    """Result and progress webhooks."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    url: str | None = None
+    """Default result webhook when a request names none."""
+    secret: SecretStr | None = None
+    """HMAC-SHA256 key; when set, bodies are signed in `X-Webhook-Signature`."""
+    attempts: int = Field(5, ge=1)
+    """Deliveries tried before giving up."""
+    base_delay_s: float = Field(1.0, ge=0)
+    """First retry delay; it doubles on each retry."""
+    max_delay_s: float = Field(30.0, ge=0)
+    """Upper bound on one retry delay."""
+
+
+class Settings(BaseSettings):
+    """Service settings. Nested groups use `__` in variable names, e.g. `LIMITS__QUEUE_SIZE`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_nested_delimiter="__",
+        extra="ignore",
+        validate_default=True,
+        use_attribute_docstrings=True,
+    )
+
+    data_dir: Path = Path("data")
+    """Where the embedded SQLite database and temporary audio live."""
+    database_url: str | None = None
+    """SQLAlchemy URL of the task store; empty means SQLite at `<DATA_DIR>/tasks.db`.
+    Use PostgreSQL (`postgresql+psycopg://…`) when several workers share tasks."""
+    whisper_model: str = "tiny.en"
+    """faster-whisper model: `tiny.en` is bundled and needs no download; `large-v3` etc. come from the hub."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """`auto` picks cuda when a GPU is visible, else cpu."""
+    compute_type: Literal["auto", "float16", "float32", "int8", "int8_float16", "bfloat16"] = "auto"
+    """`auto` is float16 on cuda and int8 on cpu."""
+    threads: int = Field(0, ge=0)
+    """CPU threads for transcription; 0 means one per core, at most 4."""
+    batch_size: int = Field(8, ge=1, le=256)
+    """Batched transcription size."""
+    hf_token: SecretStr | None = None
+    """Hugging Face token for gated models (pyannote diarization pipeline)."""
+    diarization_model: str = "pyannote/speaker-diarization-community-1"
+    """pyannote pipeline used when an HF token is set; without one the embedded diarizer runs."""
+    preload_models: bool = True
+    """Load the configured models when the worker or server starts."""
+    lease_seconds: float = Field(60.0, gt=0)
+    """How long a worker's claim on a task lasts without renewal; expired claims are recovered."""
+    limits: LimitSettings = LimitSettings()
+    webhook: WebhookSettings = WebhookSettings()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Log level of the service's loggers."""
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The task store's URL, defaulting to the embedded SQLite file."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'tasks.db').resolve()}"
+
+    @property
+    def resolved_device(self) -> str:
+        """`cuda` or `cpu`, resolving `auto` by probing for a GPU."""
+        if self.device != "auto":
+            return self.device
+        import torch  # heavy: only when a device is actually needed
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+
+    @property
+    def resolved_compute_type(self) -> str:
+        """The compute type, resolving `auto` for the device."""
+        if self.compute_type != "auto":
+            return self.compute_type
+        return "float16" if self.resolved_device == "cuda" else "int8"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings; tests clear this cache to override them."""
+    return Settings()
+
+
+def settings_table() -> str:
+    """Markdown table of every environment variable, its default and meaning (kept in the README)."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+                walk(field.annotation, f"{prefix}{name.upper()}__")
+                continue
+            default = field.default
+            shown = "" if default is None else str(default.value if hasattr(default, "value") else default)
+            doc = " ".join((field.description or "").split())
+            rows.append(f"| `{prefix}{name.upper()}` | `{shown}` | {doc} |")
+
+    walk(Settings, "")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table())

@@ -1,0 +1,1 @@
+"""The task store: table, session factory, repository and migrations."""

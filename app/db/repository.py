@@ -1,0 +1,225 @@
+"""All reads and writes of the task table. Each method is one short transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.models import ACTIVE_STATUSES, Task, TaskStatus, TaskType, utcnow
+
+INTERRUPTED_MESSAGE = (
+    "The worker running this task stopped before finishing it (crash, restart or lost heartbeat). "
+    "Submit the task again."
+)
+
+
+class TaskRepository:
+    """The task store. Workers own tasks through a renewable lease; expired leases are recovered."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, lease_seconds: float) -> None:
+        self._sessions = sessions
+        self.lease = timedelta(seconds=lease_seconds)
+
+    def create(
+        self,
+        *,
+        task_type: TaskType | str,
+        params: dict[str, Any] | None = None,
+        file_name: str | None = None,
+        url: str | None = None,
+        language: str | None = None,
+        audio_duration: float | None = None,
+        external_job_id: str | None = None,
+        owner: str | None = None,
+    ) -> Task:
+        """Queue a task. With `external_job_id` already recorded, return that task instead (idempotency).
+
+        `owner` is the worker that will run it: its lease then covers the queued task too, so a queue lost
+        with a dead process is recovered like a running task.
+        """
+        task = Task(
+            task_type=TaskType(task_type),
+            params=params or {},
+            file_name=file_name,
+            url=url,
+            language=language,
+            audio_duration=audio_duration,
+            external_job_id=external_job_id,
+            worker_id=owner,
+            lease_expires_at=utcnow() + self.lease if owner else None,
+        )
+        try:
+            with self._sessions.begin() as session:
+                session.add(task)
+        except IntegrityError:
+            existing = self.get_by_external_id(external_job_id) if external_job_id else None
+            if existing is None:
+                raise
+            return existing
+        return task
+
+    def get(self, identifier: str) -> Task | None:
+        with self._sessions() as session:
+            return session.scalar(select(Task).where(Task.identifier == identifier))
+
+    def get_by_external_id(self, external_job_id: str) -> Task | None:
+        with self._sessions() as session:
+            return session.scalar(select(Task).where(Task.external_job_id == external_job_id))
+
+    def list(
+        self,
+        *,
+        status: TaskStatus | str | None = None,
+        task_type: TaskType | str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[Sequence[Task], int]:
+        """A page of tasks, newest first, and the total count matching the filters."""
+        query = select(Task)
+        if status is not None:
+            query = query.where(Task.status == TaskStatus(status))
+        if task_type is not None:
+            query = query.where(Task.task_type == TaskType(task_type))
+        with self._sessions() as session:
+            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            page = session.scalars(
+                query.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit).offset(offset)
+            ).all()
+        return page, total
+
+    def claim(self, identifier: str, *, worker_id: str) -> bool:
+        """Move a queued task to processing for `worker_id`. Exactly one concurrent caller wins."""
+        now = utcnow()
+        return self._update(
+            (Task.identifier == identifier, Task.status == TaskStatus.queued),
+            status=TaskStatus.processing,
+            worker_id=worker_id,
+            lease_expires_at=now + self.lease,
+            started_at=now,
+        )
+
+    def progress(
+        self, identifier: str, *, worker_id: str, progress: float, stage: str | None = None
+    ) -> bool:
+        """Record progress and renew the lease. False means the task is no longer this worker's to run
+        (cancelled, recovered or deleted): the worker should stop."""
+        return self._update(
+            (
+                Task.identifier == identifier,
+                Task.worker_id == worker_id,
+                Task.status == TaskStatus.processing,
+            ),
+            progress=max(0.0, min(1.0, progress)),
+            stage=stage,
+            lease_expires_at=utcnow() + self.lease,
+        )
+
+    def renew_leases(self, worker_id: str) -> int:
+        """Extend the lease of every active task `worker_id` owns; returns how many."""
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(Task)
+                .where(Task.worker_id == worker_id, Task.status.in_(ACTIVE_STATUSES))
+                .values(lease_expires_at=utcnow() + self.lease)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def complete(
+        self,
+        identifier: str,
+        *,
+        worker_id: str,
+        result: Any,
+        language: str | None = None,
+        audio_duration: float | None = None,
+    ) -> bool:
+        """Store the result of a task this worker is processing. False if it was cancelled meanwhile."""
+
+        def finish(task: Task) -> None:
+            task.result = result
+            task.progress = 1.0
+            task.language = language or task.language
+            task.audio_duration = audio_duration or task.audio_duration
+
+        return self._finish(
+            identifier, TaskStatus.completed, finish, worker_id=worker_id, allowed=(TaskStatus.processing,)
+        )
+
+    def fail(self, identifier: str, *, code: str, message: str, worker_id: str | None = None) -> bool:
+        """Mark a queued or processing task failed with a stable error code."""
+
+        def finish(task: Task) -> None:
+            task.error_code = code
+            task.error_message = message
+
+        return self._finish(identifier, TaskStatus.failed, finish, worker_id=worker_id)
+
+    def cancel(self, identifier: str) -> bool:
+        """Cancel a queued or processing task. A running task notices at its next progress update."""
+
+        def finish(task: Task) -> None:
+            task.error_code = "cancelled"
+            task.error_message = "The task was cancelled."
+
+        return self._finish(identifier, TaskStatus.cancelled, finish)
+
+    def delete(self, identifier: str) -> bool:
+        with self._sessions.begin() as session:
+            result = session.execute(delete(Task).where(Task.identifier == identifier))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def recover_expired(self, *, now: datetime | None = None) -> int:
+        """Fail active tasks whose owner's lease expired (the owner died). Returns how many."""
+        now = now or utcnow()
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(Task)
+                .where(
+                    Task.status.in_(ACTIVE_STATUSES),
+                    Task.lease_expires_at.is_not(None),
+                    Task.lease_expires_at < now,
+                )
+                .values(
+                    status=TaskStatus.failed,
+                    error_code="interrupted",
+                    error_message=INTERRUPTED_MESSAGE,
+                    finished_at=now,
+                    lease_expires_at=None,
+                )
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def _update(self, conditions: tuple[Any, ...], **values: Any) -> bool:
+        with self._sessions.begin() as session:
+            result = session.execute(update(Task).where(*conditions).values(**values))
+            return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def _finish(
+        self,
+        identifier: str,
+        status: TaskStatus,
+        apply: Callable[[Task], None],
+        *,
+        worker_id: str | None = None,
+        allowed: tuple[TaskStatus, ...] = ACTIVE_STATUSES,
+    ) -> bool:
+        with self._sessions.begin() as session:
+            query = select(Task).where(Task.identifier == identifier, Task.status.in_(allowed))
+            if worker_id is not None:
+                query = query.where(Task.worker_id == worker_id)
+            task = session.scalar(query.with_for_update())
+            if task is None:
+                return False
+            now = utcnow()
+            apply(task)
+            task.status = status
+            task.finished_at = now
+            task.lease_expires_at = None
+            if task.started_at is not None:
+                task.duration = (now - task.started_at).total_seconds()
+            return True

@@ -1,0 +1,55 @@
+"""Errors as values: a stable code, a human message, and one table mapping codes to HTTP statuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# One place for every code the service returns and the HTTP status it maps to.
+HTTP_STATUS: dict[str, int] = {
+    "invalid_input": 422,
+    "unknown_action": 400,
+    "not_found": 404,
+    "conflict": 409,
+    "empty_audio": 400,
+    "not_audio": 415,
+    "too_large": 413,
+    "audio_too_long": 413,
+    "url_not_allowed": 400,
+    "download_failed": 502,
+    "no_speech": 422,
+    "unsupported_language": 422,
+    "model_unavailable": 503,
+    "out_of_memory": 503,
+    "queue_full": 503,
+    "cancelled": 409,
+    "interrupted": 500,
+    "internal_error": 500,
+}
+
+
+class ServiceError(Exception):
+    """An expected failure with a stable `code` that clients can act on."""
+
+    def __init__(self, code: str, message: str, *, details: Any = None) -> None:
+        if code not in HTTP_STATUS:
+            raise ValueError(f"unregistered error code {code!r}")
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS[self.code]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The client-facing shape, `{"code", "message"}` (plus `details` when present)."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+class NotFoundError(ServiceError):
+    def __init__(self, what: str, identifier: str) -> None:
+        super().__init__("not_found", f"{what} {identifier!r} was not found")

@@ -1,0 +1,69 @@
+"""The process's long-lived parts, built once and shared by both front doors."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from app.config import Settings, get_settings
+from app.db.lease import LeaseKeeper
+from app.db.migrate import upgrade
+from app.db.repository import TaskRepository
+from app.db.session import make_engine, make_session_factory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    tasks: TaskRepository
+    worker_id: str
+    lease_keeper: LeaseKeeper
+
+    def close(self) -> None:
+        self.lease_keeper.stop()
+        self.engine.dispose()
+
+
+def start_runtime(settings: Settings) -> Runtime:
+    """Migrate the task store, recover tasks left by dead processes, and start the lease heartbeat."""
+    logging.getLogger("app").setLevel(settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    tasks = TaskRepository(make_session_factory(engine), lease_seconds=settings.lease_seconds)
+    worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    keeper = LeaseKeeper(tasks, worker_id)
+    keeper.tick()
+    keeper.start()
+    log.info("task store ready (%s), worker %s", engine.dialect.name, worker_id)
+    return Runtime(settings, engine, tasks, worker_id, keeper)
+
+
+_runtime: Runtime | None = None
+_runtime_lock = threading.Lock()
+
+
+def get_runtime() -> Runtime:
+    """The process's runtime, started on first use."""
+    global _runtime
+    with _runtime_lock:
+        if _runtime is None:
+            _runtime = start_runtime(get_settings())
+        return _runtime
+
+
+def stop_runtime() -> None:
+    global _runtime
+    with _runtime_lock:
+        if _runtime is not None:
+            _runtime.close()
+            _runtime = None
