@@ -67,3 +67,16 @@ def test_worker_runs_the_shipped_test_input(tmp_path: Path) -> None:
     result_line = next(line for line in completed.stdout.splitlines() if "Job result:" in line)
     result = ast.literal_eval(result_line.split("Job result:", 1)[1].strip())
     assert result["output"]["result"]["database"] == {"kind": "sqlite", "reachable": True}
+
+
+def test_local_handler_report_passes(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "test_handler_local.py"],
+        cwd=ROOT,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "0 failed" in completed.stdout
