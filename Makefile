@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test run worker bench clean
+.PHONY: install test lint run worker bench clean
 
 install: $(STAMP)
 	@scripts/install-system-packages.sh
@@ -19,11 +19,18 @@ $(STAMP): requirements.txt requirements-test.txt
 test: install
 	$(BIN)/python -m pytest
 
+lint: install
+	$(BIN)/ruff check app handler.py tests bench scripts
+	$(BIN)/ruff format --check app handler.py tests bench scripts
+
 run: install
 	$(BIN)/uvicorn app.main:app --host 127.0.0.1 --port 8000
 
 worker: install
 	$(BIN)/python handler.py --rp_serve_api
+
+bench: install
+	$(BIN)/python bench/pipeline.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

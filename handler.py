@@ -7,16 +7,109 @@ Run it with `python handler.py` (RunPod), `python handler.py --rp_serve_api` (lo
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from app.errors import ServiceError
+from pydantic import BaseModel, ValidationError
+
+from app.db.models import TaskStatus
+from app.errors import ServiceError, invalid_input
 from app.runtime import Runtime, get_runtime
+from app.schemas import (
+    AlignJob,
+    CombineJob,
+    DiarizeJob,
+    SpeechToTextJob,
+    TaskOut,
+    TaskQuery,
+    TaskRef,
+    TranscribeJob,
+)
+from app.services import tasks
 from app.services.health import health_report
+from app.services.lifecycle import start_service
+from app.services.pipeline import Progress
+from app.services.speech import prepare_job, rendered_result
+from app.services.webhooks import notify_task
 
 log = logging.getLogger("app.handler")
 
+Model = TypeVar("Model", bound=BaseModel)
 Action = Callable[[Runtime, dict[str, Any], dict[str, Any]], dict[str, Any]]
+
+
+def _validated(schema: type[Model], job_input: dict[str, Any]) -> Model:
+    try:
+        return schema.model_validate({k: v for k, v in job_input.items() if k != "action"})
+    except ValidationError as error:
+        raise invalid_input(error) from None
+
+
+def _runpod_progress(job: dict[str, Any]) -> Progress | None:
+    """Progress updates through RunPod, when running on RunPod (locally there is nowhere to send them)."""
+    if not os.environ.get("RUNPOD_WEBHOOK_POST_OUTPUT"):
+        return None
+    import runpod
+
+    return lambda fraction, stage: runpod.serverless.progress_update(
+        job, {"stage": stage, "progress": round(fraction, 3)}
+    )
+
+
+def _task_response(task: TaskOut, request: BaseModel) -> dict[str, Any]:
+    if task.status == TaskStatus.completed:
+        return {
+            "identifier": task.identifier,
+            "result": rendered_result(task, request),
+            "message": f"{task.task_type.value} completed",
+        }
+    if task.error is not None:
+        response: dict[str, Any] = {
+            "error": {**task.error.model_dump(exclude_none=True), "identifier": task.identifier}
+        }
+        if task.error.code == "device_error":
+            response["refresh_worker"] = True
+        return response
+    return {"identifier": task.identifier, "result": None, "message": f"task is {task.status.value}"}
+
+
+def _job_action(schema: type[SpeechToTextJob | TranscribeJob | AlignJob | DiarizeJob | CombineJob]) -> Action:
+    def action(runtime: Runtime, job_input: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+        request = _validated(schema, job_input)
+        prepared = prepare_job(
+            runtime, request, external_job_id=job.get("id"), on_progress=_runpod_progress(job)
+        )
+        task = prepared.run()
+        notify_task(runtime.settings, task, getattr(request, "webhook_url", None))
+        return _task_response(task, request)
+
+    return action
+
+
+def _task_view(task: TaskOut, message: str) -> dict[str, Any]:
+    return {"identifier": task.identifier, "result": task.model_dump(mode="json"), "message": message}
+
+
+def _get_task(runtime: Runtime, job_input: dict[str, Any], _job: dict[str, Any]) -> dict[str, Any]:
+    task = tasks.get_task(runtime, _validated(TaskRef, job_input).identifier)
+    return _task_view(task, f"task is {task.status.value}")
+
+
+def _get_all_tasks(runtime: Runtime, job_input: dict[str, Any], _job: dict[str, Any]) -> dict[str, Any]:
+    page = tasks.list_tasks(runtime, _validated(TaskQuery, job_input))
+    return {"identifier": None, "result": page.model_dump(mode="json"), "message": f"{page.total} task(s)"}
+
+
+def _delete_task(runtime: Runtime, job_input: dict[str, Any], _job: dict[str, Any]) -> dict[str, Any]:
+    identifier = _validated(TaskRef, job_input).identifier
+    tasks.delete_task(runtime, identifier)
+    return {"identifier": identifier, "result": None, "message": "task deleted"}
+
+
+def _cancel_task(runtime: Runtime, job_input: dict[str, Any], _job: dict[str, Any]) -> dict[str, Any]:
+    task = tasks.cancel_task(runtime, _validated(TaskRef, job_input).identifier)
+    return _task_view(task, "task cancelled")
 
 
 def _health(runtime: Runtime, _input: dict[str, Any], _job: dict[str, Any]) -> dict[str, Any]:
@@ -25,6 +118,16 @@ def _health(runtime: Runtime, _input: dict[str, Any], _job: dict[str, Any]) -> d
 
 
 ACTIONS: dict[str, Action] = {
+    "speech_to_text": _job_action(SpeechToTextJob),
+    "speech_to_text_url": _job_action(SpeechToTextJob),
+    "transcribe": _job_action(TranscribeJob),
+    "align": _job_action(AlignJob),
+    "diarize": _job_action(DiarizeJob),
+    "combine": _job_action(CombineJob),
+    "get_task": _get_task,
+    "get_all_tasks": _get_all_tasks,
+    "delete_task": _delete_task,
+    "cancel_task": _cancel_task,
     "health": _health,
 }
 
@@ -59,5 +162,5 @@ if __name__ == "__main__":
     import runpod
 
     logging.basicConfig(level=logging.INFO)
-    get_runtime()  # migrate, recover and load models before the first job arrives
+    start_service()  # migrate, recover and load models before the first job arrives
     runpod.serverless.start({"handler": handler})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -40,6 +41,19 @@ class WebhookSettings(BaseModel):
     """Upper bound on one retry delay."""
 
 
+class FetchSettings(BaseModel):
+    """Downloading audio from URLs that users give."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    timeout_s: float = Field(300.0, gt=0)
+    """Deadline for one whole download, redirects included."""
+    max_redirects: int = Field(5, ge=0, le=20)
+    """Redirects followed (each one re-checked) before giving up."""
+    allow_private_hosts: list[str] = []
+    """Host names or IPs exempt from the public-address rule (for tests and private deployments)."""
+
+
 class Settings(BaseSettings):
     """Service settings. Nested groups use `__` in variable names, e.g. `LIMITS__QUEUE_SIZE`."""
 
@@ -72,10 +86,13 @@ class Settings(BaseSettings):
     """pyannote pipeline used when an HF token is set; without one the embedded diarizer runs."""
     preload_models: bool = True
     """Load the configured models when the worker or server starts."""
+    align_languages: list[str] = ["en"]
+    """Languages whose wav2vec2 aligner is preloaded (others load on first use)."""
     lease_seconds: float = Field(60.0, gt=0)
     """How long a worker's claim on a task lasts without renewal; expired claims are recovered."""
     limits: LimitSettings = LimitSettings()
     webhook: WebhookSettings = WebhookSettings()
+    fetch: FetchSettings = FetchSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Log level of the service's loggers."""
 
@@ -93,12 +110,16 @@ class Settings(BaseSettings):
 
         return "cuda" if torch.cuda.is_available() else "cpu"
 
-    @property
-    def resolved_compute_type(self) -> str:
-        """The compute type, resolving `auto` for the device."""
+    def compute_type_for(self, device: str) -> str:
+        """The compute type on `device`, resolving `auto`."""
         if self.compute_type != "auto":
             return self.compute_type
-        return "float16" if self.resolved_device == "cuda" else "int8"
+        return "float16" if device == "cuda" else "int8"
+
+    @property
+    def resolved_threads(self) -> int:
+        """CPU threads for transcription, resolving 0."""
+        return self.threads or min(4, os.cpu_count() or 1)
 
 
 @lru_cache

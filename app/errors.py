@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from pydantic import ValidationError
 
 # One place for every code the service returns and the HTTP status it maps to.
 HTTP_STATUS: dict[str, int] = {
     "invalid_input": 422,
     "unknown_action": 400,
     "not_found": 404,
+    "method_not_allowed": 405,
+    "not_ready": 409,
     "conflict": 409,
     "empty_audio": 400,
     "not_audio": 415,
@@ -23,6 +28,7 @@ HTTP_STATUS: dict[str, int] = {
     "queue_full": 503,
     "cancelled": 409,
     "interrupted": 500,
+    "device_error": 500,
     "internal_error": 500,
 }
 
@@ -53,3 +59,22 @@ class ServiceError(Exception):
 class NotFoundError(ServiceError):
     def __init__(self, what: str, identifier: str) -> None:
         super().__init__("not_found", f"{what} {identifier!r} was not found")
+
+
+def invalid_input(error: ValidationError | Sequence[Any]) -> ServiceError:
+    """A validation failure as `invalid_input`, naming each bad field (never echoing the values sent)."""
+    items = (
+        error.errors(include_url=False, include_input=False, include_context=False)
+        if isinstance(error, ValidationError)
+        else error
+    )
+    details = [
+        {
+            "field": ".".join(str(part) for part in item["loc"] if part != "body") or "input",
+            "message": item["msg"],
+        }
+        for item in items
+    ]
+    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
+    more = f" (and {len(details) - 5} more)" if len(details) > 5 else ""
+    return ServiceError("invalid_input", f"Invalid input: {summary}{more}.", details=details)

@@ -2,36 +2,51 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from app import __version__
-from app.api.routes import health
-from app.errors import ServiceError
-from app.runtime import get_runtime, stop_runtime
+from app.api.errors import install_error_handlers
+from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from app.api.routes import health, openai, speech, tasks
+from app.config import get_settings
+from app.runtime import stop_runtime
+from app.services.executor import TaskExecutor
+from app.services.lifecycle import start_service
 
-log = logging.getLogger(__name__)
+# Room for the form fields that travel with an upload.
+FORM_FIELDS_ALLOWANCE = 2**20
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    app.state.runtime = get_runtime()
+    runtime = start_service()
+    app.state.runtime = runtime
+    app.state.executor = TaskExecutor(runtime.settings.limits.queue_size)
     yield
+    app.state.executor.shutdown()
     stop_runtime()
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="WhisperX speech-to-text", version=__version__, lifespan=lifespan)
-    app.include_router(health.router)
-
-    @app.exception_handler(ServiceError)
-    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
-
+    settings = get_settings()
+    app = FastAPI(
+        title="WhisperX speech-to-text",
+        version=__version__,
+        description="Transcription, word alignment and speaker diarization with WhisperX. Long work runs as "
+        "tasks: a POST answers with a task identifier (or waits with `wait=true`), `/task/{identifier}` "
+        'follows it. Errors are `{"error": {"code", "message"}}`.',
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=int(settings.limits.max_upload_mb * 2**20) + FORM_FIELDS_ALLOWANCE
+    )
+    app.add_middleware(RequestIdMiddleware)
+    for module in (speech, tasks, openai, health):
+        app.include_router(module.router)
     return app
 
 

@@ -2,12 +2,198 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from whisperx.utils import LANGUAGES, TO_LANGUAGE_CODE
 
 from app.db.models import TaskStatus, TaskType
+
+OutputFormat = Literal["json", "srt", "vtt", "txt", "tsv"]
+ComputeType = Literal["float16", "float32", "int8", "int8_float16", "bfloat16"]
+
+
+class _Params(BaseModel):
+    """A parameter group: unknown keys are refused, so a typo is an error rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelParams(_Params):
+    language: str | None = Field(None, description="ISO code or English name; detected when absent")
+    task: Literal["transcribe", "translate"] = "transcribe"
+    model: str | None = Field(
+        None, max_length=200, description="Whisper model; the configured one when absent"
+    )
+    device: Literal["cpu", "cuda"] | None = None
+    device_index: int = Field(0, ge=0, le=64)
+    threads: int | None = Field(None, ge=0, le=256)
+    batch_size: int | None = Field(None, ge=1, le=256)
+    chunk_size: int = Field(30, ge=1, le=30, description="Longest VAD chunk in seconds")
+    compute_type: ComputeType | None = None
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().lower()
+        code = TO_LANGUAGE_CODE.get(code, code)
+        if code not in LANGUAGES:
+            raise ValueError(f"unsupported language {value!r}; use an ISO 639-1 code such as 'en' or 'de'")
+        return code
+
+
+class ASROptions(_Params):
+    beam_size: int = Field(5, ge=1, le=20)
+    best_of: int = Field(5, ge=1, le=20)
+    patience: float = Field(1.0, gt=0, le=10)
+    length_penalty: float = Field(1.0, ge=0, le=10)
+    temperatures: list[float] = Field(
+        default_factory=lambda: [0.0, 0.2, 0.4, 0.6, 0.8, 1.0], min_length=1, max_length=10
+    )
+    compression_ratio_threshold: float | None = Field(2.4, gt=0, le=100)
+    log_prob_threshold: float | None = Field(-1.0, ge=-100, le=0)
+    no_speech_threshold: float | None = Field(0.6, ge=0, le=1)
+    initial_prompt: str | None = Field(None, max_length=2000)
+    suppress_tokens: list[int] = Field(default_factory=lambda: [-1], max_length=1000)
+    suppress_numerals: bool = False
+    hotwords: str | None = Field(None, max_length=2000)
+
+    @field_validator("temperatures", "suppress_tokens", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+    @field_validator("temperatures")
+    @classmethod
+    def _temperature_range(cls, value: list[float]) -> list[float]:
+        if any(not 0 <= t <= 1 for t in value):
+            raise ValueError("temperatures must lie between 0 and 1")
+        return value
+
+
+class VADOptions(_Params):
+    vad_method: Literal["pyannote", "silero"] = "pyannote"
+    vad_onset: float = Field(0.5, gt=0, lt=1)
+    vad_offset: float = Field(0.363, gt=0, lt=1)
+
+
+class AlignParams(_Params):
+    align_model: str | None = Field(
+        None, max_length=200, description="wav2vec2 model; the language default if absent"
+    )
+    interpolate_method: Literal["nearest", "linear", "ignore"] = "nearest"
+    return_char_alignments: bool = False
+
+
+class DiarizeParams(_Params):
+    num_speakers: int | None = Field(None, ge=1, le=50)
+    min_speakers: int | None = Field(None, ge=1, le=50)
+    max_speakers: int | None = Field(None, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _consistent_bounds(self) -> DiarizeParams:
+        if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
+            raise ValueError("min_speakers must not exceed max_speakers")
+        if self.num_speakers and not (self.min_speakers or 1) <= self.num_speakers <= (
+            self.max_speakers or 50
+        ):
+            raise ValueError("num_speakers must lie between min_speakers and max_speakers")
+        return self
+
+
+PARAM_GROUPS: dict[str, type[BaseModel]] = {
+    "model_params": ModelParams,
+    "asr_options": ASROptions,
+    "vad_options": VADOptions,
+    "align_params": AlignParams,
+    "diarize_params": DiarizeParams,
+}
+
+
+class JobInput(BaseModel):
+    """Base of every request schema: unknown keys are refused.
+
+    A parameter group may come as an object or as a string holding JSON (multipart forms). Clients of the
+    original whisperX-FastAPI contract send ASR and alignment options inside `model_params`, and speaker counts
+    inside `align_params`: such keys move to the group they belong to, and when the request has no such group
+    (that stage does not run), they are dropped.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _regroup_params(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for group in (*PARAM_GROUPS, "subtitle_options"):
+            if isinstance(data.get(group), str):
+                # A string that is not JSON stays as it is: field validation reports it is not an object.
+                with contextlib.suppress(ValueError):
+                    data[group] = json.loads(data[group])
+        for source in ("model_params", "align_params"):
+            if not isinstance(data.get(source), dict):
+                continue
+            own = PARAM_GROUPS[source].model_fields
+            params = dict(data[source])
+            for key in [k for k in params if k not in own]:
+                target = next((g for g, m in PARAM_GROUPS.items() if key in m.model_fields), None)
+                if target is None:
+                    continue  # unknown everywhere: validation reports it
+                value = params.pop(key)
+                if target in cls.model_fields and isinstance(data.get(target) or {}, dict):
+                    data[target] = {key: value, **(data.get(target) or {})}
+            data[source] = params
+        return data
+
+
+class PipelineParams(JobInput):
+    """Every parameter group of the full pipeline; each stage reads its own."""
+
+    model_params: ModelParams = Field(default_factory=ModelParams)
+    asr_options: ASROptions = Field(default_factory=ASROptions)
+    vad_options: VADOptions = Field(default_factory=VADOptions)
+    align_params: AlignParams = Field(default_factory=AlignParams)
+    diarize_params: DiarizeParams = Field(default_factory=DiarizeParams)
+
+
+class Word(BaseModel):
+    word: str
+    start: float | None = None
+    end: float | None = None
+    score: float | None = None
+    speaker: str | None = None
+
+
+class TranscriptSegment(BaseModel):
+    start: float
+    end: float
+    text: str
+    words: list[Word] | None = None
+    speaker: str | None = None
+
+
+class Transcript(BaseModel):
+    """A transcript as the transcription stage returns it (and the align stage takes it)."""
+
+    language: str | None = None
+    segments: list[TranscriptSegment] = Field(max_length=100_000)
+
+
+class AlignedTranscript(Transcript):
+    word_segments: list[Word] = Field(default_factory=list)
+
+
+class DiarizationSegment(BaseModel):
+    start: float = Field(ge=0)
+    end: float = Field(ge=0)
+    speaker: str = Field(max_length=100)
 
 
 class ErrorBody(BaseModel):
@@ -23,12 +209,14 @@ class DatabaseHealth(BaseModel):
 
 class HealthReport(BaseModel):
     status: str = Field(description="`ok` when every dependency answers, else `degraded`")
+    ready: bool = Field(description="The database answers and the configured models are loaded")
     version: str
     worker_id: str
     device: str
     whisper_model: str
     database: DatabaseHealth
     models_loaded: list[str] = Field(default_factory=list)
+    queue_depth: int | None = Field(None, description="Tasks waiting or running in this process")
 
 
 class TaskOut(BaseModel):
@@ -57,7 +245,98 @@ class TaskOut(BaseModel):
 class TaskQuery(BaseModel):
     """Filters and pagination for listing tasks."""
 
+    model_config = ConfigDict(extra="forbid")
+
     status: TaskStatus | None = None
     task_type: TaskType | None = None
     page: int = Field(1, ge=1)
     page_size: int = Field(20, ge=1, le=200)
+
+
+class SubtitleOptions(BaseModel):
+    """How SRT and VTT subtitles are laid out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_line_width: int | None = Field(None, ge=10, le=1000)
+    max_line_count: int | None = Field(None, ge=1, le=10)
+    highlight_words: bool = False
+
+
+def _json_or_object(value: Any) -> Any:
+    """Accept a JSON document either as an object or as a string holding it."""
+    if isinstance(value, str | bytes):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValueError("must be a JSON object or a string holding JSON") from None
+    return value
+
+
+class AudioJob(JobInput):
+    """Where the audio comes from: `file` (data URI, plain base64 or http(s) URL) or `url`."""
+
+    file: str | None = Field(None, description="data URI, plain base64 or an http(s) URL")
+    url: str | None = Field(None, max_length=8192, description="http(s) URL of the audio")
+    filename: str | None = Field(None, max_length=4096)
+    webhook_url: str | None = Field(None, max_length=8192, description="receives the final result, signed")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AudioJob:
+        if self.file and self.url:
+            raise ValueError("give the audio as only one of `file` or `url`")
+        return self
+
+    @property
+    def source(self) -> str | None:
+        """The `file` or `url` value, when the audio was not uploaded separately."""
+        return (self.url or self.file or "").strip() or None
+
+
+class RenderedJob(BaseModel):
+    output_format: OutputFormat = "json"
+    subtitle_options: SubtitleOptions = Field(default_factory=SubtitleOptions)
+
+
+class SpeechToTextJob(PipelineParams, AudioJob, RenderedJob):
+    """The full pipeline: transcribe, align, diarize, combine."""
+
+
+class TranscribeJob(AudioJob, RenderedJob):
+    model_params: ModelParams = Field(default_factory=ModelParams)
+    asr_options: ASROptions = Field(default_factory=ASROptions)
+    vad_options: VADOptions = Field(default_factory=VADOptions)
+    word_timestamps: bool = Field(
+        False, description="Also align words (the alignment stage, without diarization)"
+    )
+    align_params: AlignParams = Field(default_factory=AlignParams)
+
+
+class AlignJob(AudioJob, RenderedJob):
+    transcript: Transcript
+    device: Literal["cpu", "cuda"] | None = None
+    align_params: AlignParams = Field(default_factory=AlignParams)
+    model_params: ModelParams = Field(
+        default_factory=ModelParams, description="Whisper model used when no wav2vec2 aligner exists"
+    )
+
+    _parse_transcript = field_validator("transcript", mode="before")(_json_or_object)
+
+
+class DiarizeJob(AudioJob):
+    device: Literal["cpu", "cuda"] | None = None
+    diarize_params: DiarizeParams = Field(default_factory=DiarizeParams)
+
+
+class CombineJob(JobInput, RenderedJob):
+    aligned_transcript: AlignedTranscript
+    diarization_result: list[DiarizationSegment] = Field(max_length=100_000)
+    webhook_url: str | None = Field(None, max_length=8192)
+
+    _parse_documents = field_validator("aligned_transcript", "diarization_result", mode="before")(
+        _json_or_object
+    )
+
+
+class TaskRef(JobInput):
+    identifier: str = Field(min_length=1, max_length=64)

@@ -74,6 +74,7 @@ def service_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     """Settings pointing at a temporary data dir (embedded SQLite), and a runtime torn down after."""
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("PRELOAD_MODELS", "false")
     get_settings.cache_clear()
     yield tmp_path / "data"
     stop_runtime()

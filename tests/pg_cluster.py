@@ -29,7 +29,9 @@ def temporary_postgres() -> Iterator[str]:
     """Start a server in a temporary folder and yield its SQLAlchemy URL; stop and remove it after."""
     bindir = _bindir()
     if bindir is None:
-        raise RuntimeError("PostgreSQL server binaries not found: run `make install` (Debian package postgresql)")
+        raise RuntimeError(
+            "PostgreSQL server binaries not found: run `make install` (Debian package postgresql)"
+        )
     root = Path(tempfile.mkdtemp(prefix="pg-test-"))
     # The server refuses to run as root; the Debian package provides the `postgres` account.
     as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []

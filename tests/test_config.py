@@ -13,7 +13,7 @@ def test_defaults_are_the_embedded_offline_setup(tmp_path: Path, monkeypatch: py
     assert settings.whisper_model == "tiny.en"
     assert settings.resolved_database_url == f"sqlite:///{(tmp_path / 'data' / 'tasks.db')}"
     assert settings.resolved_device == "cpu"
-    assert settings.resolved_compute_type == "int8"
+    assert settings.compute_type_for(settings.resolved_device) == "int8"
 
 
 def test_environment_overrides_nested_groups_and_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -23,7 +23,7 @@ def test_environment_overrides_nested_groups_and_hides_secrets(monkeypatch: pyte
     monkeypatch.setenv("DEVICE", "cuda")
     settings = Settings()
     assert settings.limits.queue_size == 3
-    assert settings.resolved_compute_type == "float16"
+    assert settings.compute_type_for(settings.resolved_device) == "float16"
     assert settings.hf_token is not None and settings.hf_token.get_secret_value() == "hf_sentinel_token"
     dumped = repr(settings) + settings.model_dump_json()
     assert "hf_sentinel_token" not in dumped and "sentinel-webhook-secret" not in dumped

@@ -1,6 +1,7 @@
 """The commands the README gives start real processes that answer."""
 
 import ast
+import base64
 import os
 import socket
 import subprocess
@@ -9,6 +10,9 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+
+from tests.corpus import SAMPLE_WAV
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,6 +26,7 @@ def _free_port() -> int:
 def _env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["DATA_DIR"] = str(data_dir)
+    env["PRELOAD_MODELS"] = "false"
     return env
 
 
@@ -80,3 +85,43 @@ def test_local_handler_report_passes(tmp_path: Path) -> None:
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "0 failed" in completed.stdout
+
+
+@pytest.mark.slow
+def test_worker_serves_runsync_locally(tmp_path: Path) -> None:
+    """`python handler.py --rp_serve_api`: speech_to_text through /runsync, and an error as a client sees it."""
+    port = _free_port()
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "handler.py",
+            "--rp_serve_api",
+            "--rp_api_port",
+            str(port),
+            "--rp_api_host",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/docs", worker)
+        audio = base64.b64encode(SAMPLE_WAV.read_bytes()).decode()
+        job = {"input": {"action": "speech_to_text", "file": audio, "diarize_params": {"num_speakers": 2}}}
+        response = httpx.post(f"http://127.0.0.1:{port}/runsync", json=job, timeout=600).json()
+        assert response["status"] == "COMPLETED", response
+        output = response["output"]
+        assert output["identifier"] and len(output["result"]["speakers"]) == 2
+        assert all(w.get("speaker") for w in output["result"]["word_segments"])
+
+        bad = httpx.post(
+            f"http://127.0.0.1:{port}/runsync", json={"input": {"action": "transcribe"}}, timeout=60
+        )
+        failed = bad.json()
+        assert failed["status"] == "FAILED"
+        assert failed["error"]["code"] == "invalid_input" and "file" in failed["error"]["message"]
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)

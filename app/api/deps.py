@@ -7,10 +7,16 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.runtime import Runtime
+from app.services.executor import TaskExecutor
 
 
 def _runtime(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
+def _executor(request: Request) -> TaskExecutor:
+    return request.app.state.executor  # type: ignore[no-any-return]
+
+
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+ExecutorDep = Annotated[TaskExecutor, Depends(_executor)]

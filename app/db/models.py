@@ -71,9 +71,7 @@ class Task(Base):
     __tablename__ = "tasks"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    identifier: Mapped[str] = mapped_column(
-        String(36), unique=True, default=lambda: str(uuid.uuid4())
-    )
+    identifier: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
     status: Mapped[str] = mapped_column(String(16), index=True, default=TaskStatus.queued)
     task_type: Mapped[str] = mapped_column(String(40), index=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -103,9 +103,7 @@ class TaskRepository:
             started_at=now,
         )
 
-    def progress(
-        self, identifier: str, *, worker_id: str, progress: float, stage: str | None = None
-    ) -> bool:
+    def progress(self, identifier: str, *, worker_id: str, progress: float, stage: str | None = None) -> bool:
         """Record progress and renew the lease. False means the task is no longer this worker's to run
         (cancelled, recovered or deleted): the worker should stop."""
         return self._update(

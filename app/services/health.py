@@ -7,13 +7,14 @@ import logging
 from sqlalchemy import text
 
 from app import __version__
+from app.ml.registry import registry
 from app.runtime import Runtime
 from app.schemas import DatabaseHealth, HealthReport
 
 log = logging.getLogger(__name__)
 
 
-def health_report(runtime: Runtime) -> HealthReport:
+def health_report(runtime: Runtime, *, queue_depth: int | None = None) -> HealthReport:
     """Report whether the service can take work."""
     try:
         with runtime.engine.connect() as conn:
@@ -22,11 +23,15 @@ def health_report(runtime: Runtime) -> HealthReport:
     except Exception:
         log.exception("database health check failed")
         reachable = False
+    models = registry.loaded()
     return HealthReport(
         status="ok" if reachable else "degraded",
+        ready=reachable and (bool(models) or not runtime.settings.preload_models),
         version=__version__,
         worker_id=runtime.worker_id,
         device=runtime.settings.resolved_device,
         whisper_model=runtime.settings.whisper_model,
         database=DatabaseHealth(kind=runtime.engine.dialect.name, reachable=reachable),
+        models_loaded=models,
+        queue_depth=queue_depth,
     )

@@ -126,7 +126,9 @@ def test_claim_race_has_exactly_one_winner(tasks: TaskRepository) -> None:
         barrier = threading.Barrier(2)
         wins: list[str] = []
 
-        def contend(worker: str, identifier: str = task.identifier, barrier: threading.Barrier = barrier) -> None:
+        def contend(
+            worker: str, identifier: str = task.identifier, barrier: threading.Barrier = barrier
+        ) -> None:
             barrier.wait()
             if tasks.claim(identifier, worker_id=worker):
                 wins.append(worker)

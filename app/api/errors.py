@@ -1,0 +1,48 @@
+"""One mapping from errors to HTTP responses: `{"error": {"code", "message"}}` with the code's status."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from app.errors import ServiceError, invalid_input
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+
+def error_response(error: ServiceError) -> JSONResponse:
+    headers = {}
+    if error.code == "queue_full":
+        headers["Retry-After"] = str((error.details or {}).get("retry_after", 30))
+    return JSONResponse({"error": error.to_dict()}, status_code=error.http_status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(invalid_input(exc.errors()))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, ServiceError):  # e.g. the body limit, hit while FastAPI parsed a form
+            return error_response(exc.__cause__)
+        code = _HTTP_CODES.get(
+            exc.status_code, "invalid_input" if exc.status_code < 500 else "internal_error"
+        )
+        message = exc.detail if isinstance(exc.detail, str) else "The request was refused."
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected failure serving %s %s", request.method, request.url.path)
+        return error_response(ServiceError("internal_error", "The server failed unexpectedly."))

@@ -1,0 +1,162 @@
+"""whisperX-FastAPI style routes: the full pipeline and each stage, queued as tasks.
+
+Parameter groups travel as form fields holding JSON objects, and are validated by the same schemas as the
+worker's input.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, File, Form, Query, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from app.api.deps import ExecutorDep, RuntimeDep
+from app.api.submit import TaskAccepted, queue_job, validated
+from app.schemas import AlignJob, CombineJob, DiarizeJob, OutputFormat, SpeechToTextJob, TranscribeJob
+
+router = APIRouter(tags=["speech"])
+
+Upload = Annotated[UploadFile, File(description="Audio or video file (any format FFmpeg decodes)")]
+Wait = Annotated[bool, Query(description="Answer with the result when the task finishes, not at once")]
+RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"model": TaskAccepted, "description": "The task is queued (with `wait=true`: its result)"},
+    503: {"description": "The queue is full; retry after `Retry-After` seconds"},
+}
+
+
+def _group(example: str) -> object:
+    return Field(None, description=f"JSON object, e.g. `{example}`")
+
+
+class _Delivery(BaseModel):
+    callback_url: str | None = Field(None, description="URL that receives the finished task, signed")
+
+    def job_fields(self) -> dict[str, object]:
+        fields = self.model_dump()
+        fields["webhook_url"] = fields.pop("callback_url")
+        return fields
+
+
+class _Rendered(_Delivery):
+    output_format: OutputFormat = "json"
+    subtitle_options: str | None = _group('{"max_line_width": 42, "max_line_count": 2}')
+
+
+class TranscribeForm(_Rendered):
+    model_params: str | None = _group('{"language": "en", "batch_size": 8}')
+    asr_options: str | None = _group('{"beam_size": 5, "initial_prompt": "Acme Corp"}')
+    vad_options: str | None = _group('{"vad_method": "silero", "vad_onset": 0.5}')
+
+
+class SpeechToTextForm(TranscribeForm):
+    align_params: str | None = _group('{"interpolate_method": "nearest"}')
+    diarize_params: str | None = _group('{"min_speakers": 1, "max_speakers": 3}')
+
+
+class SpeechToTextUrlForm(SpeechToTextForm):
+    url: str = Field(description="http(s) URL of the audio")
+
+
+class AlignForm(_Rendered):
+    transcript: str = Field(
+        description='Transcript JSON: `{"language": "en", "segments": [{"start", "end", "text"}]}`'
+    )
+    align_params: str | None = _group('{"interpolate_method": "nearest"}')
+    model_params: str | None = _group('{"model": "tiny.en"}')
+    device: Literal["cpu", "cuda"] | None = None
+
+
+class DiarizeForm(_Delivery):
+    diarize_params: str | None = _group('{"num_speakers": 2}')
+    device: Literal["cpu", "cuda"] | None = None
+
+
+@router.post("/speech-to-text", responses=RESPONSES)
+def speech_to_text(
+    runtime: RuntimeDep,
+    executor: ExecutorDep,
+    file: Upload,
+    form: Annotated[SpeechToTextForm, Form()],
+    wait: Wait = False,
+) -> Response:
+    """Transcribe, align, diarize and combine an uploaded file."""
+    job = validated(SpeechToTextJob, form.job_fields())
+    return queue_job(runtime, executor, job, upload=file, wait=wait)
+
+
+@router.post("/speech-to-text-url", responses=RESPONSES)
+def speech_to_text_url(
+    runtime: RuntimeDep,
+    executor: ExecutorDep,
+    form: Annotated[SpeechToTextUrlForm, Form()],
+    wait: Wait = False,
+) -> Response:
+    """The full pipeline on audio fetched from an http(s) URL."""
+    return queue_job(runtime, executor, validated(SpeechToTextJob, form.job_fields()), wait=wait)
+
+
+@router.post("/service/transcribe", responses=RESPONSES)
+def transcribe(
+    runtime: RuntimeDep,
+    executor: ExecutorDep,
+    file: Upload,
+    form: Annotated[TranscribeForm, Form()],
+    wait: Wait = False,
+) -> Response:
+    """Transcription only."""
+    return queue_job(runtime, executor, validated(TranscribeJob, form.job_fields()), upload=file, wait=wait)
+
+
+@router.post("/service/align", responses=RESPONSES)
+def align(
+    runtime: RuntimeDep,
+    executor: ExecutorDep,
+    file: Upload,
+    form: Annotated[AlignForm, Form()],
+    wait: Wait = False,
+) -> Response:
+    """Word timings for a given transcript against the uploaded audio."""
+    return queue_job(runtime, executor, validated(AlignJob, form.job_fields()), upload=file, wait=wait)
+
+
+@router.post("/service/diarize", responses=RESPONSES)
+def diarize(
+    runtime: RuntimeDep,
+    executor: ExecutorDep,
+    file: Upload,
+    form: Annotated[DiarizeForm, Form()],
+    wait: Wait = False,
+) -> Response:
+    """Speaker diarization only: who spoke when."""
+    return queue_job(runtime, executor, validated(DiarizeJob, form.job_fields()), upload=file, wait=wait)
+
+
+COMBINE_EXAMPLE = {
+    "aligned_transcript": {
+        "segments": [
+            {
+                "start": 0.0,
+                "end": 1.2,
+                "text": "Hello there",
+                "words": [
+                    {"word": "Hello", "start": 0.0, "end": 0.5},
+                    {"word": "there", "start": 0.6, "end": 1.2},
+                ],
+            }
+        ],
+    },
+    "diarization_result": [{"start": 0.0, "end": 1.3, "speaker": "SPEAKER_00"}],
+}
+
+
+@router.post("/service/combine", responses=RESPONSES)
+def combine(
+    runtime: RuntimeDep,
+    executor: ExecutorDep,
+    job: Annotated[CombineJob, Body(examples=[COMBINE_EXAMPLE])],
+    wait: Wait = False,
+) -> Response:
+    """Assign diarization speakers to an aligned transcript's segments and words."""
+    return queue_job(runtime, executor, job, wait=wait)

@@ -1,0 +1,74 @@
+"""Task routes: list, look up, cancel, delete, and fetch a result in any format."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from app.api.deps import RuntimeDep
+from app.api.submit import task_result_response
+from app.db.models import TaskStatus, TaskType
+from app.schemas import OutputFormat, RenderedJob, SubtitleOptions, TaskOut, TaskQuery
+from app.services import tasks
+from app.services.tasks import TaskPage
+
+router = APIRouter(prefix="/task", tags=["tasks"])
+
+
+class TaskDeleted(BaseModel):
+    identifier: str
+    message: str
+
+
+@router.get("/all", response_model=TaskPage)
+def list_tasks(
+    runtime: RuntimeDep,
+    status: TaskStatus | None = None,
+    task_type: TaskType | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> TaskPage:
+    """Tasks, newest first, filtered by status and type."""
+    query = TaskQuery(status=status, task_type=task_type, page=page, page_size=page_size)
+    return tasks.list_tasks(runtime, query)
+
+
+@router.get("/{identifier}", response_model=TaskOut)
+def get_task(runtime: RuntimeDep, identifier: str) -> TaskOut:
+    """A task's status, progress, parameters, result and error."""
+    return tasks.get_task(runtime, identifier)
+
+
+@router.get("/{identifier}/result")
+def get_result(
+    runtime: RuntimeDep,
+    identifier: str,
+    format: OutputFormat = "json",  # noqa: A002 - the public query parameter's name
+    max_line_width: Annotated[int | None, Query(ge=10, le=1000)] = None,
+    max_line_count: Annotated[int | None, Query(ge=1, le=10)] = None,
+    highlight_words: bool = False,
+) -> Response:
+    """A completed task's result as JSON, SRT, VTT, TXT or TSV."""
+    subtitles = SubtitleOptions(
+        max_line_width=max_line_width, max_line_count=max_line_count, highlight_words=highlight_words
+    )
+    return task_result_response(
+        tasks.get_task(runtime, identifier), RenderedJob(output_format=format, subtitle_options=subtitles)
+    )
+
+
+@router.post("/{identifier}/cancel", response_model=TaskOut)
+def cancel_task(runtime: RuntimeDep, identifier: str) -> TaskOut:
+    """Cancel a task: a queued one never runs; a running one stops at its next stage."""
+    return tasks.cancel_task(runtime, identifier)
+
+
+@router.delete("/{identifier}", response_model=TaskDeleted)
+@router.delete("/{identifier}/delete", response_model=TaskDeleted, include_in_schema=False)
+def delete_task(runtime: RuntimeDep, identifier: str) -> TaskDeleted:
+    """Delete a task and its result."""
+    tasks.delete_task(runtime, identifier)
+    return TaskDeleted(identifier=identifier, message="Task deleted")

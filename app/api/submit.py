@@ -1,0 +1,111 @@
+"""Queueing a REST request as a task: keep the upload until the task has run, answer now or on completion."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from fastapi import UploadFile
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, ValidationError
+
+from app.api.errors import error_response
+from app.audio.decode import decode_audio
+from app.db.models import TaskStatus
+from app.errors import ServiceError, invalid_input
+from app.runtime import Runtime
+from app.schemas import TaskOut
+from app.services.executor import TaskExecutor
+from app.services.render import MEDIA_TYPES
+from app.services.speech import prepare_job, rendered_result
+from app.services.webhooks import notify_task
+
+
+class TaskAccepted(BaseModel):
+    identifier: str
+    message: str
+
+
+def validated(schema: type[BaseModel], fields: dict[str, Any]) -> Any:
+    """The request schema shared with the worker, from form or JSON fields (absent fields left out)."""
+    try:
+        return schema.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as error:
+        raise invalid_input(error) from None
+
+
+def _keep_upload(runtime: Runtime, upload: UploadFile) -> Path:
+    root = runtime.settings.data_dir / "tmp"
+    root.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(dir=root))
+    with (folder / "upload").open("wb") as out:
+        shutil.copyfileobj(upload.file, out, 1 << 20)
+    return folder
+
+
+def enqueue(
+    runtime: Runtime, executor: TaskExecutor, job: Any, *, upload: UploadFile | None = None
+) -> tuple[str, Future[TaskOut]]:
+    """Record `job` as a task and queue it; the future gives the finished task."""
+    folder = _keep_upload(runtime, upload) if upload is not None else None
+    try:
+        load = None
+        if folder is not None:
+            path, limit = folder / "upload", runtime.settings.limits.max_audio_seconds
+            load = lambda: decode_audio(path, max_seconds=limit)  # noqa: E731
+        prepared = prepare_job(runtime, job, load_audio=load, file_name=upload.filename if upload else None)
+    except BaseException:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+    def run() -> TaskOut:
+        try:
+            task = prepared.run()
+        finally:
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        notify_task(runtime.settings, task, job.webhook_url)
+        return task
+
+    try:
+        future = executor.submit(run)
+    except ServiceError as error:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        runtime.tasks.fail(prepared.identifier, code=error.code, message=error.message)
+        raise
+    return prepared.identifier, future
+
+
+def queue_job(
+    runtime: Runtime,
+    executor: TaskExecutor,
+    job: Any,
+    *,
+    upload: UploadFile | None = None,
+    wait: bool = False,
+) -> Response:
+    """Queue `job`; answer with its identifier at once, or with its result when `wait`."""
+    identifier, future = enqueue(runtime, executor, job, upload=upload)
+    if not wait:
+        return JSONResponse(TaskAccepted(identifier=identifier, message="Task queued").model_dump())
+    return task_result_response(future.result(), job)
+
+
+def task_result_response(task: TaskOut, job: Any) -> Response:
+    """A finished task's result in the job's format, or its error with the error's status."""
+    if task.status != TaskStatus.completed:
+        if task.error is None:
+            return error_response(
+                ServiceError("not_ready", f"Task {task.identifier!r} is {task.status.value}.")
+            )
+        error = ServiceError(task.error.code, task.error.message, details={"identifier": task.identifier})
+        return error_response(error)
+    output_format = getattr(job, "output_format", "json")
+    if output_format == "json":
+        return JSONResponse(task.model_dump(mode="json"))
+    return PlainTextResponse(rendered_result(task, job), media_type=MEDIA_TYPES[output_format])

@@ -1,0 +1,1 @@
+"""Turning what a user sends into validated 16 kHz mono audio."""

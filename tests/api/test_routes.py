@@ -1,0 +1,233 @@
+"""The REST app on real audio: every route, the task lifecycle, limits and error shapes."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.config import get_settings
+from app.db.models import TaskType
+from app.main import create_app
+from app.runtime import stop_runtime
+from app.services.tasks import submit_task
+from tests.corpus import SAMPLE_WAV, normalise
+
+AUDIO = SAMPLE_WAV.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DATA_DIR", str(tmp_path_factory.mktemp("api")))
+        env.delenv("DATABASE_URL", raising=False)
+        env.setenv("PRELOAD_MODELS", "false")
+        env.setenv("LIMITS__MAX_UPLOAD_MB", "2")
+        env.setenv("LIMITS__QUEUE_SIZE", "2")
+        env.setenv("FETCH__ALLOW_PRIVATE_HOSTS", '["127.0.0.1"]')
+        stop_runtime()
+        get_settings.cache_clear()
+        with TestClient(create_app()) as test_client:
+            yield test_client
+        get_settings.cache_clear()
+
+
+def upload(data: bytes = AUDIO, name: str = "sample.wav") -> dict[str, Any]:
+    return {"file": (name, data, "application/octet-stream")}
+
+
+def wait_for(client: TestClient, identifier: str, timeout: float = 300) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = client.get(f"/task/{identifier}").json()
+        if task["status"] in ("completed", "failed", "cancelled"):
+            return task
+        time.sleep(0.5)
+    raise AssertionError(f"task {identifier} did not finish")
+
+
+@pytest.fixture(scope="module")
+def full_task(client: TestClient) -> dict[str, Any]:
+    response = client.post(
+        "/speech-to-text", files=upload(), data={"diarize_params": json.dumps({"num_speakers": 2})}
+    )
+    assert response.status_code == 200, response.text
+    accepted = response.json()
+    assert accepted["message"] == "Task queued"
+    return wait_for(client, accepted["identifier"])
+
+
+@pytest.mark.slow
+def test_speech_to_text_queues_a_task_that_completes(full_task: dict[str, Any]) -> None:
+    assert full_task["status"] == "completed", full_task
+    assert full_task["task_type"] == "full_process" and full_task["file_name"] == "sample.wav"
+    assert full_task["progress"] == 1.0 and full_task["audio_duration"] == pytest.approx(30.0, abs=0.01)
+    assert len(full_task["result"]["speakers"]) == 2
+    assert full_task["params"]["diarize_params"]["num_speakers"] == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("output_format", "media_type", "marker"),
+    [
+        ("srt", "application/x-subrip", "-->"),
+        ("vtt", "text/vtt", "WEBVTT"),
+        ("txt", "text/plain", "[SPEAKER_"),
+        ("tsv", "text/tab-separated-values", "start\tend\ttext"),
+        ("json", "application/json", '"segments"'),
+    ],
+)
+def test_results_in_every_format(
+    client: TestClient, full_task: dict[str, Any], output_format: str, media_type: str, marker: str
+) -> None:
+    response = client.get(f"/task/{full_task['identifier']}/result", params={"format": output_format})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(media_type)
+    assert marker in response.text
+    assert "new jersey" in normalise(response.text)
+
+
+@pytest.mark.slow
+def test_stage_routes_compose(client: TestClient) -> None:
+    transcribed = client.post("/service/transcribe", files=upload(), params={"wait": "true"})
+    assert transcribed.status_code == 200, transcribed.text
+    transcript = transcribed.json()["result"]
+
+    aligned = client.post(
+        "/service/align", files=upload(), data={"transcript": json.dumps(transcript)}, params={"wait": "true"}
+    )
+    assert aligned.status_code == 200, aligned.text
+    aligned_result = aligned.json()["result"]
+    assert aligned_result["word_segments"]
+
+    diarized = client.post(
+        "/service/diarize",
+        files=upload(),
+        data={"diarize_params": '{"max_speakers": 2}'},
+        params={"wait": "true"},
+    )
+    assert diarized.status_code == 200, diarized.text
+    speakers = diarized.json()["result"]["segments"]
+
+    combined = client.post(
+        "/service/combine",
+        json={"aligned_transcript": aligned_result, "diarization_result": speakers, "output_format": "srt"},
+        params={"wait": "true"},
+    )
+    assert combined.status_code == 200, combined.text
+    assert "[SPEAKER_" in combined.text or "SPEAKER_" in combined.text
+
+
+def test_task_routes(client: TestClient) -> None:
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    ids = [submit_task(runtime, task_type=TaskType.diarization, params={}).identifier for _ in range(3)]
+    page = client.get(
+        "/task/all", params={"task_type": "diarization", "status": "queued", "page_size": 2}
+    ).json()
+    assert page["total"] >= 3 and len(page["tasks"]) == 2
+    assert client.get(f"/task/{ids[0]}").json()["status"] == "queued"
+
+    cancelled = client.post(f"/task/{ids[0]}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    again = client.post(f"/task/{ids[0]}/cancel")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+    assert client.get(f"/task/{ids[1]}/result").json()["error"]["code"] == "not_ready"
+
+    assert client.delete(f"/task/{ids[1]}").json() == {"identifier": ids[1], "message": "Task deleted"}
+    assert client.delete(f"/task/{ids[2]}/delete").status_code == 200
+    missing = client.get(f"/task/{ids[2]}")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_health_routes(client: TestClient) -> None:
+    report = client.get("/health").json()
+    assert report["database"]["kind"] == "sqlite" and report["queue_depth"] >= 0
+    assert client.get("/health/live").json() == {"status": "ok"}
+    assert client.get("/health/ready").status_code == 200
+
+
+def test_errors_have_one_shape_and_a_request_id(client: TestClient) -> None:
+    cases = [
+        (
+            client.post("/service/transcribe", files=upload(b"", "empty.wav"), params={"wait": "true"}),
+            400,
+            "empty_audio",
+        ),
+        (
+            client.post(
+                "/service/transcribe", files=upload(b"RIFF not really", "x.wav"), params={"wait": "true"}
+            ),
+            415,
+            "not_audio",
+        ),
+        (
+            client.post("/service/transcribe", files=upload(), data={"model_params": "{oops"}),
+            422,
+            "invalid_input",
+        ),
+        (
+            client.post("/service/transcribe", files=upload(), data={"asr_options": '{"beam_size": -1}'}),
+            422,
+            "invalid_input",
+        ),
+        (client.post("/service/transcribe"), 422, "invalid_input"),
+        (
+            client.post(
+                "/speech-to-text-url", data={"url": "http://10.0.0.1/a.wav"}, params={"wait": "true"}
+            ),
+            400,
+            "url_not_allowed",
+        ),
+        (client.get("/task/all", params={"page_size": 0}), 422, "invalid_input"),
+        (client.get("/no/such/route"), 404, "not_found"),
+        (client.put("/health"), 405, "method_not_allowed"),
+    ]
+    for response, status, code in cases:
+        assert response.status_code == status, (code, response.text)
+        assert response.json()["error"]["code"] == code
+        assert "Traceback" not in response.text
+        assert response.headers["x-request-id"]
+    echoed = client.get("/health/live", headers={"X-Request-ID": "trace-123"})
+    assert echoed.headers["x-request-id"] == "trace-123"
+
+
+def test_bodies_over_the_limit_are_refused(client: TestClient) -> None:
+    big = b"\0" * (4 * 2**20)
+    declared = client.post("/service/transcribe", files=upload(big))
+    assert declared.status_code == 413 and declared.json()["error"]["code"] == "too_large"
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(8):
+            yield b"\0" * 2**19
+
+    streamed = client.post("/service/combine", content=chunks(), headers={"Content-Type": "application/json"})
+    assert streamed.status_code == 413 and streamed.json()["error"]["code"] == "too_large"
+
+
+def test_a_full_queue_answers_503_with_retry_after_and_loses_nothing(client: TestClient) -> None:
+    executor = client.app.state.executor  # type: ignore[attr-defined]
+    release = threading.Event()
+    blocker = executor.submit(release.wait)
+    try:
+        while executor.depth < 1:
+            time.sleep(0.01)
+        accepted = [client.post("/service/transcribe", files=upload()) for _ in range(2)]
+        assert [r.status_code for r in accepted] == [200, 200]
+        refused = client.post("/service/transcribe", files=upload())
+        assert refused.status_code == 503 and refused.headers["retry-after"]
+        assert refused.json()["error"]["code"] == "queue_full"
+        started = time.perf_counter()
+        assert client.get("/health").status_code == 200
+        assert time.perf_counter() - started < 2, "health does not wait behind queued work"
+    finally:
+        release.set()
+        blocker.result()
+    for response in accepted:
+        assert wait_for(client, response.json()["identifier"])["status"] == "completed"
+    failed = client.get("/task/all", params={"status": "failed", "page_size": 200}).json()["tasks"]
+    assert any(t["error"]["code"] == "queue_full" for t in failed), "the refused request is on record"

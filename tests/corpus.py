@@ -1,0 +1,77 @@
+"""Real and synthetic speech with ground truth: pyannote.audio's sample and espeak-ng dialogues."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import jiwer
+import numpy as np
+import pyannote.audio
+from pyannote.core import Annotation, Segment
+
+from app.audio.decode import decode_audio
+from tests.synth import TWO_VOICE_DIALOGUE, TrueWord, dialogue
+
+SAMPLE_DIR = Path(pyannote.audio.__file__).parent / "sample"
+SAMPLE_WAV = SAMPLE_DIR / "sample.wav"
+
+
+@cache
+def sample_audio() -> np.ndarray:
+    return decode_audio(SAMPLE_WAV, max_seconds=60).samples
+
+
+@cache
+def sample_lines() -> list[tuple[str, float, float, str]]:
+    """(speaker, start, end, text) for each line of sample.stm."""
+    lines = []
+    for line in (SAMPLE_DIR / "sample.stm").read_text().splitlines():
+        _file, _channel, speaker, start, end, text = line.split(maxsplit=5)
+        lines.append((speaker, float(start), float(end), text))
+    return lines
+
+
+def sample_reference() -> Annotation:
+    """Who spoke when in the sample (sample.rttm)."""
+    reference = Annotation()
+    for line in (SAMPLE_DIR / "sample.rttm").read_text().splitlines():
+        fields = line.split()
+        start, duration, speaker = float(fields[3]), float(fields[4]), fields[7]
+        reference[Segment(start, start + duration)] = speaker
+    return reference
+
+
+@cache
+def two_voice_dialogue() -> tuple[np.ndarray, tuple[TrueWord, ...]]:
+    audio, truth = dialogue(TWO_VOICE_DIALOGUE)
+    return audio, tuple(truth)
+
+
+def words_reference(truth: tuple[TrueWord, ...]) -> Annotation:
+    """Speaker turns of a synthetic dialogue, from its words."""
+    reference = Annotation()
+    turn_start, previous = truth[0].start, truth[0]
+    for word in truth[1:]:
+        if word.speaker != previous.speaker:
+            reference[Segment(turn_start, previous.end)] = previous.speaker
+            turn_start = word.start
+        previous = word
+    reference[Segment(turn_start, previous.end)] = previous.speaker
+    return reference
+
+
+def annotation(segments: list[dict]) -> Annotation:
+    hypothesis = Annotation()
+    for segment in segments:
+        hypothesis[Segment(segment["start"], segment["end"])] = segment["speaker"]
+    return hypothesis
+
+
+def normalise(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " ")).split())
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    return float(jiwer.wer(normalise(reference), normalise(hypothesis)))

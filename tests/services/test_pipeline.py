@@ -1,0 +1,160 @@
+"""The speech pipeline end to end on real models and real speech (no mocks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from pyannote.metrics.diarization import DiarizationErrorRate
+
+from app.config import Settings
+from app.errors import ServiceError
+from app.ml.registry import registry
+from app.schemas import ModelParams, PipelineParams, SubtitleOptions, VADOptions
+from app.services.pipeline import run_full_pipeline, run_transcription
+from app.services.render import render
+from tests.corpus import (
+    annotation,
+    normalise,
+    sample_audio,
+    sample_lines,
+    sample_reference,
+    two_voice_dialogue,
+    wer,
+    words_reference,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="module")
+def sample_result(settings: Settings) -> tuple[dict[str, Any], list[tuple[float, str]]]:
+    reports: list[tuple[float, str]] = []
+    result = run_full_pipeline(
+        sample_audio(),
+        PipelineParams.model_validate({"diarize_params": {"num_speakers": 2}}),
+        settings,
+        progress=lambda fraction, stage: reports.append((fraction, stage)),
+    )
+    return result, reports
+
+
+@pytest.fixture(scope="module")
+def dialogue_result(settings: Settings) -> dict[str, Any]:
+    audio, _truth = two_voice_dialogue()
+    return run_full_pipeline(audio, PipelineParams(), settings)
+
+
+def _words(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return [word for segment in result["segments"] for word in segment["words"]]
+
+
+@pytest.mark.parametrize("vad_method", ["pyannote", "silero"])
+def test_transcription_of_the_real_sample_is_accurate(settings: Settings, vad_method: str) -> None:
+    params = PipelineParams(vad_options=VADOptions(vad_method=vad_method))
+    result = run_transcription(sample_audio(), params, settings)
+    reference = " ".join(text for _speaker, _start, _end, text in sample_lines())
+    hypothesis = " ".join(segment["text"] for segment in result["segments"])
+    assert result["language"] == "en"
+    assert wer(reference, hypothesis) <= 0.20
+
+
+def test_full_pipeline_on_the_real_sample(
+    sample_result: tuple[dict[str, Any], list[tuple[float, str]]],
+) -> None:
+    result, reports = sample_result
+    words = _words(result)
+    assert words and all(w["start"] is not None and w["end"] is not None for w in words)
+    assert all(w["start"] <= w["end"] for w in words)
+    assert result["speakers"] == sorted({w["speaker"] for w in words}) and len(result["speakers"]) == 2
+    assert result["word_segments"] == words
+    assert set(result["backends"]) == {"transcription", "vad", "alignment", "diarization"}
+    assert result["backends"]["transcription"] == "faster-whisper:tiny.en"
+    assert set(result["timings"]) == {"transcribe", "align", "diarize", "combine"}
+    assert result["audio_duration"] == pytest.approx(30.0, abs=0.01)
+    fractions = [fraction for fraction, _stage in reports]
+    assert fractions == sorted(fractions)
+    assert [stage for _f, stage in reports if stage != "transcribe"] == ["align", "diarize", "combine"]
+    der = DiarizationErrorRate()(sample_reference(), annotation(result["diarization"]))
+    assert der <= 0.20
+
+
+def test_words_are_timed_and_attributed_on_a_two_voice_dialogue(dialogue_result: dict[str, Any]) -> None:
+    _audio, truth = two_voice_dialogue()
+    words = _words(dialogue_result)
+    assert all(w.get("start") is not None and w.get("end") is not None for w in words)
+
+    # Pair recognised words with true words in order, by their text.
+    truth_texts = [normalise(t.word) for t in truth]
+    matched: list[tuple[dict[str, Any], Any]] = []
+    cursor = 0
+    for word in words:
+        text = normalise(word["word"])
+        if text in truth_texts[cursor:]:
+            index = truth_texts.index(text, cursor)
+            matched.append((word, truth[index]))
+            cursor = index + 1
+    assert len(matched) >= 0.8 * len(truth), "most words are recognised"
+
+    close = [abs(word["start"] - true.start) <= 0.3 for word, true in matched]
+    assert sum(close) / len(close) >= 0.90
+
+    # Speaker labels are arbitrary: map each hypothesis label to the true speaker it overlaps most.
+    votes: dict[tuple[str, str], int] = {}
+    for word, true in matched:
+        votes[(word["speaker"], true.speaker)] = votes.get((word["speaker"], true.speaker), 0) + 1
+    mapping = {label: max((n, s) for (lb, s), n in votes.items() if lb == label)[1] for label, _ in votes}
+    right = [mapping[word["speaker"]] == true.speaker for word, true in matched]
+    assert sum(right) / len(right) >= 0.95
+
+    der = DiarizationErrorRate()(words_reference(truth), annotation(dialogue_result["diarization"]))
+    assert der <= 0.10
+
+
+def test_models_are_loaded_once_and_reused(settings: Settings, sample_result: Any) -> None:
+    before = registry.loaded()
+    run_transcription(sample_audio()[: 16_000 * 10], PipelineParams(), settings)
+    assert registry.loaded() == before
+
+
+@pytest.mark.parametrize("output_format", ["srt", "vtt", "txt", "tsv", "json"])
+def test_results_render_in_every_format(sample_result: Any, output_format: str) -> None:
+    result, _ = sample_result
+    text = render(result, output_format, SubtitleOptions(max_line_width=42, max_line_count=2))  # type: ignore[arg-type]
+    assert text.strip()
+    first_word = normalise(result["segments"][0]["words"][0]["word"])
+    assert first_word in normalise(text)
+    if output_format in ("srt", "vtt"):
+        assert "-->" in text
+        # whisperx's writers count a line's width without spaces, after the speaker prefix.
+        prefix = len(f"[{result['segments'][0]['speaker']}]: ")
+        widths = [len(line.replace(" ", "")) for line in text.splitlines() if "-->" not in line]
+        assert max(widths) <= 42 + prefix
+    if output_format == "txt":
+        assert text.startswith(f"[{result['segments'][0]['speaker']}]:")
+
+
+def test_silence_is_no_speech(settings: Settings) -> None:
+    with pytest.raises(ServiceError) as error:
+        run_transcription(np.zeros(16_000 * 5, dtype=np.float32), PipelineParams(), settings)
+    assert error.value.code == "no_speech"
+
+
+def test_english_only_model_refuses_other_languages(settings: Settings) -> None:
+    params = PipelineParams(model_params=ModelParams(language="fr"))
+    with pytest.raises(ServiceError) as error:
+        run_transcription(sample_audio(), params, settings)
+    assert error.value.code == "unsupported_language"
+
+
+def test_unknown_model_offline_is_model_unavailable(settings: Settings) -> None:
+    params = PipelineParams(model_params=ModelParams(model="no-such-whisper-model"))
+    with pytest.raises(ServiceError) as error:
+        run_transcription(sample_audio(), params, settings)
+    assert error.value.code == "model_unavailable"

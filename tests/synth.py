@@ -1,0 +1,78 @@
+"""Synthetic speech with known words, times and speakers, made with espeak-ng.
+
+Each word is spoken on its own, trimmed of silence and laid end to end with short gaps, so every word's true
+start and end are known exactly. Turns in a dialogue alternate between clearly different voices.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+SAMPLE_RATE = 16_000
+VOICES = {
+    "A": ["-v", "en-us+m3", "-p", "30", "-s", "150"],
+    "B": ["-v", "en-gb+f4", "-p", "75", "-s", "165"],
+}
+
+
+@dataclass(frozen=True)
+class TrueWord:
+    word: str
+    start: float
+    end: float
+    speaker: str
+
+
+def speak(text: str, voice: str) -> np.ndarray:
+    """One utterance as 16 kHz mono float32, silence trimmed at both ends."""
+    with tempfile.NamedTemporaryFile(suffix=".wav") as out:
+        subprocess.run(["espeak-ng", *VOICES[voice], "-w", out.name, text], check=True, capture_output=True)
+        samples, rate = sf.read(out.name, dtype="float32")
+    samples = soxr.resample(samples, rate, SAMPLE_RATE)
+    voiced = np.flatnonzero(np.abs(samples) > 0.02)
+    return samples[voiced[0] : voiced[-1] + 1] if voiced.size else samples[:0]
+
+
+def dialogue(
+    turns: list[tuple[str, str]], *, word_gap: float = 0.12, turn_gap: float = 0.6, lead: float = 0.5
+) -> tuple[np.ndarray, list[TrueWord]]:
+    """Audio for `(speaker, text)` turns and the true timing and speaker of every word."""
+    pieces = [np.zeros(int(lead * SAMPLE_RATE), dtype=np.float32)]
+    cursor = lead
+    truth: list[TrueWord] = []
+    for index, (speaker, text) in enumerate(turns):
+        if index:
+            pieces.append(np.zeros(int(turn_gap * SAMPLE_RATE), dtype=np.float32))
+            cursor += int(turn_gap * SAMPLE_RATE) / SAMPLE_RATE
+        for position, word in enumerate(text.split()):
+            if position:
+                pieces.append(np.zeros(int(word_gap * SAMPLE_RATE), dtype=np.float32))
+                cursor += int(word_gap * SAMPLE_RATE) / SAMPLE_RATE
+            samples = speak(word, speaker)
+            pieces.append(samples)
+            truth.append(TrueWord(word, cursor, cursor + len(samples) / SAMPLE_RATE, speaker))
+            cursor += len(samples) / SAMPLE_RATE
+    pieces.append(np.zeros(int(lead * SAMPLE_RATE), dtype=np.float32))
+    return np.concatenate(pieces), truth
+
+
+def write_wav(path: Path, samples: np.ndarray) -> Path:
+    sf.write(path, samples, SAMPLE_RATE, subtype="PCM_16")
+    return path
+
+
+TWO_VOICE_DIALOGUE = [
+    ("A", "good morning thank you for calling the support line"),
+    ("B", "hello I would like to change the address on my account"),
+    ("A", "of course can you tell me your account number please"),
+    ("B", "yes it is seven four two nine one"),
+    ("A", "thank you the new address has been saved"),
+    ("B", "wonderful thank you very much for your help"),
+]
