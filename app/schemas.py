@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from whisperx.utils import LANGUAGES, TO_LANGUAGE_CODE
@@ -17,9 +17,10 @@ ComputeType = Literal["float16", "float32", "int8", "int8_float16", "bfloat16"]
 
 
 class _Params(BaseModel):
-    """A parameter group: unknown keys are refused, so a typo is an error rather than silently ignored."""
+    """A parameter group: unknown keys are refused, so a typo is an error rather than silently ignored, and
+    values must have the documented JSON type (no `0` for `false`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ModelParams(_Params):
@@ -124,7 +125,7 @@ class JobInput(BaseModel):
     (that stage does not run), they are dropped.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -163,17 +164,25 @@ class PipelineParams(JobInput):
     diarize_params: DiarizeParams = Field(default_factory=DiarizeParams)
 
 
+# Times are seconds into the audio: finite, and within a week (longer audio is refused long before).
+Seconds = Annotated[float, Field(strict=True, ge=0, le=7 * 24 * 3600, allow_inf_nan=False)]
+
+
 class Word(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     word: str
-    start: float | None = None
-    end: float | None = None
-    score: float | None = None
+    start: Seconds | None = None
+    end: Seconds | None = None
+    score: float | None = Field(None, allow_inf_nan=False)
     speaker: str | None = None
 
 
 class TranscriptSegment(BaseModel):
-    start: float
-    end: float
+    model_config = ConfigDict(strict=True)
+
+    start: Seconds
+    end: Seconds
     text: str
     words: list[Word] | None = None
     speaker: str | None = None
@@ -181,6 +190,8 @@ class TranscriptSegment(BaseModel):
 
 class Transcript(BaseModel):
     """A transcript as the transcription stage returns it (and the align stage takes it)."""
+
+    model_config = ConfigDict(strict=True)
 
     language: str | None = None
     segments: list[TranscriptSegment] = Field(max_length=100_000)
@@ -191,8 +202,10 @@ class AlignedTranscript(Transcript):
 
 
 class DiarizationSegment(BaseModel):
-    start: float = Field(ge=0)
-    end: float = Field(ge=0)
+    model_config = ConfigDict(strict=True)
+
+    start: Seconds
+    end: Seconds
     speaker: str = Field(max_length=100)
 
 
@@ -200,6 +213,12 @@ class ErrorBody(BaseModel):
     code: str
     message: str
     details: Any = None
+
+
+class ErrorEnvelope(BaseModel):
+    """Every error response: `{"error": {"code", "message"}}`."""
+
+    error: ErrorBody
 
 
 class DatabaseHealth(BaseModel):
@@ -249,14 +268,14 @@ class TaskQuery(BaseModel):
 
     status: TaskStatus | None = None
     task_type: TaskType | None = None
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(20, ge=1, le=200)
 
 
 class SubtitleOptions(BaseModel):
     """How SRT and VTT subtitles are laid out."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     max_line_width: int | None = Field(None, ge=10, le=1000)
     max_line_count: int | None = Field(None, ge=1, le=10)

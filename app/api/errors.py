@@ -8,12 +8,20 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
-from app.errors import ServiceError, invalid_input
+from app.errors import HTTP_STATUS, ServiceError, invalid_input
+from app.schemas import ErrorEnvelope
 
 log = logging.getLogger(__name__)
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+# Documented on every route, so the OpenAPI schema describes each error a client can get.
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorEnvelope, "description": 'Error: `{"error": {"code", "message"}}`'}
+    for status in sorted({*HTTP_STATUS.values(), 404, 405, 413})
+}
 
 
 def error_response(error: ServiceError) -> JSONResponse:
@@ -21,6 +29,16 @@ def error_response(error: ServiceError) -> JSONResponse:
     if error.code == "queue_full":
         headers["Retry-After"] = str((error.details or {}).get("retry_after", 30))
     return JSONResponse({"error": error.to_dict()}, status_code=error.http_status, headers=headers)
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    """Every method some route serves at this path (Starlette names only the first matching route's)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return methods
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -33,14 +51,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(invalid_input(exc.errors()))
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         if isinstance(exc.__cause__, ServiceError):  # e.g. the body limit, hit while FastAPI parsed a form
             return error_response(exc.__cause__)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {"Allow": ", ".join(sorted(_allowed_methods(request)))}
         code = _HTTP_CODES.get(
             exc.status_code, "invalid_input" if exc.status_code < 500 else "internal_error"
         )
         message = exc.detail if isinstance(exc.detail, str) else "The request was refused."
-        return JSONResponse({"error": {"code": code, "message": message}}, status_code=exc.status_code)
+        return JSONResponse(
+            {"error": {"code": code, "message": message}}, status_code=exc.status_code, headers=headers
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

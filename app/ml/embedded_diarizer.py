@@ -38,8 +38,9 @@ PARAMETERS = {
     "segmentation": {"threshold": 0.5, "min_duration_off": 0.2},
     "clustering": {"method": "average", "threshold": 0.22, "min_cluster_size": 10},
 }
-# Shortest masked speech (s) that gets an embedding, and mel frames between consecutive partials (50% overlap).
-MIN_EMBEDDED_SPEECH = 0.2
+# Shortest masked speech (s) worth an embedding (a partial is 1.6 s; less is mostly noise), and mel frames
+# between consecutive partials (50% overlap).
+MIN_EMBEDDED_SPEECH = 0.5
 PARTIAL_STEP = partials_n_frames // 2
 
 
@@ -152,14 +153,13 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
         segmentation_batch_size: int = 32,
         embedding_batch_size: int = 32,
     ) -> None:
+        if segmentation.specifications.powerset:
+            raise ValueError("expected a multi-label segmentation model, whose threshold PARAMETERS tunes")
         Pipeline.__init__(self)
         self.legacy = False
-        self.segmentation_model = segmentation
         self.segmentation_step = segmentation_step
-        self.embedding = "resemblyzer"
         self.embedding_batch_size = embedding_batch_size
         self.embedding_exclude_overlap = embedding_exclude_overlap
-        self.klustering = "AgglomerativeClustering"
         self.der_variant = {"collar": 0.0, "skip_overlap": False}
 
         segmentation.eval()
@@ -171,10 +171,7 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
             skip_aggregation=True,
             batch_size=segmentation_batch_size,
         )
-        if segmentation.specifications.powerset:
-            self.segmentation = ParamDict(min_duration_off=Uniform(0.0, 1.0))
-        else:
-            self.segmentation = ParamDict(threshold=Uniform(0.1, 0.9), min_duration_off=Uniform(0.0, 1.0))
+        self.segmentation = ParamDict(threshold=Uniform(0.1, 0.9), min_duration_off=Uniform(0.0, 1.0))
 
         self._embedding = embedding
         self._audio = Audio(sample_rate=embedding.sample_rate, mono="downmix")

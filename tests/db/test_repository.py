@@ -121,14 +121,11 @@ def test_list_paginates_newest_first_and_filters(tasks: TaskRepository) -> None:
 
 
 def test_claim_race_has_exactly_one_winner(tasks: TaskRepository) -> None:
-    for _ in range(5):
-        task = tasks.create(task_type=TaskType.transcription)
+    def race(identifier: str) -> list[str]:
         barrier = threading.Barrier(2)
         wins: list[str] = []
 
-        def contend(
-            worker: str, identifier: str = task.identifier, barrier: threading.Barrier = barrier
-        ) -> None:
+        def contend(worker: str) -> None:
             barrier.wait()
             if tasks.claim(identifier, worker_id=worker):
                 wins.append(worker)
@@ -138,6 +135,11 @@ def test_claim_race_has_exactly_one_winner(tasks: TaskRepository) -> None:
             thread.start()
         for thread in threads:
             thread.join()
+        return wins
+
+    for _ in range(5):
+        task = tasks.create(task_type=TaskType.transcription)
+        wins = race(task.identifier)
         assert len(wins) == 1
         assert tasks.get(task.identifier).worker_id == wins[0]  # type: ignore[union-attr]
 

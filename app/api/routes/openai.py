@@ -34,9 +34,9 @@ def _transcribe(
         request = OpenAITranscriptionRequest.model_validate(
             {k: v for k, v in fields.items() if v is not None}
         )
+        job = to_job(request, task=task)
     except ValidationError as error:
         raise invalid_input(error) from None
-    job = to_job(request, task=task)
     _identifier, future = enqueue(runtime, executor, job, upload=file)
     finished = future.result()
     if finished.status != TaskStatus.completed or finished.result is None:

@@ -14,15 +14,30 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import ExecutorDep, RuntimeDep
 from app.api.submit import TaskAccepted, queue_job, validated
-from app.schemas import AlignJob, CombineJob, DiarizeJob, OutputFormat, SpeechToTextJob, TranscribeJob
+from app.schemas import (
+    AlignJob,
+    CombineJob,
+    DiarizeJob,
+    OutputFormat,
+    SpeechToTextJob,
+    TaskOut,
+    TranscribeJob,
+)
+from app.services.render import MEDIA_TYPES
 
 router = APIRouter(tags=["speech"])
 
 Upload = Annotated[UploadFile, File(description="Audio or video file (any format FFmpeg decodes)")]
 Wait = Annotated[bool, Query(description="Answer with the result when the task finishes, not at once")]
 RESPONSES: dict[int | str, dict[str, object]] = {
-    200: {"model": TaskAccepted, "description": "The task is queued (with `wait=true`: its result)"},
-    503: {"description": "The queue is full; retry after `Retry-After` seconds"},
+    200: {
+        "model": TaskAccepted | TaskOut,
+        "description": "The task is queued; with `wait=true`, the finished task, or its result as text in the "
+        "requested `output_format`",
+        "content": {
+            media: {"schema": {"type": "string"}} for media in MEDIA_TYPES.values() if "json" not in media
+        },
+    },
 }
 
 
@@ -48,6 +63,10 @@ class TranscribeForm(_Rendered):
     model_params: str | None = _group('{"language": "en", "batch_size": 8}')
     asr_options: str | None = _group('{"beam_size": 5, "initial_prompt": "Acme Corp"}')
     vad_options: str | None = _group('{"vad_method": "silero", "vad_onset": 0.5}')
+
+
+class TranscribeOnlyForm(TranscribeForm):
+    word_timestamps: bool = Field(False, description="Also align words (no diarization)")
 
 
 class SpeechToTextForm(TranscribeForm):

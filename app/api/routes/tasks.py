@@ -13,6 +13,7 @@ from app.api.submit import task_result_response
 from app.db.models import TaskStatus, TaskType
 from app.schemas import OutputFormat, RenderedJob, SubtitleOptions, TaskOut, TaskQuery
 from app.services import tasks
+from app.services.render import MEDIA_TYPES
 from app.services.tasks import TaskPage
 
 router = APIRouter(prefix="/task", tags=["tasks"])
@@ -28,7 +29,7 @@ def list_tasks(
     runtime: RuntimeDep,
     status: TaskStatus | None = None,
     task_type: TaskType | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> TaskPage:
     """Tasks, newest first, filtered by status and type."""
@@ -42,7 +43,18 @@ def get_task(runtime: RuntimeDep, identifier: str) -> TaskOut:
     return tasks.get_task(runtime, identifier)
 
 
-@router.get("/{identifier}/result")
+@router.get(
+    "/{identifier}/result",
+    responses={
+        200: {
+            "description": "The result in the requested format",
+            "content": {
+                media: {"schema": {"type": "object"} if "json" in media else {"type": "string"}}
+                for media in MEDIA_TYPES.values()
+            },
+        }
+    },
+)
 def get_result(
     runtime: RuntimeDep,
     identifier: str,

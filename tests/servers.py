@@ -1,0 +1,76 @@
+"""Start the product's own processes (server, worker) on loopback for tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def process_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The test environment for a child process: its own data dir, embedded SQLite, no model preloading."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update({"DATA_DIR": str(data_dir), "PRELOAD_MODELS": "false", **extra})
+    return env
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+            raise AssertionError(f"process exited with {process.returncode}: {output[-3000:]}")
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer in {timeout} s")
+
+
+@contextmanager
+def running(args: list[str], env: dict[str, str], ready_path: str, port: int) -> Iterator[str]:
+    """Run `python *args` until the block ends; yields its base URL once `ready_path` answers."""
+    process = subprocess.Popen(
+        [sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(base + ready_path, process)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextmanager
+def api_server(data_dir: Path, **extra: str) -> Iterator[str]:
+    port = free_port()
+    args = ["-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    with running(args, process_env(data_dir, **extra), "/health/live", port) as base:
+        yield base
+
+
+@contextmanager
+def local_worker(data_dir: Path, **extra: str) -> Iterator[str]:
+    port = free_port()
+    args = ["handler.py", "--rp_serve_api", "--rp_api_port", str(port), "--rp_api_host", "127.0.0.1"]
+    with running(args, process_env(data_dir, **extra), "/docs", port) as base:
+        yield base
