@@ -6,6 +6,7 @@ Run it with `python handler.py` (RunPod), `python handler.py --rp_serve_api` (lo
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -65,9 +66,7 @@ def _task_response(task: TaskOut, request: BaseModel) -> dict[str, Any]:
             "message": f"{task.task_type.value} completed",
         }
     if task.error is not None:
-        response: dict[str, Any] = {
-            "error": {**task.error.model_dump(exclude_none=True), "identifier": task.identifier}
-        }
+        response = _error({**task.error.model_dump(exclude_none=True), "identifier": task.identifier})
         if task.error.code == "device_error":
             response["refresh_worker"] = True
         return response
@@ -132,13 +131,19 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+def _error(body: dict[str, Any]) -> dict[str, Any]:
+    # RunPod keeps only the `error` key of a failed job's output, and its API types that key as a string, so the
+    # code and message travel as one JSON string: `json.loads(output["error"])["code"]`.
+    return {"error": json.dumps(body, ensure_ascii=False)}
+
+
 def error_response(error: ServiceError) -> dict[str, Any]:
-    """The handler's error shape; RunPod passes the `error` value to the client as is."""
-    return {"error": error.to_dict()}
+    """The handler's error shape: `{"error": "<JSON of {code, message}>"}`."""
+    return _error(error.to_dict())
 
 
 def handler(job: dict[str, Any]) -> dict[str, Any]:
-    """Serve one RunPod job. Never raises: failures come back as `{"error": {"code", "message"}}`."""
+    """Serve one RunPod job. Never raises: failures come back as `{"error": '{"code": …, "message": …}'}`."""
     try:
         job_input = job.get("input") if isinstance(job, dict) else None
         if not isinstance(job_input, dict):

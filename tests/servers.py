@@ -29,11 +29,11 @@ def process_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> httpx.Response:
+def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> httpx.Response:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+            output = log.read_text(errors="replace")
             raise AssertionError(f"process exited with {process.returncode}: {output[-3000:]}")
         try:
             return httpx.get(url, timeout=2)
@@ -44,13 +44,18 @@ def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -
 
 @contextmanager
 def running(args: list[str], env: dict[str, str], ready_path: str, port: int) -> Iterator[str]:
-    """Run `python *args` until the block ends; yields its base URL once `ready_path` answers."""
-    process = subprocess.Popen(
-        [sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    """Run `python *args` until the block ends; yields its base URL once `ready_path` answers.
+
+    Output goes to `process.log` in the data dir (a pipe nobody reads would fill and stall the process)."""
+    log = Path(env["DATA_DIR"]) / "process.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(base + ready_path, process)
+        wait_for(base + ready_path, process, log)
         yield base
     finally:
         process.terminate()

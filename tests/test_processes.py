@@ -2,6 +2,7 @@
 
 import ast
 import base64
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -64,4 +65,5 @@ def test_worker_serves_runsync_locally(tmp_path: Path) -> None:
 
         failed = httpx.post(f"{base}/runsync", json={"input": {"action": "transcribe"}}, timeout=60).json()
         assert failed["status"] == "FAILED"
-        assert failed["error"]["code"] == "invalid_input" and "file" in failed["error"]["message"]
+        error = json.loads(failed["error"])
+        assert error["code"] == "invalid_input" and "file" in error["message"]
