@@ -136,7 +136,7 @@ class JobInput(BaseModel):
         for group in (*PARAM_GROUPS, "subtitle_options"):
             if isinstance(data.get(group), str):
                 # A string that is not JSON stays as it is: field validation reports it is not an object.
-                with contextlib.suppress(ValueError):
+                with contextlib.suppress(ValueError, RecursionError):
                     data[group] = json.loads(data[group])
         for source in ("model_params", "align_params"):
             if not isinstance(data.get(source), dict):
@@ -287,7 +287,7 @@ def _json_or_object(value: Any) -> Any:
     if isinstance(value, str | bytes):
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ValueError("must be a JSON object or a string holding JSON") from None
     return value
 

@@ -4,7 +4,8 @@ Parameter groups travel as form fields holding JSON objects, and are validated b
 worker's input.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the route factory's annotations must be evaluated (FastAPI
+# reads them) while `form_type` is in scope.
 
 from typing import Annotated, Literal
 
@@ -92,17 +93,35 @@ class DiarizeForm(_Delivery):
     device: Literal["cpu", "cuda"] | None = None
 
 
-@router.post("/speech-to-text", responses=RESPONSES)
-def speech_to_text(
-    runtime: RuntimeDep,
-    executor: ExecutorDep,
-    file: Upload,
-    form: Annotated[SpeechToTextForm, Form()],
-    wait: Wait = False,
-) -> Response:
-    """Transcribe, align, diarize and combine an uploaded file."""
-    job = validated(SpeechToTextJob, form.job_fields())
-    return queue_job(runtime, executor, job, upload=file, wait=wait)
+def _upload_route(path: str, form_type: type[_Delivery], job_type: type[BaseModel], summary: str) -> None:
+    """A route taking an uploaded `file` and the form `form_type`, queuing `job_type` (the worker's schema)."""
+
+    def route(
+        runtime: RuntimeDep,
+        executor: ExecutorDep,
+        file: Upload,
+        form: Annotated[form_type, Form()],  # type: ignore[valid-type]
+        wait: Wait = False,
+    ) -> Response:
+        job = validated(job_type, form.job_fields())
+        return queue_job(runtime, executor, job, upload=file, wait=wait)
+
+    router.post(path, responses=RESPONSES, summary=summary, description=summary)(route)
+
+
+_upload_route(
+    "/speech-to-text", SpeechToTextForm, SpeechToTextJob, "Transcribe, align, diarize and combine a file"
+)
+_upload_route(
+    "/service/transcribe",
+    TranscribeOnlyForm,
+    TranscribeJob,
+    "Transcription only (`word_timestamps`: aligned words too)",
+)
+_upload_route(
+    "/service/align", AlignForm, AlignJob, "Word timings for a given transcript against the uploaded audio"
+)
+_upload_route("/service/diarize", DiarizeForm, DiarizeJob, "Speaker diarization only: who spoke when")
 
 
 @router.post("/speech-to-text-url", responses=RESPONSES)
@@ -114,42 +133,6 @@ def speech_to_text_url(
 ) -> Response:
     """The full pipeline on audio fetched from an http(s) URL."""
     return queue_job(runtime, executor, validated(SpeechToTextJob, form.job_fields()), wait=wait)
-
-
-@router.post("/service/transcribe", responses=RESPONSES)
-def transcribe(
-    runtime: RuntimeDep,
-    executor: ExecutorDep,
-    file: Upload,
-    form: Annotated[TranscribeForm, Form()],
-    wait: Wait = False,
-) -> Response:
-    """Transcription only."""
-    return queue_job(runtime, executor, validated(TranscribeJob, form.job_fields()), upload=file, wait=wait)
-
-
-@router.post("/service/align", responses=RESPONSES)
-def align(
-    runtime: RuntimeDep,
-    executor: ExecutorDep,
-    file: Upload,
-    form: Annotated[AlignForm, Form()],
-    wait: Wait = False,
-) -> Response:
-    """Word timings for a given transcript against the uploaded audio."""
-    return queue_job(runtime, executor, validated(AlignJob, form.job_fields()), upload=file, wait=wait)
-
-
-@router.post("/service/diarize", responses=RESPONSES)
-def diarize(
-    runtime: RuntimeDep,
-    executor: ExecutorDep,
-    file: Upload,
-    form: Annotated[DiarizeForm, Form()],
-    wait: Wait = False,
-) -> Response:
-    """Speaker diarization only: who spoke when."""
-    return queue_job(runtime, executor, validated(DiarizeJob, form.job_fields()), upload=file, wait=wait)
 
 
 COMBINE_EXAMPLE = {
