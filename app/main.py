@@ -11,6 +11,7 @@ from app import __version__
 from app.api.errors import ERROR_RESPONSES, install_error_handlers
 from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.api.routes import health, openai, speech, tasks
+from app.api.routes.web import mount_web
 from app.config import get_settings
 from app.runtime import stop_runtime
 from app.services.executor import TaskExecutor
@@ -47,6 +48,7 @@ def create_app() -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     for module in (speech, tasks, openai, health):
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    mount_web(app)
     return app
 
 

@@ -39,8 +39,8 @@ Work = Callable[[Audio | None, Progress], dict[str, Any]]
 
 
 def full_process(job: SpeechToTextJob, settings: Settings) -> Work:
-    params = PipelineParams.model_validate(job.model_dump(include=set(PipelineParams.model_fields)))
-    return lambda audio, progress: run_full_pipeline(audio.samples, params, settings, progress=progress)
+    # The job is itself a PipelineParams: it carries every parameter group.
+    return lambda audio, progress: run_full_pipeline(audio.samples, job, settings, progress=progress)
 
 
 def transcription(job: TranscribeJob, settings: Settings) -> Work:

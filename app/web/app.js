@@ -1,0 +1,326 @@
+// The transcript page: submit audio, follow the task, show the speaker-coloured transcript.
+const $ = (selector) => document.querySelector(selector);
+const form = $("#job-form");
+const player = $("#player");
+const transcript = $("#transcript");
+const statusBox = $("#status");
+
+const POLL_MS = 1000;
+const ACTIVE = new Set(["queued", "processing"]);
+const STAGES = { transcribe: "Transcribing", align: "Aligning words", diarize: "Finding speakers", combine: "Assigning speakers" };
+const audioFor = new Map(); // task id -> audio source; uploads are only playable in the tab that sent them
+let current = null; // the task id shown
+let pollTimer = null;
+let words = []; // [{start, end, el}] sorted by start, for the highlight
+
+class ApiError extends Error {}
+
+async function api(path, options) {
+  const response = await fetch(path, options);
+  const body = await response.json().catch(() => null);
+  if (!response.ok) {
+    throw new ApiError(body?.error?.message || `${response.status} ${response.statusText}`);
+  }
+  return body;
+}
+
+function showError(message) {
+  const box = $("#error");
+  box.textContent = message || "";
+  box.hidden = !message;
+}
+
+function el(tag, props = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}
+
+const clock = (seconds) => {
+  const s = Math.max(0, Math.floor(seconds));
+  const mm = String(Math.floor(s / 60) % 60).padStart(2, "0");
+  const ss = String(s % 60).padStart(2, "0");
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${mm}:${ss}` : `${Math.floor(s / 60)}:${ss}`;
+};
+
+// --- submitting -----------------------------------------------------------
+
+function sourceKind() {
+  return form.elements.source.value;
+}
+
+function syncSource() {
+  const kind = sourceKind();
+  $("#file-field").hidden = kind !== "file";
+  $("#url-field").hidden = kind !== "url";
+}
+
+function jsonField(data, name, values) {
+  const kept = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== "" && v != null));
+  if (Object.keys(kept).length) data.append(name, JSON.stringify(kept));
+}
+
+async function submit(event) {
+  event.preventDefault();
+  showError("");
+  const data = new FormData();
+  const kind = sourceKind();
+  let audioSource;
+  if (kind === "file") {
+    const file = $("#file").files[0];
+    if (!file) return showError("Choose a file to transcribe.");
+    data.append("file", file);
+    audioSource = URL.createObjectURL(file);
+  } else {
+    const url = $("#url").value.trim();
+    if (!/^https?:\/\//i.test(url)) return showError("Enter an http(s) URL.");
+    data.append("url", url);
+    audioSource = url;
+  }
+  const minSpeakers = $("#min-speakers").value;
+  const maxSpeakers = $("#max-speakers").value;
+  jsonField(data, "model_params", { model: $("#model").value, language: $("#language").value });
+  jsonField(data, "diarize_params", {
+    min_speakers: minSpeakers && Number(minSpeakers),
+    max_speakers: maxSpeakers && Number(maxSpeakers),
+  });
+
+  $("#submit").disabled = true;
+  setStatus("submitting", "Uploading…", 0);
+  try {
+    const route = kind === "file" ? "/speech-to-text" : "/speech-to-text-url";
+    const accepted = await api(route, { method: "POST", body: data });
+    audioFor.set(accepted.identifier, audioSource);
+    openTask(accepted.identifier);
+    loadTasks();
+  } catch (error) {
+    setStatus("failed", "Not submitted", 0);
+    showError(error.message);
+  } finally {
+    $("#submit").disabled = false;
+  }
+}
+
+// --- following a task -----------------------------------------------------
+
+function setStatus(state, text, progress) {
+  statusBox.hidden = false;
+  statusBox.dataset.state = state;
+  $("#status-text").textContent = text;
+  $("#status-percent").textContent = ACTIVE.has(state) ? `${Math.round(progress * 100)}%` : "";
+  $("#progress").value = progress;
+}
+
+function openTask(id) {
+  current = id;
+  clearTimeout(pollTimer);
+  history.replaceState(null, "", `#task=${encodeURIComponent(id)}`);
+  showResult(false);
+  poll();
+}
+
+async function poll() {
+  const id = current;
+  let task;
+  try {
+    task = await api(`/task/${encodeURIComponent(id)}`);
+  } catch (error) {
+    if (id !== current) return;
+    setStatus("failed", "Could not load the task", 0);
+    return showError(error.message);
+  }
+  if (id !== current) return; // another task was opened meanwhile
+  if (ACTIVE.has(task.status)) {
+    const stage = STAGES[task.stage] || (task.status === "queued" ? "Queued" : "Working");
+    setStatus(task.status, `${stage}…`, task.progress || 0);
+    pollTimer = setTimeout(poll, POLL_MS);
+    return;
+  }
+  loadTasks();
+  if (task.status === "completed") {
+    setStatus("completed", task.duration ? `Done in ${Math.round(task.duration)} s` : "Done", 1);
+    showError("");
+    renderResult(task);
+  } else {
+    setStatus(task.status, task.status === "cancelled" ? "Cancelled" : "Failed", task.progress || 0);
+    showError(task.error?.message || `The task was ${task.status}.`);
+  }
+}
+
+// --- the transcript -------------------------------------------------------
+
+function speakerOrder(segments) {
+  const order = [];
+  for (const segment of segments) {
+    for (const word of segment.words || []) {
+      const speaker = word.speaker || segment.speaker;
+      if (speaker && !order.includes(speaker)) order.push(speaker);
+    }
+  }
+  return order;
+}
+
+// Consecutive words of one speaker form a turn, whatever the segment boundaries.
+function turns(segments) {
+  const result = [];
+  for (const segment of segments) {
+    const segmentWords = segment.words?.length ? segment.words : [{ word: segment.text, start: segment.start, end: segment.end }];
+    for (const word of segmentWords) {
+      const speaker = word.speaker || segment.speaker || result.at(-1)?.speaker || null;
+      let turn = result.at(-1);
+      if (!turn || turn.speaker !== speaker) {
+        turn = { speaker, start: word.start ?? segment.start, words: [] };
+        result.push(turn);
+      }
+      turn.words.push(word);
+    }
+  }
+  return result;
+}
+
+function renderResult(task) {
+  const result = task.result || {};
+  const segments = result.segments || [];
+  const order = speakerOrder(segments);
+  const label = (speaker) => (speaker ? `Speaker ${order.indexOf(speaker) + 1}` : "Unknown speaker");
+  const colour = (speaker) => (speaker ? `spk-${order.indexOf(speaker) % 8}` : "spk-none");
+
+  for (const link of document.querySelectorAll(".downloads a")) {
+    const format = link.dataset.format;
+    link.href = `/task/${encodeURIComponent(task.identifier)}/result?format=${format}`;
+    link.download = `${(task.file_name || task.identifier).replace(/\.[^.]+$/, "")}.${format}`;
+  }
+  const meta = [task.file_name || task.url, result.language || task.language, task.audio_duration && clock(task.audio_duration)];
+  $("#result-meta").textContent = meta.filter(Boolean).join(" · ");
+
+  $("#speakers").replaceChildren(
+    ...order.map((speaker) => el("li", { className: `chip ${colour(speaker)}`, title: speaker }, label(speaker))),
+  );
+
+  words = [];
+  const blocks = turns(segments).map((turn) => {
+    const text = el("p", { className: "turn-text" });
+    for (const word of turn.words) {
+      const timed = Number.isFinite(word.start);
+      const span = el("span", { className: timed ? "word" : "word untimed" }, word.word.trim());
+      if (timed) {
+        span.dataset.start = word.start;
+        words.push({ start: word.start, end: word.end ?? word.start, el: span });
+      }
+      text.append(span, " ");
+    }
+    const seek = el("button", { type: "button", className: "time", title: "Play from here" }, clock(turn.start || 0));
+    seek.dataset.start = turn.start || 0;
+    const head = el("div", { className: "turn-head" }, el("span", { className: `chip ${colour(turn.speaker)}` }, label(turn.speaker)), seek);
+    return el("article", { className: `turn ${colour(turn.speaker)}`, title: turn.speaker || "" }, head, text);
+  });
+  words.sort((a, b) => a.start - b.start);
+  transcript.replaceChildren(...blocks);
+  if (!segments.length) transcript.replaceChildren(el("p", { className: "meta" }, "No speech was found."));
+
+  const source = audioFor.get(task.identifier) || task.url;
+  $("#no-audio").hidden = Boolean(source);
+  player.hidden = !source;
+  if (source && player.getAttribute("src") !== source) player.src = source;
+  if (!source) player.removeAttribute("src");
+  showResult(true);
+}
+
+function showResult(shown) {
+  $("#result").hidden = !shown;
+  $("#downloads").hidden = !shown;
+  $("#result-empty").hidden = shown;
+  if (!shown) player.pause();
+}
+
+function seekTo(seconds) {
+  if (!player.getAttribute("src")) return;
+  player.currentTime = seconds;
+  player.play().catch(() => {}); // autoplay refusals leave the player paused at the word
+  highlight();
+}
+
+let highlighted = null;
+function highlight() {
+  const t = player.currentTime;
+  // The last word starting at or before t (binary search: transcripts can hold thousands of words).
+  let lo = 0;
+  let hi = words.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (words[mid].start <= t) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  const word = found >= 0 && t <= words[found].end + 0.25 ? words[found].el : null;
+  if (word === highlighted) return;
+  highlighted?.classList.remove("current");
+  word?.classList.add("current");
+  highlighted = word;
+}
+
+function followPlayback() {
+  highlight();
+  if (!player.paused) requestAnimationFrame(followPlayback);
+}
+
+// --- past tasks -----------------------------------------------------------
+
+async function loadTasks() {
+  let page;
+  try {
+    page = await api("/task/all?page_size=20");
+  } catch (error) {
+    return showError(error.message);
+  }
+  const items = page.tasks.map((task) => {
+    const name = task.file_name || task.url || task.identifier;
+    const when = new Date(task.created_at).toLocaleString();
+    const open = el(
+      "button",
+      { type: "button", className: "task-open", title: `Show task ${task.identifier}` },
+      el("span", { className: "task-name" }, name),
+      el("span", { className: "task-when" }, `${when} · ${task.task_type.replace(/_/g, " ")}`),
+    );
+    open.addEventListener("click", () => openTask(task.identifier));
+    const badge = el("span", { className: `badge ${task.status}` }, task.status);
+    const item = el("li", { className: task.identifier === current ? "selected" : "" }, open, badge);
+    item.dataset.id = task.identifier;
+    item.dataset.status = task.status;
+    return item;
+  });
+  $("#tasks").replaceChildren(...items);
+  $("#tasks-empty").hidden = items.length > 0;
+}
+
+async function loadModels() {
+  try {
+    const { data } = await api("/v1/models");
+    // "whisper-1" is the OpenAI alias of the server default, already offered as "Default".
+    const names = data.map((m) => m.id).filter((id) => id !== "whisper-1");
+    $("#model").append(...names.map((name) => el("option", { value: name }, name)));
+  } catch {
+    // the server default still works
+  }
+}
+
+// --- wiring ---------------------------------------------------------------
+
+form.addEventListener("submit", submit);
+form.addEventListener("change", (event) => event.target.name === "source" && syncSource());
+transcript.addEventListener("click", (event) => {
+  const target = event.target.closest("[data-start]");
+  if (target) seekTo(Number(target.dataset.start));
+});
+player.addEventListener("play", followPlayback);
+player.addEventListener("seeked", highlight);
+player.addEventListener("timeupdate", highlight);
+$("#refresh").addEventListener("click", loadTasks);
+
+syncSource();
+loadModels();
+loadTasks();
+const fromHash = new URLSearchParams(location.hash.slice(1)).get("task");
+if (fromHash) openTask(fromHash);
