@@ -25,6 +25,24 @@ def _refuse(reason: str) -> ServiceError:
     return ServiceError("url_not_allowed", f"The URL is not allowed: {reason}.")
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_addresses(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress._BaseAddress]:
+    """The address and every IPv4 address an IPv6 one carries (mapped, compatible, 6to4, NAT64): a gateway
+    may deliver to any of them, so each must be public."""
+    found: list[ipaddress._BaseAddress] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        packed = int(ip)
+        if ip.ipv4_mapped:
+            found.append(ip.ipv4_mapped)
+        if ip.sixtofour:
+            found.append(ip.sixtofour)
+        if ip in NAT64 or packed >> 32 == 0:  # NAT64, or IPv4-compatible (::a.b.c.d)
+            found.append(ipaddress.IPv4Address(packed & 0xFFFFFFFF))
+    return found
+
+
 def _public_address(host: str, port: int, allowed: set[str]) -> str:
     """The first address of `host` after checking that all of them are public (or the host is allowed)."""
     try:
@@ -35,8 +53,9 @@ def _public_address(host: str, port: int, allowed: set[str]) -> str:
     if host not in allowed:
         for address in addresses:
             ip = ipaddress.ip_address(address.split("%", 1)[0])
-            mapped = getattr(ip, "ipv4_mapped", None) or ip
-            if address not in allowed and not (mapped.is_global and not mapped.is_multicast):
+            if address not in allowed and not all(
+                candidate.is_global and not candidate.is_multicast for candidate in _embedded_addresses(ip)
+            ):
                 raise _refuse(f"{host!r} resolves to a non-public address")
     return addresses[0]
 
@@ -85,6 +104,9 @@ def fetch_url(url: str, destination: Path, *, settings: FetchSettings, max_bytes
             try:
                 response = client.send(request, stream=True)
             except httpx.HTTPError as error:
+                if isinstance(error, httpx.RemoteProtocolError) and "location header" in str(error):
+                    # A redirect to a target httpx cannot parse (e.g. an octal IP such as 0177.0.0.1).
+                    raise _refuse("the redirect target is not a valid URL") from None
                 raise ServiceError(
                     "download_failed", f"The download failed ({type(error).__name__})."
                 ) from None
