@@ -71,12 +71,19 @@ def local_server() -> Iterator[LocalServer]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state = LocalServer(base=f"http://127.0.0.1:{server.server_port}", port=server.server_port)
+    with serving(Handler) as server:
+        state = LocalServer(base=f"http://127.0.0.1:{server.server_port}", port=server.server_port)
+        yield state
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1") -> Iterator[ThreadingHTTPServer]:
+    """`handler` served on a free port of `host` in a background thread, until the block ends."""
+    server = ThreadingHTTPServer((host, 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield state
+        yield server
     finally:
         server.shutdown()
         server.server_close()

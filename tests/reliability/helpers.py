@@ -10,14 +10,13 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -30,6 +29,7 @@ from sqlalchemy.engine import make_url
 from app.db.repository import TaskRepository
 from app.db.session import make_engine, make_session_factory
 from tests.corpus import SAMPLE_WAV, sample_audio
+from tests.local_http import serving
 from tests.servers import ROOT, free_port, process_env, wait_for
 
 SPEECH_START = 8.4
@@ -245,13 +245,7 @@ def recording_server(host: str = "127.0.0.1") -> Iterator[Recorder]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-    server = ThreadingHTTPServer((host, 0), Handler)
-    port = server.server_port
-    state = Recorder(base=f"http://{host}:{port}", host=host, port=port)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler, host) as server:
+        port = server.server_port
+        state = Recorder(base=f"http://{host}:{port}", host=host, port=port)
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
