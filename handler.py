@@ -10,12 +10,12 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from app.db.models import TaskStatus
-from app.errors import ServiceError, invalid_input
+from app.errors import Model, ServiceError, validated
 from app.runtime import Runtime, get_runtime
 from app.schemas import (
     AlignJob,
@@ -36,15 +36,11 @@ from app.services.webhooks import notify_task
 
 log = logging.getLogger("app.handler")
 
-Model = TypeVar("Model", bound=BaseModel)
 Action = Callable[[Runtime, dict[str, Any], dict[str, Any]], dict[str, Any]]
 
 
 def _validated(schema: type[Model], job_input: dict[str, Any]) -> Model:
-    try:
-        return schema.model_validate({k: v for k, v in job_input.items() if k != "action"})
-    except ValidationError as error:
-        raise invalid_input(error) from None
+    return validated(schema, {k: v for k, v in job_input.items() if k != "action"})
 
 
 def _runpod_progress(job: dict[str, Any]) -> Progress | None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+
+Model = TypeVar("Model", bound=BaseModel)
 
 # One place for every code the service returns and the HTTP status it maps to.
 HTTP_STATUS: dict[str, int] = {
@@ -78,3 +80,11 @@ def invalid_input(error: ValidationError | Sequence[Any]) -> ServiceError:
     summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
     more = f" (and {len(details) - 5} more)" if len(details) > 5 else ""
     return ServiceError("invalid_input", f"Invalid input: {summary}{more}.", details=details)
+
+
+def validated(schema: type[Model], data: Any) -> Model:
+    """`data` validated by `schema`, or `invalid_input` naming each bad field."""
+    try:
+        return schema.model_validate(data)
+    except ValidationError as error:
+        raise invalid_input(error) from None

@@ -10,12 +10,13 @@ from typing import Any
 
 from fastapi import UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from app.api.errors import error_response
 from app.audio.decode import decode_audio
 from app.db.models import TaskStatus
-from app.errors import ServiceError, invalid_input
+from app.errors import Model, ServiceError
+from app.errors import validated as validate_input
 from app.runtime import Runtime
 from app.schemas import TaskOut
 from app.services.executor import TaskExecutor
@@ -29,12 +30,9 @@ class TaskAccepted(BaseModel):
     message: str
 
 
-def validated(schema: type[BaseModel], fields: dict[str, Any]) -> Any:
+def validated(schema: type[Model], fields: dict[str, Any]) -> Model:
     """The request schema shared with the worker, from form or JSON fields (absent fields left out)."""
-    try:
-        return schema.model_validate({k: v for k, v in fields.items() if v is not None})
-    except ValidationError as error:
-        raise invalid_input(error) from None
+    return validate_input(schema, {k: v for k, v in fields.items() if v is not None})
 
 
 def _keep_upload(runtime: Runtime, upload: UploadFile) -> Path:

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.api.routes.speech import COMBINE_EXAMPLE
 from app.db.models import TaskStatus
 from tests.reliability.helpers import (
     Proc,
@@ -32,20 +33,8 @@ pytestmark = [pytest.mark.reliability, pytest.mark.timeout(300)]
 LOAD_SECONDS = float(os.environ.get("RELIABILITY_LOAD_SECONDS", "20"))
 STORE_ERRORS = ("database is locked", "OperationalError", "deadlock detected", "could not serialize")
 
-TRANSCRIPT = {
-    "segments": [
-        {
-            "start": 0.0,
-            "end": 1.2,
-            "text": "Hello there",
-            "words": [
-                {"word": "Hello", "start": 0.0, "end": 0.5},
-                {"word": "there", "start": 0.6, "end": 1.2},
-            ],
-        }
-    ]
-}
-SPEAKERS = [{"start": 0.0, "end": 1.3, "speaker": "SPEAKER_00"}]
+TRANSCRIPT = COMBINE_EXAMPLE["aligned_transcript"]
+SPEAKERS = COMBINE_EXAMPLE["diarization_result"]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
