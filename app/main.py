@@ -46,8 +46,9 @@ def create_app() -> FastAPI:
         BodyLimitMiddleware, max_bytes=int(settings.limits.max_upload_mb * 2**20) + FORM_FIELDS_ALLOWANCE
     )
     app.add_middleware(RequestIdMiddleware)
-    for module in (speech, tasks, openai, health):
+    for module in (speech, tasks, health):
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(openai.router)  # documents OpenAI's error shape itself
     mount_web(app)
     return app
 

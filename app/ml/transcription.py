@@ -130,11 +130,6 @@ def transcribe(
     import whisperx
 
     language = model_params.language
-    if spec.name.endswith(".en") and language not in (None, "en"):
-        raise ServiceError(
-            "unsupported_language",
-            f"The model {spec.name!r} only knows English; choose a multilingual model.",
-        )
     model = load_whisper(spec)
     vad = load_vad(vad_options.vad_method, spec.device, vad_options, model_params.chunk_size)
     # whisperx prints a notice when handed a ready VAD model; keep stdout for the service's own output.
@@ -162,8 +157,6 @@ def transcribe(
         task=model_params.task,
         progress_callback=(lambda percent: on_progress(percent / 100)) if on_progress else None,
     )
-    if not result["segments"]:
-        raise ServiceError("no_speech", "No speech was found in the audio.")
     return dict(result)
 
 

@@ -23,6 +23,7 @@ from app.schemas import (
     TaskOut,
     TranscribeJob,
 )
+from app.services.models import check_model_request
 from app.services.pipeline import (
     Progress,
     run_alignment,
@@ -153,6 +154,8 @@ def prepare_job(
         raise ServiceError(
             "invalid_input", "Give the audio as `file` (a data URI, base64 or a URL) or `url`."
         )
+    if isinstance(job, SpeechToTextJob | TranscribeJob | AlignJob):
+        check_model_request(settings, job.model_params, transcribes=not isinstance(job, AlignJob))
     task = submit_task(
         runtime,
         task_type=TASK_TYPES[type(job)],
