@@ -50,9 +50,9 @@ def silent_wav(seconds: float) -> bytes:
     return out.getvalue()
 
 
-def transcribe(client: OpenAI, **options: Any) -> Any:
+def transcribe(client: OpenAI, model: str = "whisper-1", **options: Any) -> Any:
     with SAMPLE_WAV.open("rb") as audio:
-        return client.audio.transcriptions.create(model="whisper-1", file=audio, **options)
+        return client.audio.transcriptions.create(model=model, file=audio, **options)
 
 
 def test_json(client: OpenAI) -> None:
