@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import io
 import json
-import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +21,7 @@ from app.ml.registry import registry
 from app.runtime import get_runtime, stop_runtime
 from app.services.tasks import submit_task
 from handler import handler
-from tests.corpus import SAMPLE_WAV, normalise
+from tests.corpus import SAMPLE_WAV, normalise, silent_wav
 from tests.local_http import LocalServer, local_server
 
 WEBHOOK_SECRET = "sentinel-webhook-secret"
@@ -70,16 +68,6 @@ def error_of(response: dict[str, Any]) -> dict[str, Any]:
 
 def data_uri(data: bytes, media: str = "audio/wav") -> str:
     return f"data:{media};base64,{base64.b64encode(data).decode()}"
-
-
-def silent_wav(seconds: float) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(16_000)
-        wav.writeframes(b"\0\0" * int(16_000 * seconds))
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +12,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.corpus import SAMPLE_WAV, normalise
+from tests.corpus import SAMPLE_WAV, normalise, silent_wav
 from tests.servers import api_server
 
 pytestmark = pytest.mark.slow
@@ -38,16 +36,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def client(server: Server) -> OpenAI:
     return server.client
-
-
-def silent_wav(seconds: float) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(16_000)
-        wav.writeframes(b"\0\0" * int(16_000 * seconds))
-    return out.getvalue()
 
 
 def transcribe(client: OpenAI, model: str = "whisper-1", **options: Any) -> Any:
