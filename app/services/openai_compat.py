@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from whisperx.utils import LANGUAGES, compression_ratio
 
 from app.config import Settings
@@ -18,17 +18,15 @@ from app.services.render import render
 
 TranslationFormat = Literal["json", "text", "srt", "verbose_json", "vtt"]
 OpenAIFormat = Literal[TranslationFormat, "diarized_json"]
-OPENAI_ALIASES = {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-diarize"}
 LISTED_ALIAS = "whisper-1"
+OPENAI_ALIASES = {LISTED_ALIAS, "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-diarize"}
 OWNER = "whisperx-service"
 
 
 class OpenAITranslationRequest(BaseModel):
-    """The form fields OpenAI's translation endpoint takes (besides the file); others are refused."""
+    """The form fields OpenAI's translation endpoint takes (besides the file); the route refuses others."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    model: str = Field("whisper-1", max_length=200)
+    model: str = Field(LISTED_ALIAS, max_length=200)
     prompt: str | None = Field(None, max_length=2000)
     response_format: TranslationFormat = "json"
     temperature: float = Field(0.0, ge=0, le=1)
