@@ -238,6 +238,17 @@ class HealthReport(BaseModel):
     queue_depth: int | None = Field(None, description="Tasks waiting or running in this process")
 
 
+class WebhookState(BaseModel):
+    """Where a task's latest webhook delivery stands."""
+
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_attempt_at: datetime | None = Field(None, description="When a pending delivery is tried next")
+    last_status: int | None = Field(None, description="HTTP status of the last answer")
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+
+
 class TaskOut(BaseModel):
     """A task as clients see it."""
 
@@ -259,6 +270,7 @@ class TaskOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     duration: float | None
+    webhook: WebhookState | None = None
 
 
 class TaskQuery(BaseModel):
