@@ -175,7 +175,10 @@ def _load_audio(settings: Settings, task: Task, job: JobInput) -> Audio | None:
         path = settings.data_dir / task.upload_path
         if not path.is_file():
             raise ServiceError("interrupted", "The upload of this task is gone; submit the task again.")
-        return decode_audio(path, max_seconds=settings.limits.max_audio_seconds)
+        try:
+            return decode_audio(path, max_seconds=settings.limits.max_audio_seconds)
+        finally:  # decoded (or undecodable): the task never reads it again, even if it is interrupted
+            _remove_upload(settings, task.identifier)
     source = (job.source if isinstance(job, AudioJob) else None) or task.url
     if source is None:
         raise ServiceError(*NO_AUDIO)
@@ -240,7 +243,7 @@ def queue_job(
     try:
         _record(runtime, job, shared=True, identifier=identifier, upload_path=relative, file_name=file_name)
     except BaseException:
-        shutil.rmtree(settings.data_dir / UPLOADS / identifier, ignore_errors=True)
+        _remove_upload(settings, identifier)
         raise
     return identifier
 
@@ -265,9 +268,13 @@ def run_queued(runtime: Runtime, task: Task) -> TaskOut:
         log.info("task %s started (%s)", task.identifier, task.task_type)
         finished = _run(runtime, task, job, claimed=True, on_progress=None)
     finally:
-        shutil.rmtree(runtime.settings.data_dir / UPLOADS / task.identifier, ignore_errors=True)
+        _remove_upload(runtime.settings, task.identifier)
     record_delivery(runtime, finished, getattr(job, "webhook_url", None))
     return finished
+
+
+def _remove_upload(settings: Settings, identifier: str) -> None:
+    shutil.rmtree(settings.data_dir / UPLOADS / identifier, ignore_errors=True)
 
 
 def sweep_uploads(runtime: Runtime) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -211,22 +210,16 @@ def test_bodies_over_the_limit_are_refused(client: TestClient) -> None:
 
 def test_a_full_queue_answers_503_with_retry_after_and_loses_nothing(client: TestClient) -> None:
     executor = client.app.state.executor  # type: ignore[attr-defined]
-    release = threading.Event()
-    blocker = executor.submit(release.wait)
-    try:
-        while executor.depth < 1:
-            time.sleep(0.01)
+    with executor.held():
         accepted = [client.post("/service/transcribe", files=upload()) for _ in range(2)]
         assert [r.status_code for r in accepted] == [200, 200]
+        assert executor.depth == 2, "the queue is the task table: both wait there"
         refused = client.post("/service/transcribe", files=upload())
         assert refused.status_code == 503 and refused.headers["retry-after"]
         assert refused.json()["error"]["code"] == "queue_full"
         started = time.perf_counter()
         assert client.get("/health").status_code == 200
         assert time.perf_counter() - started < 2, "health does not wait behind queued work"
-    finally:
-        release.set()
-        blocker.result()
     for response in accepted:
         assert wait_for(client, response.json()["identifier"])["status"] == "completed"
     failed = client.get("/task/all", params={"status": "failed", "page_size": 200}).json()["tasks"]
