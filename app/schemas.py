@@ -235,7 +235,9 @@ class HealthReport(BaseModel):
     whisper_model: str
     database: DatabaseHealth
     models_loaded: list[str] = Field(default_factory=list)
-    queue_depth: int | None = Field(None, description="Tasks waiting or running in this process")
+    queue_depth: int | None = Field(
+        None, description="Tasks waiting in the shared queue, plus the one this process runs"
+    )
 
 
 class WebhookState(BaseModel):

@@ -9,23 +9,14 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from app.config import get_settings
-from app.main import create_app
-from app.runtime import stop_runtime
 from tests.reliability.helpers import clip_wav
+from tests.servers import in_process_app
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DATA_DIR", str(tmp_path_factory.mktemp("metrics")))
-        env.delenv("DATABASE_URL", raising=False)
-        env.setenv("PRELOAD_MODELS", "false")
-        stop_runtime()
-        get_settings.cache_clear()
-        with TestClient(create_app()) as test_client:
-            yield test_client
-        get_settings.cache_clear()
+    with in_process_app(tmp_path_factory.mktemp("metrics")) as test_client:
+        yield test_client
 
 
 def scrape(client: TestClient) -> dict[str, list[Sample]]:

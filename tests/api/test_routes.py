@@ -10,30 +10,23 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import get_settings
 from app.db.models import TaskType
-from app.main import create_app
-from app.runtime import stop_runtime
 from app.services.tasks import submit_task
 from tests.corpus import SAMPLE_WAV, normalise
+from tests.servers import in_process_app
 
 AUDIO = SAMPLE_WAV.read_bytes()
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DATA_DIR", str(tmp_path_factory.mktemp("api")))
-        env.delenv("DATABASE_URL", raising=False)
-        env.setenv("PRELOAD_MODELS", "false")
-        env.setenv("LIMITS__MAX_UPLOAD_MB", "2")
-        env.setenv("LIMITS__QUEUE_SIZE", "2")
-        env.setenv("FETCH__ALLOW_PRIVATE_HOSTS", '["127.0.0.1"]')
-        stop_runtime()
-        get_settings.cache_clear()
-        with TestClient(create_app()) as test_client:
-            yield test_client
-        get_settings.cache_clear()
+    with in_process_app(
+        tmp_path_factory.mktemp("api"),
+        LIMITS__MAX_UPLOAD_MB="2",
+        LIMITS__QUEUE_SIZE="2",
+        FETCH__ALLOW_PRIVATE_HOSTS='["127.0.0.1"]',
+    ) as test_client:
+        yield test_client
 
 
 def upload(data: bytes = AUDIO, name: str = "sample.wav") -> dict[str, Any]:
