@@ -33,7 +33,7 @@ from app.services.lifecycle import start_service
 from app.services.metrics import job_figures
 from app.services.pipeline import Progress
 from app.services.speech import rendered_result, run_job
-from app.services.webhooks import deliver_due, record_delivery, start_deliverer
+from app.services.webhooks import start_deliverer
 
 log = logging.getLogger("app.handler")
 
@@ -75,10 +75,6 @@ def _job_action(schema: type[SpeechToTextJob | TranscribeJob | AlignJob | Diariz
         request = _validated(schema, job_input)
         start_deliverer(runtime)  # retries what this attempt (or an earlier worker) left undelivered
         task = run_job(runtime, request, external_job_id=job.get("id"), on_progress=_runpod_progress(job))
-        if runtime.deliveries.latest_for(task.identifier) is None:
-            record_delivery(runtime, task, getattr(request, "webhook_url", None), wake=False)
-            deliver_due(runtime, task_identifier=task.identifier)  # once, before RunPod gets the answer
-            task = tasks.get_task(runtime, task.identifier)
         log.info(json.dumps(job_figures(task)))
         return _task_response(task, request)
 

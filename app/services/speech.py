@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 from app.audio.decode import Audio, decode_audio
 from app.audio.sources import is_url, load_audio_source, safe_file_name
 from app.config import Settings
-from app.db.models import Task, TaskStatus, TaskType
+from app.db.models import ACTIVE_STATUSES, Task, TaskStatus, TaskType
 from app.errors import ServiceError
 from app.runtime import Runtime
 from app.schemas import (
@@ -45,7 +45,7 @@ from app.services.pipeline import (
 )
 from app.services.render import render
 from app.services.tasks import get_task, run_task, submit_task
-from app.services.webhooks import record_delivery
+from app.services.webhooks import deliver_due, record_delivery
 
 log = logging.getLogger(__name__)
 
@@ -206,16 +206,24 @@ def run_job(
     external_job_id: str | None = None,
     on_progress: Progress | None = None,
 ) -> TaskOut:
-    """Record one action as a task of this process and run it now (the worker's way).
+    """Record one action as a task of this process, run it now, and try its webhook once (the worker's way;
+    the deliverer thread retries from the outbox).
 
     A job id already recorded gives back that task, which runs only if it never started.
     """
     existing = runtime.tasks.get_by_external_id(external_job_id) if external_job_id else None
     if existing is not None and existing.status != TaskStatus.queued:
-        return get_task(runtime, existing.identifier)
-    _require_audio(job, uploaded=False)
-    task = existing or _record(runtime, job, shared=False, external_job_id=external_job_id)
-    return _run(runtime, task, job, claimed=False, on_progress=on_progress)
+        finished = get_task(runtime, existing.identifier)
+    else:
+        _require_audio(job, uploaded=False)
+        task = existing or _record(runtime, job, shared=False, external_job_id=external_job_id)
+        finished = _run(runtime, task, job, claimed=False, on_progress=on_progress)
+    if finished.status in ACTIVE_STATUSES or finished.webhook is not None:
+        return finished  # still running elsewhere, or its webhook is already in the outbox
+    if record_delivery(runtime, finished, getattr(job, "webhook_url", None), wake=False):
+        deliver_due(runtime, task_identifier=finished.identifier)
+        finished = get_task(runtime, finished.identifier)
+    return finished
 
 
 def queue_job(

@@ -33,19 +33,20 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def record_delivery(runtime: Runtime, task: TaskOut, url: str | None, *, wake: bool = True) -> None:
+def record_delivery(runtime: Runtime, task: TaskOut, url: str | None, *, wake: bool = True) -> bool:
     """Put a finished task's webhook in the outbox (to `url`, else the configured default; none without),
-    and `wake` the deliverer (not when the caller sends it itself)."""
+    and `wake` the deliverer (not when the caller sends it itself). False when there is nowhere to send it."""
     settings = runtime.settings.webhook
     url = url or settings.url
     if not url:
-        return
+        return False
     body = json.dumps(task.model_dump(mode="json", exclude={"params", "webhook"}), ensure_ascii=False)
     signature = sign(body.encode(), settings.secret.get_secret_value()) if settings.secret else None
     runtime.deliveries.add(task_identifier=task.identifier, url=url, body=body, signature=signature)
     deliverer = runtime.background.get(DELIVERER)
     if wake and deliverer is not None:
         deliverer.wake()
+    return True
 
 
 def _retry_delay(runtime: Runtime, attempts: int) -> float:
