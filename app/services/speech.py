@@ -241,14 +241,13 @@ def queue_job(
         runtime.tasks.fail(refused.identifier, code=error.code, message=error.message)
         raise error
     identifier = str(uuid.uuid4())
-    relative = None
-    if upload is not None:
-        relative = f"{UPLOADS}/{identifier}/upload"
-        path = settings.data_dir / relative
-        path.parent.mkdir(parents=True)
-        with path.open("wb") as out:
-            shutil.copyfileobj(upload, out, 1 << 20)
+    relative = f"{UPLOADS}/{identifier}/upload" if upload is not None else None
     try:
+        if upload is not None and relative is not None:
+            path = settings.data_dir / relative
+            path.parent.mkdir(parents=True)
+            with path.open("wb") as out:
+                shutil.copyfileobj(upload, out, 1 << 20)
         _record(runtime, job, shared=True, identifier=identifier, upload_path=relative, file_name=file_name)
     except BaseException:
         _remove_upload(settings, identifier)
