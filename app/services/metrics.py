@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,6 +12,8 @@ from prometheus_client.registry import Collector
 
 from app.ml.registry import registry as model_registry
 from app.schemas import TaskOut
+
+log = logging.getLogger(__name__)
 
 STAGES = ("transcribe", "align", "diarize", "combine")
 
@@ -41,7 +44,10 @@ class _LiveFigures(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         depth = GaugeMetricFamily("whisperx_queue_depth", "Tasks waiting in the shared queue")
         if self.queue_depth is not None:
-            depth.add_metric([], self.queue_depth())
+            try:
+                depth.add_metric([], self.queue_depth())
+            except Exception:  # an unreachable database must not break the scrape (health reports it)
+                log.warning("queue depth unavailable: the task store did not answer")
         yield depth
         loads = GaugeMetricFamily(
             "whisperx_model_load_seconds", "Seconds each loaded model took to load", labels=["model"]
