@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ class ModelRegistry:
         self._limits: dict[Hashable, int] = {}
         self._in_use: Counter[Hashable] = Counter()
         self._stage = threading.local()
+        self._load_seconds: dict[Hashable, float] = {}
 
     def limit(self, kind: Hashable, count: int | None) -> None:
         """Keep at most `count` models of `kind` loaded (None: no bound)."""
@@ -54,9 +56,11 @@ class ModelRegistry:
                     return self._borrow(key)
                 self._make_room(_kind(key))
             log.info("loading model %s", key)
+            started = time.perf_counter()
             model = load()
             with self._lock:
                 self._models[key] = model
+                self._load_seconds[key] = time.perf_counter() - started
                 return self._borrow(key)
 
     def _borrow(self, key: Hashable) -> Any:
@@ -78,14 +82,17 @@ class ModelRegistry:
         for key in idle[: max(0, len(loaded) - limit + 1)]:
             log.info("unloading model %s (least recently used)", key)
             del self._models[key]
+            self._load_seconds.pop(key, None)
 
     def loaded(self) -> list[str]:
         """Readable keys of the models in memory."""
         with self._lock:
-            return [
-                ":".join(str(part) for part in key) if isinstance(key, tuple) else str(key)
-                for key in self._models
-            ]
+            return [_readable(key) for key in self._models]
+
+    def load_seconds(self) -> dict[str, float]:
+        """How long each model in memory took to load, by readable key."""
+        with self._lock:
+            return {_readable(key): self._load_seconds.get(key, 0.0) for key in self._models}
 
     def release(self, key: Hashable | None = None) -> None:
         """Forget one model (or all), so its memory can be reclaimed."""
@@ -111,6 +118,10 @@ class ModelRegistry:
                 with self._lock:
                     self._in_use.subtract(borrowed)
                     self._in_use += Counter()  # drop the keys no longer in use
+
+
+def _readable(key: Hashable) -> str:
+    return ":".join(str(part) for part in key) if isinstance(key, tuple) else str(key)
 
 
 registry = ModelRegistry()

@@ -69,8 +69,7 @@ def _transcribe(
         job = to_job(request, task=task)
     except ValidationError as error:
         raise invalid_input(error) from None
-    _identifier, future = enqueue(runtime, executor, job, upload=file)
-    finished = future.result()
+    finished = executor.wait(enqueue(runtime, executor, job, upload=file))
     if finished.status != TaskStatus.completed or finished.result is None:
         error = finished.error
         raise ServiceError(
