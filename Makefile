@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PORT ?= 8000
 
 .PHONY: install lock test lint run worker bench clean
 
@@ -29,7 +28,7 @@ lint: install
 	$(BIN)/ruff format --check app handler.py tests bench scripts
 
 run: install
-	$(BIN)/uvicorn app.main:app --host 127.0.0.1 --port $(PORT)
+	$(BIN)/python -m app
 
 worker: install
 	$(BIN)/python handler.py --rp_serve_api
