@@ -85,29 +85,39 @@ def timed(send: Callable[[], httpx.Response]) -> float:
     return time.monotonic() - started
 
 
-def run_server(args: argparse.Namespace) -> dict[str, float]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    audio = base64.b64decode(SAMPLE["file"].split(",", 1)[1])
-    form = {
-        "model_params": json.dumps(SAMPLE["model_params"]),
-        "diarize_params": json.dumps(SAMPLE["diarize_params"]),
-    }
-
-    def send() -> httpx.Response:
-        files = {"file": (SAMPLE["filename"], audio)}
-        return httpx.post(f"{base}/speech-to-text?wait=true", files=files, data=form, timeout=600)
-
+def cold_run(
+    command: list[str],
+    env: dict[str, str],
+    probe: str,
+    starting: set[int],
+    send: Callable[[], httpx.Response],
+) -> dict[str, float]:
+    """Start `python *command`; time its first answer on `probe` (any of `starting`, or 200), its first 200,
+    and two requests."""
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=environment(args, PORT=str(port)))
+    process = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env)
     try:
-        listening = wait(f"{base}/ping", process, {200, 204}, started + 900)
-        ready = wait(f"{base}/ping", process, {200}, started + 900)
+        listening = wait(probe, process, starting | {200}, started + 900)
+        ready = wait(probe, process, {200}, started + 900)
         first, second = timed(send), timed(send)
     finally:
         process.terminate()
         process.wait(timeout=60)
     return {"listening": listening - started, "ready": ready - started, "first": first, "second": second}
+
+
+def run_server(args: argparse.Namespace) -> dict[str, float]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    audio = base64.b64decode(SAMPLE["file"].split(",", 1)[1])
+    form = {key: json.dumps(SAMPLE[key]) for key in ("model_params", "diarize_params")}
+
+    def send() -> httpx.Response:
+        files = {"file": (SAMPLE["filename"], audio)}
+        return httpx.post(f"{base}/speech-to-text?wait=true", files=files, data=form, timeout=600)
+
+    # `/ping` says 204 as soon as the server listens, while it loads the models.
+    return cold_run(["-m", "app"], environment(args, PORT=str(port)), f"{base}/ping", {204}, send)
 
 
 def run_worker(args: argparse.Namespace) -> dict[str, float]:
@@ -118,16 +128,8 @@ def run_worker(args: argparse.Namespace) -> dict[str, float]:
     def send() -> httpx.Response:
         return httpx.post(f"{base}/runsync", json={"input": SAMPLE}, timeout=600)
 
-    started = time.monotonic()
-    process = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=environment(args))
-    try:
-        # The worker loads its models before it starts serving, so listening is ready.
-        ready = wait(f"{base}/docs", process, {200}, started + 900)
-        first, second = timed(send), timed(send)
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
-    return {"listening": ready - started, "ready": ready - started, "first": first, "second": second}
+    # The worker loads its models before it starts serving: it listens when it is ready.
+    return cold_run(command, environment(args), f"{base}/docs", set(), send)
 
 
 def phases(args: argparse.Namespace, module: str) -> dict[str, list[float]]:

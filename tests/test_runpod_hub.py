@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.config import Settings, get_settings, settings_table
-from app.runtime import stop_runtime
+from app.config import Settings, settings_table
 from handler import ACTIONS, handler
 from tests.corpus import normalise
 
@@ -129,26 +127,13 @@ def test_tests_json_has_runpods_fields_and_calls_real_actions() -> None:
     assert {env.key for env in hub_tests.config.env} <= SETTINGS
 
 
-@pytest.fixture(scope="module")
-def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DATA_DIR", str(tmp_path_factory.mktemp("hub")))
-        env.delenv("DATABASE_URL", raising=False)
-        env.setenv("PRELOAD_MODELS", "false")
-        stop_runtime()
-        get_settings.cache_clear()
-        yield
-        stop_runtime()
-        get_settings.cache_clear()
-
-
 def hub_request(name: str) -> dict[str, Any]:
     return next(test["input"] for test in TESTS["tests"] if test["name"] == name)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [test["name"] for test in TESTS["tests"]])
-def test_every_hub_request_succeeds_through_the_handler(worker: None, name: str) -> None:
+def test_every_hub_request_succeeds_through_the_handler(service_env: Path, name: str) -> None:
     # The Hub lists a release only when every test job completes, so each request must succeed.
     response = handler({"id": f"hub-{name}", "input": hub_request(name)})
     assert "error" not in response, response
@@ -160,7 +145,7 @@ def test_every_hub_request_succeeds_through_the_handler(worker: None, name: str)
         assert response["result"]["database"]["reachable"] is True
 
 
-def test_the_hub_sample_without_its_audio_is_refused_cleanly(worker: None) -> None:
+def test_the_hub_sample_without_its_audio_is_refused_cleanly(service_env: Path) -> None:
     bad = {key: value for key, value in hub_request("speech_to_text").items() if key != "file"}
     response = handler({"id": "hub-bad", "input": {**bad, "diarize_params": {"min_speakers": "two"}}})
     assert json.loads(response["error"])["code"] == "invalid_input"
