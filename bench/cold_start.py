@@ -129,7 +129,7 @@ def run_worker(args: argparse.Namespace) -> dict[str, float]:
         return httpx.post(f"{base}/runsync", json={"input": SAMPLE}, timeout=600)
 
     # The worker loads its models before it starts serving: it listens when it is ready.
-    return cold_run(command, environment(args), f"{base}/docs", set(), send)
+    return cold_run(command, environment(args), f"{base}/openapi.json", set(), send)
 
 
 def phases(args: argparse.Namespace, module: str) -> dict[str, list[float]]:
