@@ -9,6 +9,7 @@ from typing import Literal
 from app.config import Settings
 from app.runtime import Runtime, get_runtime
 from app.services.pipeline import preload_models
+from app.services.webhooks import start_deliverer
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,10 @@ model_preload = ModelPreload()
 def start_service(*, load_models_in_background: bool = False) -> Runtime:
     """Migrate and recover the task store, then load the configured models (unless disabled).
 
-    In the background, the server answers (`/ping`: 204) while the models load; the worker loads them first."""
+    Starts the webhook deliverer too. In the background, the server answers (`/ping`: 204) while the models
+    load; the worker loads them first."""
     runtime = get_runtime()
+    start_deliverer(runtime)
     if runtime.settings.preload_models:
         if load_models_in_background:
             model_preload.run_in_background(runtime.settings)

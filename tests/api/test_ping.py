@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.servers import ROOT, free_port, process_env
 
@@ -26,7 +27,7 @@ def serving(env: dict[str, str]) -> Iterator[Path]:
         process.wait(timeout=30)
 
 
-def ping_until(port: str, final: int, timeout: float = 180) -> list[int]:
+def ping_until(port: str, final: int, timeout: float = 420) -> list[int]:
     """Poll `/ping` until it answers `final`: the distinct statuses seen, in order (connection refused skipped)."""
     seen: list[int] = []
     deadline = time.monotonic() + timeout
@@ -41,6 +42,7 @@ def ping_until(port: str, final: int, timeout: float = 180) -> list[int]:
     return seen
 
 
+@pytest.mark.slow
 def test_ping_answers_204_while_models_load_then_200_on_both_ports(tmp_path: Path) -> None:
     port, port_health = str(free_port()), str(free_port())
     env = process_env(tmp_path, PRELOAD_MODELS="true", PORT=port, PORT_HEALTH=port_health)
@@ -54,6 +56,7 @@ def test_ping_answers_204_while_models_load_then_200_on_both_ports(tmp_path: Pat
         assert httpx.get(f"http://127.0.0.1:{port_health}/health", timeout=5).status_code == 404
 
 
+@pytest.mark.slow
 def test_ping_answers_503_when_the_models_cannot_load(tmp_path: Path) -> None:
     port = str(free_port())
     env = process_env(
