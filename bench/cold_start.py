@@ -95,7 +95,9 @@ def cold_run(
     """Start `python *command`; time its first answer on `probe` (any of `starting`, or 200), its first 200,
     and two requests."""
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env)
+    process = subprocess.Popen(
+        [sys.executable, *command], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         listening = wait(probe, process, starting | {200}, started + 900)
         ready = wait(probe, process, {200}, started + 900)
