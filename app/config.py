@@ -54,6 +54,19 @@ class FetchSettings(BaseModel):
     """Host names or IPs exempt from the public-address rule (for tests and private deployments)."""
 
 
+class WorkerSettings(BaseModel):
+    """The RunPod worker's own bounds (the REST server's are under `LIMITS__`)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    max_audio_seconds: float = Field(3600, gt=0)
+    """Longest audio a RunPod job may carry; longer jobs are refused at once. Size the endpoint's execution
+    timeout to cover it (see "Timeouts" in the README)."""
+
+
+RUNPOD_VOLUME = Path("/runpod-volume")
+
+
 class Settings(BaseSettings):
     """Service settings. Nested groups use `__` in variable names, e.g. `LIMITS__QUEUE_SIZE`."""
 
@@ -90,7 +103,11 @@ class Settings(BaseSettings):
     """Languages whose wav2vec2 aligner is preloaded (others load on first use)."""
     lease_seconds: float = Field(60.0, gt=0)
     """How long a worker's claim on a task lasts without renewal; expired claims are recovered."""
+    model_cache_dir: Path | None = None
+    """Where downloaded models are cached (Hugging Face hub and torch hub); empty means
+    `/runpod-volume/huggingface-cache` when a RunPod network volume is mounted, else the libraries' defaults."""
     limits: LimitSettings = LimitSettings()
+    worker: WorkerSettings = WorkerSettings()
     webhook: WebhookSettings = WebhookSettings()
     fetch: FetchSettings = FetchSettings()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -100,6 +117,13 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The task store's URL, defaulting to the embedded SQLite file."""
         return self.database_url or f"sqlite:///{(self.data_dir / 'tasks.db').resolve()}"
+
+    @property
+    def resolved_model_cache_dir(self) -> Path | None:
+        """The model cache root, resolving the RunPod volume default."""
+        if self.model_cache_dir is not None:
+            return self.model_cache_dir
+        return RUNPOD_VOLUME / "huggingface-cache" if RUNPOD_VOLUME.is_dir() else None
 
     @property
     def resolved_device(self) -> str:
