@@ -43,7 +43,11 @@ class RunPodQueue:
     def results(self, job_id: str) -> list[dict[str, Any]]:
         """Final results posted for `job_id` (progress updates left out)."""
         with self.lock:
-            return [p["body"] for p in self.posts if p["job"] == job_id and p["body"].get("status") != "IN_PROGRESS"]
+            return [
+                p["body"]
+                for p in self.posts
+                if p["job"] == job_id and p["body"].get("status") != "IN_PROGRESS"
+            ]
 
     def progress(self, job_id: str) -> list[dict[str, Any]]:
         with self.lock:

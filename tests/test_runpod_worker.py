@@ -20,7 +20,9 @@ from tests.servers import ROOT, process_env
 
 
 @contextmanager
-def worker_process(queue: RunPodQueue, data_dir: Path, *args: str, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+def worker_process(
+    queue: RunPodQueue, data_dir: Path, *args: str, **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
     log = data_dir / "worker.log"
     data_dir.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
@@ -77,7 +79,9 @@ def test_a_stopped_job_stops_within_a_stage_and_frees_the_worker(tmp_path: Path)
         queue.wait(transcribing, 300, "the first transcription batch")
         queue.stops.append("long-1")  # what RunPod sends when the job is cancelled or times out
         stopped_at = time.monotonic()
-        queue.wait(lambda: task_row(tmp_path, "long-1")["status"] == "cancelled", 30, "the task to be cancelled")
+        queue.wait(
+            lambda: task_row(tmp_path, "long-1")["status"] == "cancelled", 30, "the task to be cancelled"
+        )
         queue.wait(lambda: queue.results("next-1"), 300, "the next job's result")
         next_done_after = time.monotonic() - stopped_at
         stages = [p["stage"] for p in queue.progress("long-1")]
@@ -100,3 +104,27 @@ def test_the_fitness_check_stops_a_worker_without_models(tmp_path: Path) -> None
     assert returncode == 1, log[-3000:]
     assert queue.taken == [], "a worker that failed its fitness check took no job"
     assert "the configured models are not loaded" in log
+
+
+def test_the_fitness_check_passes_a_ready_worker_and_fails_without_a_database(
+    service_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.config import get_settings
+    from app.runtime import stop_runtime
+    from handler import fitness_check
+
+    fitness_check()  # database reachable, cpu computes, models not required (PRELOAD_MODELS=false)
+
+    monkeypatch.setenv("PRELOAD_MODELS", "true")
+    stop_runtime()
+    get_settings.cache_clear()
+    with pytest.raises(RuntimeError, match="the configured models are not loaded"):
+        fitness_check()
+
+    monkeypatch.setenv(
+        "DATABASE_URL", "postgresql+psycopg://nobody:none@127.0.0.1:9/absent?connect_timeout=2"
+    )
+    stop_runtime()
+    get_settings.cache_clear()
+    with pytest.raises(Exception, match="(?i)connection|refused"):
+        fitness_check()
