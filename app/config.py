@@ -104,8 +104,9 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(60.0, gt=0)
     """How long a worker's claim on a task lasts without renewal; expired claims are recovered."""
     model_cache_dir: Path | None = None
-    """Where downloaded models are cached (Hugging Face hub and torch hub); empty means
-    `/runpod-volume/huggingface-cache` when a RunPod network volume is mounted, else the libraries' defaults."""
+    """Where models that are not in the image are downloaded and kept (Hugging Face and torch hub layout).
+    Empty means `/runpod-volume/huggingface-cache` when a RunPod network volume is mounted and neither
+    `HF_HOME` nor `HF_HUB_CACHE` is set; otherwise the libraries' own defaults."""
     limits: LimitSettings = LimitSettings()
     worker: WorkerSettings = WorkerSettings()
     webhook: WebhookSettings = WebhookSettings()
@@ -123,7 +124,9 @@ class Settings(BaseSettings):
         """The model cache root, resolving the RunPod volume default."""
         if self.model_cache_dir is not None:
             return self.model_cache_dir
-        return RUNPOD_VOLUME / "huggingface-cache" if RUNPOD_VOLUME.is_dir() else None
+        if os.environ.get("HF_HOME") or os.environ.get("HF_HUB_CACHE") or not RUNPOD_VOLUME.is_dir():
+            return None  # a deployment's own cache (an image's baked models) stays in charge
+        return RUNPOD_VOLUME / "huggingface-cache"
 
     @property
     def resolved_device(self) -> str:

@@ -12,8 +12,8 @@ log = logging.getLogger(__name__)
 def use_model_cache(root: Path | None) -> None:
     """Keep model downloads under `root` (`<root>/hub` in Hugging Face's layout, `<root>/torch`).
 
-    Variables a deployment sets itself (`HF_HOME`, `HF_HUB_CACHE`, `TORCH_HOME`) win. The hub reads its cache
-    path when a download starts, so this takes effect for every model loaded afterwards.
+    The hub reads its cache path when a download starts, so this takes effect for every model loaded
+    afterwards; the variables are set too, for libraries that read them later.
     """
     if root is None:
         return
@@ -21,9 +21,8 @@ def use_model_cache(root: Path | None) -> None:
     import torch.hub
 
     root.mkdir(parents=True, exist_ok=True)
-    if not (os.environ.get("HF_HOME") or os.environ.get("HF_HUB_CACHE")):
-        os.environ["HF_HOME"], os.environ["HF_HUB_CACHE"] = str(root), str(root / "hub")
-        hub.HF_HOME, hub.HF_HUB_CACHE = str(root), str(root / "hub")
-    if not os.environ.get("TORCH_HOME"):
-        torch.hub.set_dir(str(root / "torch"))
+    os.environ["HF_HOME"], os.environ["HF_HUB_CACHE"] = str(root), str(root / "hub")
+    os.environ["TORCH_HOME"] = str(root / "torch")
+    hub.HF_HOME, hub.HF_HUB_CACHE = str(root), str(root / "hub")
+    torch.hub.set_dir(str(root / "torch"))
     log.info("model cache at %s", root)

@@ -17,7 +17,8 @@ from app.ml.model_cache import use_model_cache
 @pytest.fixture
 def restored_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("HF_HOME", "HF_HUB_CACHE", "TORCH_HOME"):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "recorded")  # so that teardown restores what was there before
+        monkeypatch.delenv(name)
     saved = hub.HF_HOME, hub.HF_HUB_CACHE, torch.hub.get_dir()
     yield
     hub.HF_HOME, hub.HF_HUB_CACHE = saved[0], saved[1]
@@ -27,12 +28,15 @@ def restored_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_the_runpod_volume_is_the_default_cache_when_mounted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("MODEL_CACHE_DIR", raising=False)
+    for name in ("MODEL_CACHE_DIR", "HF_HOME", "HF_HUB_CACHE"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(config, "RUNPOD_VOLUME", tmp_path / "absent")
     assert Settings().resolved_model_cache_dir is None
     monkeypatch.setattr(config, "RUNPOD_VOLUME", tmp_path)
     assert Settings().resolved_model_cache_dir == tmp_path / "huggingface-cache"
-    monkeypatch.setenv("MODEL_CACHE_DIR", str(tmp_path / "mine"))
+    monkeypatch.setenv("HF_HOME", "/srv/models/huggingface")  # an image with baked models keeps them
+    assert Settings().resolved_model_cache_dir is None
+    monkeypatch.setenv("MODEL_CACHE_DIR", str(tmp_path / "mine"))  # unless the setting says otherwise
     assert Settings().resolved_model_cache_dir == tmp_path / "mine"
 
 
@@ -52,13 +56,3 @@ def test_downloads_go_under_the_cache_root(tmp_path: Path, restored_caches: None
     # faster-whisper and pyannote find their files through the hub, which now looks there.
     found = try_to_load_from_cache("Systran/faster-whisper-large-v3", "model.bin")
     assert found == str(repo / "snapshots" / "abc123" / "model.bin")
-
-
-def test_a_deployments_own_cache_variables_win(
-    tmp_path: Path, restored_caches: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "theirs"))
-    before = hub.HF_HUB_CACHE
-    use_model_cache(tmp_path / "cache")
-    after = hub.HF_HUB_CACHE
-    assert after == before
