@@ -5,10 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -16,31 +14,14 @@ from sqlalchemy import create_engine, text
 
 from tests.corpus import SAMPLE_WAV
 from tests.runpod_queue import RunPodQueue, runpod_queue
-from tests.servers import ROOT, process_env
+from tests.servers import process_env, spawned
 
 
-@contextmanager
 def worker_process(
     queue: RunPodQueue, data_dir: Path, *args: str, **env: str
-) -> Iterator[subprocess.Popen[bytes]]:
-    log = data_dir / "worker.log"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "handler.py", *args],
-            cwd=ROOT,
-            env={**process_env(data_dir), **queue.env(data_dir, **env)},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    """`python handler.py` as RunPod starts it, served by `queue`; output in `process.log`."""
+    return spawned(["handler.py", *args], {**process_env(data_dir), **queue.env(data_dir, **env)})
 
 
 def task_row(data_dir: Path, job_id: str) -> dict[str, object]:
@@ -100,7 +81,7 @@ def test_the_fitness_check_stops_a_worker_without_models(tmp_path: Path) -> None
         queue.jobs.append({"id": "never", "input": {"action": "health"}})
         with worker_process(queue, tmp_path, PRELOAD_MODELS="true", WHISPER_MODEL="no-such-model") as process:
             returncode = process.wait(timeout=180)
-        log = (tmp_path / "worker.log").read_text(errors="replace")
+        log = (tmp_path / "process.log").read_text(errors="replace")
     assert returncode == 1, log[-3000:]
     assert queue.taken == [], "a worker that failed its fitness check took no job"
     assert "the configured models are not loaded" in log
