@@ -153,10 +153,10 @@ WORKER_LIMIT_HINT = (
 
 
 def _worker_runtime() -> Runtime:
-    """The process's runtime under the worker's own audio-length limit, when that is the tighter one."""
+    """The process's runtime under the worker's own audio-length limit (the server's does not apply here)."""
     runtime = get_runtime()
     limits, worker_limit = runtime.settings.limits, runtime.settings.worker.max_audio_seconds
-    if worker_limit >= limits.max_audio_seconds:
+    if worker_limit == limits.max_audio_seconds:
         return runtime
     settings = runtime.settings.model_copy(
         update={"limits": limits.model_copy(update={"max_audio_seconds": worker_limit})}

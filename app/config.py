@@ -19,7 +19,7 @@ class LimitSettings(BaseModel):
     max_upload_mb: float = Field(200, gt=0)
     """Largest accepted upload or download, in MiB."""
     max_audio_seconds: float = Field(4 * 3600, gt=0)
-    """Longest accepted audio, in seconds."""
+    """Longest accepted audio, in seconds (the REST server; the worker's is `WORKER__MAX_AUDIO_SECONDS`)."""
     queue_size: int = Field(8, ge=1)
     """Tasks that may wait for the model executor before new ones get 503."""
 
