@@ -6,7 +6,7 @@ A job without `action` that carries `audio` or `audio_base64` is worker-faster_w
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -21,6 +21,7 @@ from app.services.render import render
 from app.services.speech import prepare_job
 
 TRANSLATION_SUFFIX = "/translation"
+DECODER_FIELDS = ("temperature", "avg_logprob", "compression_ratio", "no_speech_prob")
 
 
 def worker_schema(job_input: dict[str, Any]) -> type[FasterWhisperInput | WhisperXWorkerInput] | None:
@@ -130,10 +131,7 @@ def _decoder_segments(spec: Any, segments: list[dict[str, Any]]) -> list[dict[st
     ]
 
 
-DECODER_FIELDS = ("temperature", "avg_logprob", "compression_ratio", "no_speech_prob")
-
-
-def _as_text(segments: list[dict[str, Any]], text_format: TextFormat | Literal["json"]) -> str:
+def _as_text(segments: list[dict[str, Any]], text_format: TextFormat) -> str:
     """A transcript as worker-faster_whisper formats it (`plain_text`, `formatted_text`, `srt`, `vtt`)."""
     if text_format == "plain_text":
         return " ".join(segment["text"].strip() for segment in segments)
