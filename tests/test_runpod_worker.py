@@ -73,7 +73,7 @@ def test_a_stopped_job_stops_within_a_stage_and_frees_the_worker(tmp_path: Path)
     assert queue.results("long-1") == [], "a stopped job posts no result"
     assert "error" not in queue.results("next-1")[0], queue.results("next-1")
     # The next job (a full transcription of the same audio, a few seconds on a CPU) ran right after.
-    assert next_done_after < 60, next_done_after
+    assert next_done_after < 120, next_done_after
 
 
 def test_the_fitness_check_stops_a_worker_without_models(tmp_path: Path) -> None:
