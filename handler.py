@@ -1,5 +1,7 @@
 """RunPod serverless worker: `handler(job)` dispatches `job["input"]["action"]` to the services.
 
+A job without `action` in worker-faster_whisper's or whisperx-worker's input shape is served as they serve it.
+
 Run it with `python handler.py` (RunPod), `python handler.py --rp_serve_api` (local HTTP) or
 `python handler.py --test_input '{"input": {"action": "health"}}'`.
 """
