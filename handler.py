@@ -35,9 +35,10 @@ from app.services import tasks
 from app.services.compat_workers import job_task_ids, serve_worker_input, worker_schema
 from app.services.health import fitness_problems, health_report
 from app.services.lifecycle import start_service
+from app.services.metrics import job_figures
 from app.services.pipeline import Progress
-from app.services.speech import prepare_job, rendered_result
-from app.services.webhooks import notify_task
+from app.services.speech import rendered_result, run_job
+from app.services.webhooks import start_deliverer
 
 log = logging.getLogger("app.handler")
 
@@ -74,11 +75,9 @@ def _task_response(task: TaskOut, request: BaseModel) -> dict[str, Any]:
 def _job_action(schema: type[SpeechToTextJob | TranscribeJob | AlignJob | DiarizeJob | CombineJob]) -> Action:
     def action(runtime: Runtime, job_input: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
         request = _validated(schema, job_input)
-        prepared = prepare_job(
-            runtime, request, external_job_id=job.get("id"), on_progress=_runpod_progress(job)
-        )
-        task = prepared.run()
-        notify_task(runtime.settings, task, getattr(request, "webhook_url", None))
+        start_deliverer(runtime)  # retries what this attempt (or an earlier worker) left undelivered
+        task = run_job(runtime, request, external_job_id=job.get("id"), on_progress=_runpod_progress(job))
+        log.info(json.dumps(job_figures(task)))
         return _task_response(task, request)
 
     return action
@@ -115,6 +114,7 @@ def _health(runtime: Runtime, _input: dict[str, Any], _job: dict[str, Any]) -> d
 
 
 def _worker_input(runtime: Runtime, job_input: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+    start_deliverer(runtime)
     result = serve_worker_input(
         runtime, job_input, external_job_id=job.get("id"), on_progress=_runpod_progress(job)
     )

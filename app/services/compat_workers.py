@@ -18,7 +18,7 @@ from app.schemas import ModelParams, SpeechToTextJob, TranscribeJob
 from app.schemas_compat import FasterWhisperInput, TextFormat, WhisperXWorkerInput
 from app.services.pipeline import Progress, whisper_spec
 from app.services.render import render
-from app.services.speech import prepare_job
+from app.services.speech import run_job
 
 TRANSLATION_SUFFIX = "/translation"
 DECODER_FIELDS = ("temperature", "avg_logprob", "compression_ratio", "no_speech_prob")
@@ -64,7 +64,7 @@ def _run(
     on_progress: Progress | None,
 ) -> dict[str, Any]:
     """Run `job` as a task; its result, or its failure as a `ServiceError`."""
-    task = prepare_job(runtime, job, external_job_id=external_job_id, on_progress=on_progress).run()
+    task = run_job(runtime, job, external_job_id=external_job_id, on_progress=on_progress)
     if task.status == TaskStatus.completed and task.result is not None:
         return dict(task.result)
     if task.error is not None:
