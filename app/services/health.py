@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 from sqlalchemy import text
 
@@ -11,6 +12,7 @@ from app.ml.devices import device_usable
 from app.ml.registry import registry
 from app.runtime import Runtime
 from app.schemas import DatabaseHealth, HealthReport
+from app.services.lifecycle import model_preload
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +21,7 @@ def fitness_problems(runtime: Runtime) -> list[str]:
     """What keeps this process from serving jobs: an unreachable database, missing models, a broken device."""
     report = health_report(runtime)
     problems = [] if report.database.reachable else ["the task database is unreachable"]
-    if runtime.settings.preload_models and not report.models_loaded:
+    if not _models_ready(runtime, report.models_loaded):
         problems.append("the configured models are not loaded")
     try:
         device_usable(report.device)
@@ -41,7 +43,7 @@ def health_report(runtime: Runtime, *, queue_depth: int | None = None) -> Health
     models = registry.loaded()
     return HealthReport(
         status="ok" if reachable else "degraded",
-        ready=reachable and (bool(models) or not runtime.settings.preload_models),
+        ready=reachable and _models_ready(runtime, models),
         version=__version__,
         worker_id=runtime.worker_id,
         device=runtime.settings.resolved_device,
@@ -50,3 +52,21 @@ def health_report(runtime: Runtime, *, queue_depth: int | None = None) -> Health
         models_loaded=models,
         queue_depth=queue_depth,
     )
+
+
+def _models_ready(runtime: Runtime, loaded: list[str]) -> bool:
+    if not runtime.settings.preload_models:
+        return True
+    if model_preload.state == "not_requested":  # loaded on first use instead of at start
+        return bool(loaded)
+    return model_preload.state == "loaded"
+
+
+def readiness(runtime: Runtime | None) -> Literal["initializing", "ready", "unhealthy"]:
+    """`ready` as `/health/ready` means it; `initializing` while the process starts or loads its models."""
+    if runtime is None:
+        return "initializing"
+    report = health_report(runtime)
+    if report.ready:
+        return "ready"
+    return "initializing" if report.status == "ok" and model_preload.state == "loading" else "unhealthy"
