@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     """Languages whose wav2vec2 aligner is preloaded (others load on first use)."""
     lease_seconds: float = Field(60.0, gt=0)
     """How long a worker's claim on a task lasts without renewal; expired claims are recovered."""
+    api_keys: list[SecretStr] = []
+    """Bearer keys the REST server accepts (JSON list, e.g. `["k1","k2"]`); each key sees only its own tasks.
+    Empty leaves the server open to anyone who can reach it."""
     limits: LimitSettings = LimitSettings()
     webhook: WebhookSettings = WebhookSettings()
     fetch: FetchSettings = FetchSettings()

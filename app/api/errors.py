@@ -26,6 +26,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 
 def error_response(error: ServiceError) -> JSONResponse:
     headers = {}
+    if error.code == "unauthorized":
+        headers["WWW-Authenticate"] = "Bearer"
     if error.code == "queue_full":
         headers["Retry-After"] = str((error.details or {}).get("retry_after", 30))
     return JSONResponse({"error": error.to_dict()}, status_code=error.http_status, headers=headers)

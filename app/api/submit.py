@@ -13,12 +13,14 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
 from app.api.errors import error_response
-from app.audio.decode import decode_audio
+from app.audio.decode import decode_audio, probe_audio
+from app.audio.fetch import check_url
+from app.audio.sources import is_url
 from app.db.models import TaskStatus
 from app.errors import Model, ServiceError
 from app.errors import validated as validate_input
 from app.runtime import Runtime
-from app.schemas import TaskOut
+from app.schemas import AudioJob, TaskOut
 from app.services.executor import TaskExecutor
 from app.services.render import MEDIA_TYPES
 from app.services.speech import prepare_job, rendered_result
@@ -45,16 +47,29 @@ def _keep_upload(runtime: Runtime, upload: UploadFile) -> Path:
 
 
 def enqueue(
-    runtime: Runtime, executor: TaskExecutor, job: Any, *, upload: UploadFile | None = None
+    runtime: Runtime,
+    executor: TaskExecutor,
+    job: Any,
+    *,
+    upload: UploadFile | None = None,
+    owner: str | None = None,
 ) -> tuple[str, Future[TaskOut]]:
-    """Record `job` as a task and queue it; the future gives the finished task."""
+    """Record `job` as a task of `owner` and queue it; the future gives the finished task.
+
+    What the task would certainly fail with is refused first, and then no task is recorded: an upload that is
+    empty, not audio or declared too long (from its header), a URL the downloader would refuse."""
     folder = _keep_upload(runtime, upload) if upload is not None else None
     try:
         load = None
         if folder is not None:
             path, limit = folder / "upload", runtime.settings.limits.max_audio_seconds
+            probe_audio(path, max_seconds=limit)
             load = lambda: decode_audio(path, max_seconds=limit)  # noqa: E731
-        prepared = prepare_job(runtime, job, load_audio=load, file_name=upload.filename if upload else None)
+        elif isinstance(job, AudioJob) and job.source and is_url(job.source):
+            check_url(job.source, runtime.settings.fetch)
+        prepared = prepare_job(
+            runtime, job, load_audio=load, file_name=upload.filename if upload else None, owner=owner
+        )
     except BaseException:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -86,9 +101,10 @@ def queue_job(
     *,
     upload: UploadFile | None = None,
     wait: bool = False,
+    owner: str | None = None,
 ) -> Response:
     """Queue `job`; answer with its identifier at once, or with its result when `wait`."""
-    identifier, future = enqueue(runtime, executor, job, upload=upload)
+    identifier, future = enqueue(runtime, executor, job, upload=upload, owner=owner)
     if not wait:
         return JSONResponse(TaskAccepted(identifier=identifier, message="Task queued").model_dump())
     return task_result_response(future.result(), job)

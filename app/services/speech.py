@@ -138,6 +138,7 @@ def prepare_job(
     file_name: str | None = None,
     external_job_id: str | None = None,
     on_progress: Progress | None = None,
+    owner: str | None = None,
 ) -> PreparedJob:
     """Record one action as a queued task. Audio comes from the job's `file`/`url` unless `load_audio` is given.
 
@@ -160,6 +161,7 @@ def prepare_job(
         file_name=safe_file_name(file_name or getattr(job, "filename", None)),
         url=source if source and is_url(source) else None,
         external_job_id=external_job_id,
+        owner=owner,
     )
     work = WORK[type(job)](job, settings)
     if load_audio is None and source is not None:

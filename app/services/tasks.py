@@ -45,8 +45,10 @@ def submit_task(
     url: str | None = None,
     audio_duration: float | None = None,
     external_job_id: str | None = None,
+    owner: str | None = None,
 ) -> Task:
-    """Record a queued task owned by this process (recovered as `interrupted` if the process dies)."""
+    """Record a queued task run by this process (recovered as `interrupted` if the process dies), made by the
+    API key whose fingerprint is `owner`."""
     return runtime.tasks.create(
         task_type=task_type,
         params=params,
@@ -54,7 +56,8 @@ def submit_task(
         url=url,
         audio_duration=audio_duration,
         external_job_id=external_job_id,
-        owner=runtime.worker_id,
+        worker_id=runtime.worker_id,
+        owner=owner,
     )
 
 
@@ -100,15 +103,17 @@ def run_task(
     return get_task(runtime, identifier)
 
 
-def get_task(runtime: Runtime, identifier: str) -> TaskOut:
-    task = runtime.tasks.get(identifier)
+def get_task(runtime: Runtime, identifier: str, *, owner: str | None = None) -> TaskOut:
+    """A task by its identifier; another owner's task is not found (its existence is not revealed)."""
+    task = runtime.tasks.get(identifier, owner=owner)
     if task is None:
         raise NotFoundError("Task", identifier)
     return task_out(task)
 
 
-def list_tasks(runtime: Runtime, query: TaskQuery) -> TaskPage:
+def list_tasks(runtime: Runtime, query: TaskQuery, *, owner: str | None = None) -> TaskPage:
     page, total = runtime.tasks.list(
+        owner=owner,
         status=query.status,
         task_type=query.task_type,
         limit=query.page_size,
@@ -119,14 +124,14 @@ def list_tasks(runtime: Runtime, query: TaskQuery) -> TaskPage:
     )
 
 
-def delete_task(runtime: Runtime, identifier: str) -> None:
-    if not runtime.tasks.delete(identifier):
+def delete_task(runtime: Runtime, identifier: str, *, owner: str | None = None) -> None:
+    if not runtime.tasks.delete(identifier, owner=owner):
         raise NotFoundError("Task", identifier)
 
 
-def cancel_task(runtime: Runtime, identifier: str) -> TaskOut:
+def cancel_task(runtime: Runtime, identifier: str, *, owner: str | None = None) -> TaskOut:
     """Cancel a queued task (it never runs) or a running one (it stops at its next progress report)."""
-    if not runtime.tasks.cancel(identifier):
-        task = get_task(runtime, identifier)
+    if not runtime.tasks.cancel(identifier, owner=owner):
+        task = get_task(runtime, identifier, owner=owner)
         raise ServiceError("conflict", f"Task {identifier!r} is already {task.status.value}.")
-    return get_task(runtime, identifier)
+    return get_task(runtime, identifier, owner=owner)

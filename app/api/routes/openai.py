@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
 
-from app.api.deps import ExecutorDep, RuntimeDep
+from app.api.deps import ExecutorDep, OwnerDep, RuntimeDep
 from app.api.submit import enqueue, task_result_response
 from app.db.models import TaskStatus
 from app.errors import invalid_input
@@ -26,6 +26,7 @@ Granularities = Annotated[
 def _transcribe(
     runtime: RuntimeDep,
     executor: ExecutorDep,
+    owner: str | None,
     file: UploadFile,
     task: Literal["transcribe", "translate"],
     fields: dict[str, object],
@@ -37,7 +38,7 @@ def _transcribe(
         job = to_job(request, task=task)
     except ValidationError as error:
         raise invalid_input(error) from None
-    _identifier, future = enqueue(runtime, executor, job, upload=file)
+    _identifier, future = enqueue(runtime, executor, job, upload=file, owner=owner)
     finished = future.result()
     if finished.status != TaskStatus.completed or finished.result is None:
         return task_result_response(finished, job)
@@ -52,6 +53,7 @@ def _transcribe(
 def transcriptions(
     runtime: RuntimeDep,
     executor: ExecutorDep,
+    owner: OwnerDep,
     file: Annotated[UploadFile, File()],
     model: Annotated[str, Form()] = "whisper-1",
     language: Annotated[str | None, Form()] = None,
@@ -64,6 +66,7 @@ def transcriptions(
     return _transcribe(
         runtime,
         executor,
+        owner,
         file,
         "transcribe",
         {
@@ -81,6 +84,7 @@ def transcriptions(
 def translations(
     runtime: RuntimeDep,
     executor: ExecutorDep,
+    owner: OwnerDep,
     file: Annotated[UploadFile, File()],
     model: Annotated[str, Form()] = "whisper-1",
     prompt: Annotated[str | None, Form()] = None,
@@ -91,6 +95,7 @@ def translations(
     return _transcribe(
         runtime,
         executor,
+        owner,
         file,
         "translate",
         {
