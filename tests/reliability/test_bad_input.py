@@ -127,6 +127,8 @@ def playlist(kind: str) -> bytes:
 
 
 NOT_AUDIO = {"not_audio"}
+DOOR_CODES = {"empty_audio", "not_audio", "audio_too_long", "too_large", "invalid_input", "url_not_allowed"}
+"""Codes the REST app answers before it records a task."""
 INVALID = {"invalid_input"}
 HUGE_TRANSCRIPT = {"segments": [{"start": 0.0, "end": 1.0, "text": "a"}] * 100_001}
 
@@ -365,6 +367,7 @@ def test_bad_input_fails_cleanly(env: Env, case: Case, door: str) -> None:
     started = time.monotonic()
     identifier = None
     if door == "rest":
+        tasks_before = env.client.get("/task/all").json()["total"]
         status, payload, text = send_rest(case, env)
         assert status < 500, f"HTTP {status}: {text[:500]}"
         if status == 200:
@@ -376,6 +379,9 @@ def test_bad_input_fails_cleanly(env: Env, case: Case, door: str) -> None:
             )
             details = payload["error"].get("details")
             identifier = details.get("identifier") if isinstance(details, dict) else None
+            if code in DOOR_CODES:
+                assert identifier is None, "refused after a task was recorded, not at the door"
+                assert env.client.get("/task/all").json()["total"] == tasks_before
     else:
         response = handler_response = send_worker(case, env)
         text = json.dumps(response)
