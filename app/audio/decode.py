@@ -34,7 +34,7 @@ DEMUXERS = (
 )  # fmt: skip
 OPEN_OPTIONS = {
     "format_whitelist": ",".join(DEMUXERS),
-    # Only the file itself: no demuxer may open a second file or a network stream.
+    # Local files only: no demuxer may open a network stream.
     "protocol_whitelist": "file",
 }
 
