@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from app import __version__
-from app.api.auth import authenticate, log_open_access
+from app.api.auth import authenticate, document_keys, log_open_access
 from app.api.errors import ERROR_RESPONSES, install_error_handlers
 from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.api.routes import health, openai, speech, tasks
@@ -52,6 +52,7 @@ def create_app() -> FastAPI:
     for module in (speech, tasks, openai, health):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     mount_web(app)
+    document_keys(app)
     return app
 
 

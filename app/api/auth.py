@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from typing import Annotated
+from typing import Any
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import FastAPI, Request
+from fastapi.security.utils import get_authorization_scheme_param
 
 from app.config import get_settings
 from app.errors import ServiceError
@@ -18,8 +18,6 @@ log = logging.getLogger(__name__)
 # Liveness and readiness probes come from orchestrators that hold no key; the page must load to ask for one.
 OPEN_PATHS = frozenset({"/", "/health/live", "/health/ready"})
 OWNER_LABEL = b"whisperx-task-owner"
-
-bearer = HTTPBearer(auto_error=False, description="One of the server's `API_KEYS`")
 
 
 def key_fingerprint(key: str) -> str:
@@ -37,16 +35,40 @@ def _is_known_key(given: str, keys: list[str]) -> bool:
     return known
 
 
-def authenticate(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> str | None:
+def authenticate(request: Request) -> str | None:
     """The caller's owner fingerprint; None when no keys are configured (one shared space) or on open paths."""
     keys = [key.get_secret_value() for key in get_settings().api_keys]
     if not keys or request.url.path in OPEN_PATHS:
         return None
-    if credentials is None or not _is_known_key(credentials.credentials, keys):
+    scheme, given = get_authorization_scheme_param(request.headers.get("Authorization"))
+    if scheme.lower() != "bearer" or not _is_known_key(given, keys):
         raise ServiceError("unauthorized", "Send a valid API key as `Authorization: Bearer <key>`.")
-    return key_fingerprint(credentials.credentials)
+    return key_fingerprint(given)
+
+
+def document_keys(app: FastAPI) -> None:
+    """Declare the bearer key in the OpenAPI schema, on every route that needs it, when keys are configured
+    (the schema then says what the server enforces, and `/docs` offers to send a key)."""
+    if not get_settings().api_keys:
+        return
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "One of the server's `API_KEYS`",
+                }
+            }
+            for path, operations in schema["paths"].items():
+                for operation in operations.values():
+                    operation["security"] = [] if path in OPEN_PATHS else [{"apiKey": []}]
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def log_open_access() -> None:

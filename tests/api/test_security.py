@@ -86,12 +86,22 @@ PROTECTED = [
 ]
 
 
-@pytest.mark.parametrize("key", [None, "wrong-key", KEY_A[:-1]], ids=["no key", "wrong key", "a prefix"])
+REFUSED_AUTHORIZATION = {
+    "no key": None,
+    "wrong key": "Bearer wrong-key",
+    "a prefix of a key": f"Bearer {KEY_A[:-1]}",
+    "a key as basic auth": f"Basic {KEY_A}",
+    "a key without a scheme": KEY_A,
+}
+
+
+@pytest.mark.parametrize("authorization", REFUSED_AUTHORIZATION.values(), ids=REFUSED_AUTHORIZATION.keys())
 @pytest.mark.parametrize(("method", "path", "kwargs"), PROTECTED, ids=[f"{m} {p}" for m, p, _ in PROTECTED])
 def test_routes_refuse_a_missing_or_wrong_key(
-    server: Server, method: str, path: str, kwargs: dict[str, Any], key: str | None
+    server: Server, method: str, path: str, kwargs: dict[str, Any], authorization: str | None
 ) -> None:
-    response = server.call(method, path, key, **kwargs)
+    headers = {"Authorization": authorization} if authorization else {}
+    response = httpx.request(method, server.base + path, headers=headers, timeout=60, **kwargs)
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.json()["error"]["code"] == "unauthorized"
@@ -103,6 +113,17 @@ def test_routes_refuse_a_missing_or_wrong_key(
 def test_probes_and_the_page_need_no_key(server: Server, path: str) -> None:
     # Readiness is 503 until the models are loaded, which this server does on first use.
     assert server.call("GET", path, key=None).status_code in (200, 503)
+
+
+def test_the_schema_declares_the_key_where_it_is_needed(server: Server) -> None:
+    schema = server.call("GET", "/openapi.json", key=None).json()
+    assert schema["components"]["securitySchemes"]["apiKey"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "One of the server's `API_KEYS`",
+    }
+    assert schema["paths"]["/task/all"]["get"]["security"] == [{"apiKey": []}]
+    assert schema["paths"]["/health/live"]["get"]["security"] == []
 
 
 def test_a_key_sees_only_its_own_tasks(server: Server) -> None:
