@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
+from app.api.auth import authenticate
 from app.errors import HTTP_STATUS, ServiceError, invalid_input
 from app.schemas import ErrorEnvelope
 
@@ -49,7 +50,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # A body that is not even JSON is refused before the key is checked; without a key, say that instead.
+        try:
+            authenticate(request)
+        except ServiceError as refused:
+            return error_response(refused)
         return error_response(invalid_input(exc.errors()))
 
     @app.exception_handler(HTTPException)

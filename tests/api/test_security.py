@@ -82,6 +82,7 @@ PROTECTED = [
     ("GET", "/v1/models", {}),
     ("POST", "/speech-to-text", {"files": {"file": ("a.wav", b"RIFF")}}),
     ("POST", "/service/combine", {"json": COMBINE}),
+    ("POST", "/service/combine", {"content": b"{not", "headers": {"Content-Type": "application/json"}}),
     ("POST", "/v1/audio/transcriptions", {"files": {"file": ("a.wav", b"RIFF")}, "data": {"model": "x"}}),
 ]
 
@@ -96,12 +97,15 @@ REFUSED_AUTHORIZATION = {
 
 
 @pytest.mark.parametrize("authorization", REFUSED_AUTHORIZATION.values(), ids=REFUSED_AUTHORIZATION.keys())
-@pytest.mark.parametrize(("method", "path", "kwargs"), PROTECTED, ids=[f"{m} {p}" for m, p, _ in PROTECTED])
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"), PROTECTED, ids=[f"{m} {p} {sorted(k)}" for m, p, k in PROTECTED]
+)
 def test_routes_refuse_a_missing_or_wrong_key(
     server: Server, method: str, path: str, kwargs: dict[str, Any], authorization: str | None
 ) -> None:
-    headers = {"Authorization": authorization} if authorization else {}
-    response = httpx.request(method, server.base + path, headers=headers, timeout=60, **kwargs)
+    request = dict(kwargs)
+    headers = {**request.pop("headers", {}), **({"Authorization": authorization} if authorization else {})}
+    response = httpx.request(method, server.base + path, headers=headers, timeout=60, **request)
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.json()["error"]["code"] == "unauthorized"
