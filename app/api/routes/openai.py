@@ -38,8 +38,7 @@ def _transcribe(
         job = to_job(request, task=task)
     except ValidationError as error:
         raise invalid_input(error) from None
-    _identifier, future = enqueue(runtime, executor, job, upload=file, owner=owner)
-    finished = future.result()
+    finished = executor.wait(enqueue(runtime, executor, job, upload=file, owner=owner))
     if finished.status != TaskStatus.completed or finished.result is None:
         return task_result_response(finished, job)
     body = to_response(finished.result, request, task=task, job=job, settings=runtime.settings)

@@ -1,7 +1,7 @@
 """Record which API key made each task (a fingerprint, never the key).
 
-Revision ID: 0002_task_owner
-Revises: 0001
+Revision ID: 0003_task_owner
+Revises: 0002_queue_outbox
 Create Date: 2026-12-01
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_task_owner"
-down_revision: str | None = "0001"
+revision: str = "0003_task_owner"
+down_revision: str | None = "0002_queue_outbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
