@@ -15,8 +15,9 @@ from app.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
-# Liveness and readiness probes come from orchestrators that hold no key; the page must load to ask for one.
-OPEN_PATHS = frozenset({"/", "/health/live", "/health/ready"})
+# Liveness and readiness probes (RunPod's load balancer polls `/ping`) come from orchestrators that hold no
+# key; the page must load to ask for one.
+OPEN_PATHS = frozenset({"/", "/health/live", "/health/ready", "/ping"})
 OWNER_LABEL = b"whisperx-task-owner"
 
 
