@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     """Languages whose wav2vec2 aligner is preloaded (others load on first use)."""
     lease_seconds: float = Field(60.0, gt=0)
     """How long a worker's claim on a task lasts without renewal; expired claims are recovered."""
+    api_keys: list[SecretStr] = []
+    """Bearer keys the REST server accepts (JSON list, e.g. `["k1","k2"]`); each key sees only its own tasks.
+    Empty leaves the server open to anyone who can reach it."""
     model_cache_dir: Path | None = None
     """Where models that are not in the image are downloaded and kept (Hugging Face and torch hub layout).
     Empty means `/runpod-volume/huggingface-cache` when a RunPod network volume is mounted and neither

@@ -13,6 +13,7 @@ Model = TypeVar("Model", bound=BaseModel)
 HTTP_STATUS: dict[str, int] = {
     "invalid_input": 422,
     "unknown_action": 400,
+    "unauthorized": 401,
     "not_found": 404,
     "method_not_allowed": 405,
     "not_ready": 409,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from app import __version__
+from app.api.auth import authenticate, document_keys, log_open_access
 from app.api.errors import ERROR_RESPONSES, install_error_handlers
 from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.api.routes import health, metrics, openai, speech, tasks
@@ -23,6 +24,7 @@ FORM_FIELDS_ALLOWANCE = 2**20
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    log_open_access()
     runtime = start_service(load_models_in_background=True)
     app.state.runtime = runtime
     app.state.executor = start_executor(runtime)
@@ -39,6 +41,7 @@ def create_app() -> FastAPI:
         "tasks: a POST answers with a task identifier (or waits with `wait=true`), `/task/{identifier}` "
         'follows it. Errors are `{"error": {"code", "message"}}`.',
         lifespan=lifespan,
+        dependencies=[Depends(authenticate)],
     )
     install_error_handlers(app)
     app.add_middleware(
@@ -50,6 +53,7 @@ def create_app() -> FastAPI:
     app.include_router(openai.router)  # documents OpenAI's error shape itself
     app.include_router(health.ping_router)
     mount_web(app)
+    document_keys(app)
     return app
 
 

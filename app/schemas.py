@@ -348,7 +348,7 @@ class TranscribeJob(AudioJob, RenderedJob):
 
 
 class AlignJob(AudioJob, RenderedJob):
-    transcript: Transcript
+    transcript: Transcript = Field(description="The `transcribe` action's result, or the like")
     device: Literal["cpu", "cuda"] | None = None
     align_params: AlignParams = Field(default_factory=AlignParams)
     model_params: ModelParams = Field(
@@ -363,14 +363,21 @@ class DiarizeJob(AudioJob):
     diarize_params: DiarizeParams = Field(default_factory=DiarizeParams)
 
 
+def _diarization_segments(value: Any) -> Any:
+    """The segments of a diarization: a bare list, or the `diarize` action's result (`{"segments": [...]}`)."""
+    value = _json_or_object(value)
+    return value["segments"] if isinstance(value, dict) and "segments" in value else value
+
+
 class CombineJob(JobInput, RenderedJob):
-    aligned_transcript: AlignedTranscript
-    diarization_result: list[DiarizationSegment] = Field(max_length=100_000)
+    aligned_transcript: AlignedTranscript = Field(description="The `align` action's result, or the like")
+    diarization_result: list[DiarizationSegment] = Field(
+        max_length=100_000, description="The `diarize` action's result, or its list of segments"
+    )
     webhook_url: str | None = Field(None, max_length=8192)
 
-    _parse_documents = field_validator("aligned_transcript", "diarization_result", mode="before")(
-        _json_or_object
-    )
+    _parse_transcript = field_validator("aligned_transcript", mode="before")(_json_or_object)
+    _parse_diarization = field_validator("diarization_result", mode="before")(_diarization_segments)
 
 
 class TaskRef(JobInput):

@@ -160,10 +160,11 @@ def test_stage_by_stage_actions_compose(worker: Worker) -> None:
     segments = diarized["result"]["segments"]
     assert {s["speaker"] for s in segments} and diarized["result"]["backend"]
 
+    # Each stage's result goes on to the next one as it came.
     combined = run(
         "combine",
         aligned_transcript=aligned["result"],
-        diarization_result=json.dumps(segments),
+        diarization_result=diarized["result"],
         output_format="txt",
     )
     assert "error" not in combined, combined

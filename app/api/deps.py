@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.api.auth import authenticate
 from app.runtime import Runtime
 from app.services.executor import TaskExecutor
 
@@ -20,3 +21,5 @@ def _executor(request: Request) -> TaskExecutor:
 
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 ExecutorDep = Annotated[TaskExecutor, Depends(_executor)]
+OwnerDep = Annotated[str | None, Depends(authenticate)]
+"""The key's owner fingerprint (None when keys are off): task lookups and new tasks are scoped to it."""

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
+from app.api.auth import authenticate
 from app.api.openai_errors import is_openai_path, openai_error_content
 from app.errors import HTTP_STATUS, ServiceError, invalid_input
 from app.schemas import ErrorEnvelope
@@ -31,6 +32,8 @@ def error_content(error: ServiceError, path: str = "") -> tuple[int, dict[str, o
     if is_openai_path(path):
         return openai_error_content(error)
     headers = {}
+    if error.code == "unauthorized":
+        headers["WWW-Authenticate"] = "Bearer"
     if error.code == "queue_full":
         headers["Retry-After"] = str((error.details or {}).get("retry_after", 30))
     return error.http_status, {"error": error.to_dict()}, headers
@@ -60,6 +63,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # A body that is not even JSON is refused before the key is checked; without a key, say that instead.
+        try:
+            authenticate(request)
+        except ServiceError as refused:
+            return error_response(refused, request.url.path)
         return error_response(invalid_input(exc.errors()), request.url.path)
 
     @app.exception_handler(HTTPException)

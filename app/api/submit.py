@@ -30,13 +30,22 @@ def validated(schema: type[Model], fields: dict[str, Any]) -> Model:
     return validate_input(schema, {k: v for k, v in fields.items() if v is not None})
 
 
-def enqueue(runtime: Runtime, executor: TaskExecutor, job: Any, *, upload: UploadFile | None = None) -> str:
-    """Record `job` in the shared queue (its upload kept until the task ends) and wake the executor."""
+def enqueue(
+    runtime: Runtime,
+    executor: TaskExecutor,
+    job: Any,
+    *,
+    upload: UploadFile | None = None,
+    owner: str | None = None,
+) -> str:
+    """Record `job` as a task of `owner` in the shared queue (its upload kept until the task ends) and wake
+    the executor. What the task would certainly fail with is refused before it is recorded."""
     identifier = queue_task(
         runtime,
         job,
         upload=upload.file if upload is not None else None,
         file_name=upload.filename if upload is not None else None,
+        owner=owner,
     )
     executor.wake()
     return identifier
@@ -49,9 +58,10 @@ def queue_job(
     *,
     upload: UploadFile | None = None,
     wait: bool = False,
+    owner: str | None = None,
 ) -> Response:
     """Queue `job`; answer with its identifier at once, or with its result when `wait`."""
-    identifier = enqueue(runtime, executor, job, upload=upload)
+    identifier = enqueue(runtime, executor, job, upload=upload, owner=owner)
     if not wait:
         return JSONResponse(TaskAccepted(identifier=identifier, message="Task queued").model_dump())
     return task_result_response(executor.wait(identifier), job)

@@ -1,7 +1,9 @@
-"""Decode any audio or video container to 16 kHz mono float32 with PyAV, within size and duration limits."""
+"""Decode audio and video containers to 16 kHz mono float32 with PyAV, within size and duration limits."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,35 +27,65 @@ class Audio:
         return len(self.samples) / SAMPLE_RATE
 
 
-def decode_audio(path: Path, *, max_seconds: float) -> Audio:
-    """Decode the first audio stream of `path`, refusing empty, non-audio, too short and over-long input."""
+# FFmpeg demuxers for audio and video containers. Anything else (playlists, concat lists, HLS, SDP, images,
+# devices, text) cannot be opened: FFmpeg refuses a format off this list before reading its header.
+DEMUXERS = (
+    "wav", "w64", "flac", "mp3", "ogg", "mov", "matroska", "webm", "aac", "amr", "amrnb", "amrwb", "aiff",
+    "caf", "mpegts", "asf", "avi", "au", "wv", "ape", "tta", "ac3", "eac3", "dts", "flv", "mpc", "mpc8",
+    "gsm", "voc", "xwma", "dsf", "rm", "mpeg", "nut", "truehd", "mlp", "shn", "tak",
+)  # fmt: skip
+OPEN_OPTIONS = {
+    "format_whitelist": ",".join(DEMUXERS),
+    # Local files only: no demuxer may open a network stream.
+    "protocol_whitelist": "file",
+}
+
+
+@contextmanager
+def _first_audio_stream(
+    path: Path, max_seconds: float
+) -> Iterator[tuple[av.container.InputContainer, av.audio.AudioStream]]:
+    """The container and its first audio stream, after refusing empty, non-audio and declared-too-long input."""
     if path.stat().st_size == 0:
         raise ServiceError("empty_audio", "The file is empty.")
-    max_samples = int(max_seconds * SAMPLE_RATE)
-    chunks: list[np.ndarray] = []
-    decoded = 0
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        with av.open(str(path), metadata_errors="ignore", container_options=OPEN_OPTIONS) as container:
             if not container.streams.audio:
                 raise ServiceError("not_audio", "The file has no audio stream.")
             stream = container.streams.audio[0]
             declared = _declared_seconds(container, stream)
             if declared is not None and declared > max_seconds:
                 raise _too_long(max_seconds)
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-            for frame in container.decode(stream):
-                for resampled in resampler.resample(frame):
-                    chunk = resampled.to_ndarray().reshape(-1)
-                    decoded += len(chunk)
-                    if decoded > max_samples:
-                        raise _too_long(max_seconds)
-                    chunks.append(chunk)
-            for resampled in resampler.resample(None):
-                chunks.append(resampled.to_ndarray().reshape(-1))
+            yield container, stream
     except ServiceError:
         raise
     except (av.FFmpegError, ValueError, IndexError) as error:
         raise ServiceError("not_audio", "The file could not be decoded as audio.") from error
+
+
+def probe_audio(path: Path, *, max_seconds: float) -> float | None:
+    """Refuse what `decode_audio` would refuse from the container's header alone (without decoding): empty,
+    not audio, or declared longer than `max_seconds`. Returns the declared duration, when there is one."""
+    with _first_audio_stream(path, max_seconds) as (container, stream):
+        return _declared_seconds(container, stream)
+
+
+def decode_audio(path: Path, *, max_seconds: float) -> Audio:
+    """Decode the first audio stream of `path`, refusing empty, non-audio, too short and over-long input."""
+    max_samples = int(max_seconds * SAMPLE_RATE)
+    chunks: list[np.ndarray] = []
+    decoded = 0
+    with _first_audio_stream(path, max_seconds) as (container, stream):
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        for frame in container.decode(stream):
+            for resampled in resampler.resample(frame):
+                chunk = resampled.to_ndarray().reshape(-1)
+                decoded += len(chunk)
+                if decoded > max_samples:
+                    raise _too_long(max_seconds)
+                chunks.append(chunk)
+        for resampled in resampler.resample(None):
+            chunks.append(resampled.to_ndarray().reshape(-1))
     samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
     if samples.size == 0:
         raise ServiceError("empty_audio", "The file contains no audio samples.")

@@ -94,6 +94,11 @@ def checked_request(
     )
 
 
+def check_url(url: str, settings: FetchSettings) -> None:
+    """Refuse, without connecting, a URL that `fetch_url` would refuse before its first request."""
+    checked_request(url, settings)
+
+
 def fetch_url(url: str, destination: Path, *, settings: FetchSettings, max_bytes: int) -> Path:
     """Stream `url` into `destination`; raise a ServiceError for refused, failed or oversized downloads."""
     deadline = time.monotonic() + settings.timeout_s

@@ -90,6 +90,8 @@ class Task(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     external_job_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     worker_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    owner: Mapped[str | None] = mapped_column(String(64), index=True)
+    """Fingerprint of the API key that made the task (never the key); None when keys are off."""
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Delete, Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import ACTIVE_STATUSES, Task, TaskStatus, TaskType, utcnow
+
+StatementT = TypeVar("StatementT", Select[tuple[Task]], Delete)
+OWNER_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 
 INTERRUPTED_MESSAGE = (
     "The worker running this task stopped before finishing it (crash, restart or lost heartbeat). "
@@ -36,6 +40,7 @@ class TaskRepository:
         language: str | None = None,
         audio_duration: float | None = None,
         external_job_id: str | None = None,
+        worker_id: str | None = None,
         owner: str | None = None,
         identifier: str | None = None,
         upload_path: str | None = None,
@@ -43,10 +48,13 @@ class TaskRepository:
     ) -> Task:
         """Queue a task. With `external_job_id` already recorded, return that task instead (idempotency).
 
-        `owner` is the worker that will run it: its lease then covers the queued task too, so a task lost
-        with a dead process is recovered like a running task. A task without an owner waits in the shared
-        queue for any executor (`claim_next`).
+        `worker_id` is the worker that will run it: its lease then covers the queued task too, so a task lost
+        with a dead process is recovered like a running task. A task without a worker waits in the shared
+        queue for any executor (`claim_next`). `owner` is the fingerprint of the API key that made it (64 hex
+        digits), which lookups with that owner are limited to.
         """
+        if owner is not None and not OWNER_FINGERPRINT.fullmatch(owner):
+            raise ValueError("owner must be an API key fingerprint (64 hex digits)")
         task = Task(
             identifier=identifier or str(uuid.uuid4()),
             upload_path=upload_path,
@@ -58,8 +66,9 @@ class TaskRepository:
             language=language,
             audio_duration=audio_duration,
             external_job_id=external_job_id,
-            worker_id=owner,
-            lease_expires_at=utcnow() + self.lease if owner else None,
+            worker_id=worker_id,
+            owner=owner,
+            lease_expires_at=utcnow() + self.lease if worker_id else None,
         )
         try:
             with self._sessions.begin() as session:
@@ -71,9 +80,10 @@ class TaskRepository:
             return existing
         return task
 
-    def get(self, identifier: str) -> Task | None:
+    def get(self, identifier: str, *, owner: str | None = None) -> Task | None:
+        """The task, if it exists and (when `owner` is given) belongs to `owner`."""
         with self._sessions() as session:
-            return session.scalar(select(Task).where(Task.identifier == identifier))
+            return session.scalar(_owned(select(Task).where(Task.identifier == identifier), owner))
 
     def get_by_external_id(self, external_job_id: str) -> Task | None:
         with self._sessions() as session:
@@ -86,9 +96,10 @@ class TaskRepository:
         task_type: TaskType | str | None = None,
         limit: int = 50,
         offset: int = 0,
+        owner: str | None = None,
     ) -> tuple[Sequence[Task], int]:
         """A page of tasks, newest first, and the total count matching the filters."""
-        query = select(Task)
+        query = _owned(select(Task), owner)
         if status is not None:
             query = query.where(Task.status == TaskStatus(status))
         if task_type is not None:
@@ -112,7 +123,7 @@ class TaskRepository:
         )
 
     def claim_next(self, *, worker_id: str) -> Task | None:
-        """Claim the oldest task of the shared queue (queued, no owner) for `worker_id`, or None when empty.
+        """Claim the oldest task of the shared queue (queued, no worker) for `worker_id`, or None when empty.
 
         PostgreSQL skips rows another process is claiming (`FOR UPDATE SKIP LOCKED`); SQLite takes the write
         lock up front. Either way exactly one process gets each task.
@@ -204,18 +215,18 @@ class TaskRepository:
 
         return self._finish(identifier, TaskStatus.failed, finish, worker_id=worker_id)
 
-    def cancel(self, identifier: str) -> bool:
+    def cancel(self, identifier: str, *, owner: str | None = None) -> bool:
         """Cancel a queued or processing task. A running task notices at its next progress update."""
 
         def finish(task: Task) -> None:
             task.error_code = "cancelled"
             task.error_message = "The task was cancelled."
 
-        return self._finish(identifier, TaskStatus.cancelled, finish)
+        return self._finish(identifier, TaskStatus.cancelled, finish, owner=owner)
 
-    def delete(self, identifier: str) -> bool:
+    def delete(self, identifier: str, *, owner: str | None = None) -> bool:
         with self._sessions.begin() as session:
-            result = session.execute(delete(Task).where(Task.identifier == identifier))
+            result = session.execute(_owned(delete(Task).where(Task.identifier == identifier), owner))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def recover_expired(self, *, now: datetime | None = None) -> int:
@@ -251,10 +262,11 @@ class TaskRepository:
         apply: Callable[[Task], None],
         *,
         worker_id: str | None = None,
+        owner: str | None = None,
         allowed: tuple[TaskStatus, ...] = ACTIVE_STATUSES,
     ) -> bool:
         with self._sessions.begin() as session:
-            query = select(Task).where(Task.identifier == identifier, Task.status.in_(allowed))
+            query = _owned(select(Task).where(Task.identifier == identifier, Task.status.in_(allowed)), owner)
             if worker_id is not None:
                 query = query.where(Task.worker_id == worker_id)
             task = session.scalar(query.with_for_update())
@@ -268,3 +280,8 @@ class TaskRepository:
             if task.started_at is not None:
                 task.duration = (now - task.started_at).total_seconds()
             return True
+
+
+def _owned(statement: StatementT, owner: str | None) -> StatementT:
+    """`statement` limited to `owner`'s tasks; every task when `owner` is None (keys off, or the worker)."""
+    return statement if owner is None else statement.where(Task.owner == owner)

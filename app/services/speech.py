@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from app.audio.decode import Audio, decode_audio
+from app.audio.decode import Audio, decode_audio, probe_audio
+from app.audio.fetch import check_url
 from app.audio.sources import is_url, load_audio_source, safe_file_name
 from app.config import Settings
 from app.db.models import ACTIVE_STATUSES, Task, TaskStatus, TaskType
@@ -145,6 +146,7 @@ def _record(
     upload_path: str | None = None,
     file_name: str | None = None,
     external_job_id: str | None = None,
+    owner: str | None = None,
 ) -> Task:
     """The task row of a request: its parameters, documents and where its audio is (never the audio itself)."""
     action = BY_REQUEST[type(job)]
@@ -160,6 +162,7 @@ def _record(
         shared=shared,
         identifier=identifier,
         upload_path=upload_path,
+        owner=owner,
     )
 
 
@@ -231,16 +234,27 @@ def run_job(
 
 
 def queue_job(
-    runtime: Runtime, job: JobInput, *, upload: BinaryIO | None = None, file_name: str | None = None
+    runtime: Runtime,
+    job: JobInput,
+    *,
+    upload: BinaryIO | None = None,
+    file_name: str | None = None,
+    owner: str | None = None,
 ) -> str:
-    """Record one action in the shared queue, keeping its upload under `DATA_DIR`; returns its identifier.
+    """Record one action of the API key `owner` in the shared queue, keeping its upload under `DATA_DIR`;
+    returns its identifier.
 
-    A full queue (`LIMITS__QUEUE_SIZE` queued tasks) refuses it with `queue_full`, and the refusal is recorded.
+    What the task would certainly fail with is refused first, and nothing is recorded: an upload that is empty,
+    not audio or declared too long (read from its header), a URL the downloader would refuse. A full queue
+    (`LIMITS__QUEUE_SIZE` queued tasks) refuses it with `queue_full`, and the refusal is recorded.
     """
     settings = runtime.settings
     _admit(settings, job, uploaded=upload is not None)
+    source = job.source if isinstance(job, AudioJob) else None
+    if upload is None and source and is_url(source):
+        check_url(source, settings.fetch)
     if runtime.tasks.count_queued() >= settings.limits.queue_size:
-        refused = _record(runtime, job, shared=False, file_name=file_name)
+        refused = _record(runtime, job, shared=False, file_name=file_name, owner=owner)
         error = ServiceError("queue_full", "The service is busy; retry later.", details={"retry_after": 30})
         runtime.tasks.fail(refused.identifier, code=error.code, message=error.message)
         raise error
@@ -252,7 +266,16 @@ def queue_job(
             path.parent.mkdir(parents=True)
             with path.open("wb") as out:
                 shutil.copyfileobj(upload, out, 1 << 20)
-        _record(runtime, job, shared=True, identifier=identifier, upload_path=relative, file_name=file_name)
+            probe_audio(path, max_seconds=settings.limits.max_audio_seconds)
+        _record(
+            runtime,
+            job,
+            shared=True,
+            identifier=identifier,
+            upload_path=relative,
+            file_name=file_name,
+            owner=owner,
+        )
     except BaseException:
         _remove_upload(settings, identifier)
         raise

@@ -50,9 +50,11 @@ def submit_task(
     identifier: str | None = None,
     upload_path: str | None = None,
     inputs: dict[str, Any] | None = None,
+    owner: str | None = None,
 ) -> Task:
-    """Record a queued task. By default this process owns it (recovered as `interrupted` if the process
-    dies); a `shared` one has no owner and waits in the shared queue for any executor to claim it."""
+    """Record a queued task made by the API key whose fingerprint is `owner`. By default this process runs it
+    (recovered as `interrupted` if the process dies); a `shared` one has no worker and waits in the shared
+    queue for any executor to claim it."""
     return runtime.tasks.create(
         task_type=task_type,
         params=params,
@@ -60,7 +62,8 @@ def submit_task(
         url=url,
         audio_duration=audio_duration,
         external_job_id=external_job_id,
-        owner=None if shared else runtime.worker_id,
+        worker_id=None if shared else runtime.worker_id,
+        owner=owner,
         identifier=identifier,
         upload_path=upload_path,
         inputs=inputs,
@@ -114,9 +117,10 @@ def run_task(
     return get_task(runtime, identifier)
 
 
-def get_task(runtime: Runtime, identifier: str) -> TaskOut:
-    """A task with the state of its latest webhook delivery."""
-    task = runtime.tasks.get(identifier)
+def get_task(runtime: Runtime, identifier: str, *, owner: str | None = None) -> TaskOut:
+    """A task with the state of its latest webhook delivery; another owner's task is not found (its
+    existence is not revealed)."""
+    task = runtime.tasks.get(identifier, owner=owner)
     if task is None:
         raise NotFoundError("Task", identifier)
     view = task_out(task)
@@ -126,8 +130,9 @@ def get_task(runtime: Runtime, identifier: str) -> TaskOut:
     return view
 
 
-def list_tasks(runtime: Runtime, query: TaskQuery) -> TaskPage:
+def list_tasks(runtime: Runtime, query: TaskQuery, *, owner: str | None = None) -> TaskPage:
     page, total = runtime.tasks.list(
+        owner=owner,
         status=query.status,
         task_type=query.task_type,
         limit=query.page_size,
@@ -138,17 +143,17 @@ def list_tasks(runtime: Runtime, query: TaskQuery) -> TaskPage:
     )
 
 
-def delete_task(runtime: Runtime, identifier: str) -> None:
-    if not runtime.tasks.delete(identifier):
+def delete_task(runtime: Runtime, identifier: str, *, owner: str | None = None) -> None:
+    if not runtime.tasks.delete(identifier, owner=owner):
         raise NotFoundError("Task", identifier)
 
 
-def cancel_task(runtime: Runtime, identifier: str) -> TaskOut:
+def cancel_task(runtime: Runtime, identifier: str, *, owner: str | None = None) -> TaskOut:
     """Cancel a queued task (it never runs) or a running one (it stops at its next progress report)."""
-    if not runtime.tasks.cancel(identifier):
-        task = get_task(runtime, identifier)
+    if not runtime.tasks.cancel(identifier, owner=owner):
+        task = get_task(runtime, identifier, owner=owner)
         raise ServiceError("conflict", f"Task {identifier!r} is already {task.status.value}.")
-    return get_task(runtime, identifier)
+    return get_task(runtime, identifier, owner=owner)
 
 
 def cancel_job_tasks(runtime: Runtime, external_job_ids: list[str]) -> list[str]:

@@ -15,8 +15,47 @@ let words = []; // [{start, end, el}] sorted by start, for the highlight
 
 class ApiError extends Error {}
 
+// --- the API key ----------------------------------------------------------
+// A server with API_KEYS answers 401 without one: ask once, keep it in this browser, send it on every call.
+
+const KEY_STORE = "whisperx.apiKey";
+let keyPrompt = null; // one prompt shared by the calls refused meanwhile
+
+function askForKey(refused) {
+  keyPrompt ??= new Promise((resolve) => {
+    const dialog = $("#key-dialog");
+    $("#key-message").textContent = refused ? "That key was refused; enter a valid API key." : "This server needs an API key.";
+    $("#api-key").value = "";
+    dialog.returnValue = "";
+    dialog.addEventListener(
+      "close",
+      () => {
+        keyPrompt = null;
+        resolve(dialog.returnValue === "ok" ? $("#api-key").value.trim() : null);
+      },
+      { once: true },
+    );
+    dialog.showModal();
+  });
+  return keyPrompt;
+}
+
+// fetch() with the stored key; a 401 asks for a key and tries again (until the prompt is cancelled).
+async function call(path, options = {}) {
+  for (;;) {
+    const key = localStorage.getItem(KEY_STORE);
+    const headers = new Headers(options.headers);
+    if (key) headers.set("Authorization", `Bearer ${key}`);
+    const response = await fetch(path, { ...options, headers });
+    if (response.status !== 401) return response;
+    const given = await askForKey(Boolean(key));
+    if (!given) return response;
+    localStorage.setItem(KEY_STORE, given);
+  }
+}
+
 async function api(path, options) {
-  const response = await fetch(path, options);
+  const response = await call(path, options);
   const body = await response.json().catch(() => null);
   if (!response.ok) {
     throw new ApiError(body?.error?.message || `${response.status} ${response.statusText}`);
@@ -266,6 +305,27 @@ function followPlayback() {
   if (!player.paused) requestAnimationFrame(followPlayback);
 }
 
+// Downloads go through fetch() so that they carry the key; the browser saves the blob under the link's name.
+async function download(event) {
+  event.preventDefault();
+  const link = event.currentTarget;
+  try {
+    const response = await call(link.getAttribute("href"));
+    if (!response.ok) {
+      const body = await response.json().catch(() => null);
+      throw new ApiError(body?.error?.message || `${response.status} ${response.statusText}`);
+    }
+    const url = URL.createObjectURL(await response.blob());
+    const save = el("a", { href: url, download: link.download, hidden: true });
+    document.body.append(save);
+    save.click();
+    save.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
 // --- past tasks -----------------------------------------------------------
 
 async function loadTasks() {
@@ -318,6 +378,8 @@ player.addEventListener("play", followPlayback);
 player.addEventListener("seeked", highlight);
 player.addEventListener("timeupdate", highlight);
 $("#refresh").addEventListener("click", loadTasks);
+for (const link of document.querySelectorAll(".downloads a")) link.addEventListener("click", download);
+$("#key-cancel").addEventListener("click", () => $("#key-dialog").close(""));
 
 syncSource();
 loadModels();

@@ -104,8 +104,10 @@ def test_stage_routes_compose(client: TestClient) -> None:
         params={"wait": "true"},
     )
     assert diarized.status_code == 200, diarized.text
-    speakers = diarized.json()["result"]["segments"]
+    speakers = diarized.json()["result"]
+    assert speakers["segments"]
 
+    # Each stage's result goes on to the next one as it came.
     combined = client.post(
         "/service/combine",
         json={"aligned_transcript": aligned_result, "diarization_result": speakers, "output_format": "srt"},

@@ -6,21 +6,31 @@ holding a JSON object", so schema-valid requests are rightly refused with 4xx. E
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.servers import api_server
 
+KEY = "schema-key-0c4f2a9d"
 
-def test_api_conforms_to_its_schema(tmp_path: Path) -> None:
+
+@pytest.mark.parametrize("keys", [[], [KEY]], ids=["open", "with API keys"])
+def test_api_conforms_to_its_schema(tmp_path: Path, keys: list[str]) -> None:
+    # With keys, the schema declares them, and schemathesis also checks that requests without a key, or with
+    # a wrong one, are refused.
     schemathesis = Path(sys.executable).parent / "st"
-    with api_server(tmp_path, LIMITS__QUEUE_SIZE="64") as base:
+    auth = ["--header", f"Authorization: Bearer {KEY}"] if keys else []
+    with api_server(tmp_path, LIMITS__QUEUE_SIZE="64", API_KEYS=json.dumps(keys)) as base:
         result = subprocess.run(
             [
                 str(schemathesis),
                 "run",
                 f"{base}/openapi.json",
+                *auth,
                 "--checks",
                 "all",
                 "--exclude-checks",

@@ -146,7 +146,7 @@ def test_claim_race_has_exactly_one_winner(tasks: TaskRepository) -> None:
 
 def test_recovery_fails_a_dead_workers_tasks_and_spares_a_live_ones(tasks: TaskRepository) -> None:
     dead = tasks.create(task_type=TaskType.full_process)
-    dead_queue = tasks.create(task_type=TaskType.full_process, owner="dead-worker")
+    dead_queue = tasks.create(task_type=TaskType.full_process, worker_id="dead-worker")
     live = tasks.create(task_type=TaskType.full_process)
     unowned = tasks.create(task_type=TaskType.full_process)
     tasks.claim(dead.identifier, worker_id="dead-worker")

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -45,6 +46,31 @@ def clip_wav(seconds: float = 4.0, start: float = SPEECH_START) -> bytes:
     out = io.BytesIO()
     sf.write(out, samples, 16_000, format="WAV", subtype="PCM_16")
     return out.getvalue()
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)
+"""The start of a PNG image: not audio."""
+
+
+def wav_claiming(data_bytes: int, actual_samples: int) -> bytes:
+    """A 16 kHz 16-bit mono WAV whose header declares `data_bytes` of samples but holds only a few."""
+    fmt = struct.pack("<IHHIIHH", 16, 1, 1, 16_000, 32_000, 2, 16)
+    return (
+        b"RIFF"
+        + struct.pack("<I", min(36 + data_bytes, 0xFFFFFFFF))
+        + b"WAVEfmt "
+        + fmt
+        + b"data"
+        + struct.pack("<I", data_bytes)
+        + bytes(2 * actual_samples)
+    )
+
+
+def flac_claiming(seconds: float, rate: int = 16_000) -> bytes:
+    """A FLAC header alone (no audio frames) whose STREAMINFO declares `seconds` of 16-bit mono audio."""
+    fields = (rate << 44) | (0 << 41) | (15 << 36) | int(seconds * rate)  # rate, channels-1, bits-1, samples
+    info = (4096).to_bytes(2, "big") * 2 + bytes(6) + fields.to_bytes(8, "big") + bytes(16)
+    return b"fLaC" + bytes([0x80, 0, 0, len(info)]) + info
 
 
 def data_uri(data: bytes, media: str = "audio/wav") -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import random
-import struct
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,18 +21,19 @@ from app.main import create_app
 from app.runtime import stop_runtime
 from handler import handler
 from tests.reliability.helpers import (
+    PNG,
     Recorder,
     assert_no_traceback,
     clip_wav,
     data_uri,
     recording_server,
     scratch_files,
+    wav_claiming,
 )
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(120)]
 
 MAX_UPLOAD_MB = 8
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)
 OK = "ok"  # a case that may also succeed (e.g. a truncated but still decodable mp3)
 
 
@@ -48,20 +48,6 @@ class Env:
 def ffmpeg(options: str, output: Path) -> None:
     """`ffmpeg <options> <output>`; options are split on spaces."""
     subprocess.run(["ffmpeg", "-v", "error", "-y", *options.split(), str(output)], check=True, timeout=120)
-
-
-def wav_claiming(data_bytes: int, actual_samples: int) -> bytes:
-    """A 16 kHz 16-bit mono WAV whose header declares `data_bytes` of samples but holds only a few."""
-    fmt = struct.pack("<IHHIIHH", 16, 1, 1, 16_000, 32_000, 2, 16)
-    return (
-        b"RIFF"
-        + struct.pack("<I", min(36 + data_bytes, 0xFFFFFFFF))
-        + b"WAVEfmt "
-        + fmt
-        + b"data"
-        + struct.pack("<I", data_bytes)
-        + bytes(2 * actual_samples)
-    )
 
 
 def make_files(folder: Path) -> dict[str, bytes]:
@@ -141,6 +127,8 @@ def playlist(kind: str) -> bytes:
 
 
 NOT_AUDIO = {"not_audio"}
+DOOR_CODES = {"empty_audio", "not_audio", "audio_too_long", "too_large", "invalid_input", "url_not_allowed"}
+"""Codes the REST app answers before it records a task."""
 INVALID = {"invalid_input"}
 HUGE_TRANSCRIPT = {"segments": [{"start": 0.0, "end": 1.0, "text": "a"}] * 100_001}
 
@@ -383,6 +371,7 @@ def test_bad_input_fails_cleanly(env: Env, case: Case, door: str) -> None:
     started = time.monotonic()
     identifier = None
     if door == "rest":
+        tasks_before = env.client.get("/task/all").json()["total"]
         status, payload, text = send_rest(case, env)
         assert status < 500, f"HTTP {status}: {text[:500]}"
         if status == 200:
@@ -394,6 +383,9 @@ def test_bad_input_fails_cleanly(env: Env, case: Case, door: str) -> None:
             )
             details = payload["error"].get("details")
             identifier = details.get("identifier") if isinstance(details, dict) else None
+            if code in DOOR_CODES:
+                assert identifier is None, "refused after a task was recorded, not at the door"
+                assert env.client.get("/task/all").json()["total"] == tasks_before
     else:
         response = handler_response = send_worker(case, env)
         text = json.dumps(response)

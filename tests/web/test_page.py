@@ -9,7 +9,8 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from tests.corpus import SAMPLE_WAV
+from tests.corpus import SAMPLE_WAV, normalise
+from tests.reliability.helpers import clip_wav
 from tests.servers import ROOT, api_server
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -24,14 +25,16 @@ BROWSER_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+PAGE_KEY = "page-key-5e1d7c9a2b4f"
+NEEDS_CHROMIUM = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium (scripts/install-system-packages.sh)"
+)
 FINISHED = "['completed', 'failed', 'cancelled'].includes(document.querySelector('#status').dataset.state)"
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's chromium (scripts/install-system-packages.sh)"
-)
+@NEEDS_CHROMIUM
 def test_page_transcribes_an_upload_and_seeks_to_a_clicked_word(tmp_path: Path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     with api_server(tmp_path) as base, sync_api.sync_playwright() as p:
@@ -96,6 +99,59 @@ def test_page_transcribes_an_upload_and_seeks_to_a_clicked_word(tmp_path: Path) 
             page.screenshot(path=str(ARTIFACTS / "transcript-page.png"), full_page=True)
             page.set_viewport_size({"width": 390, "height": 844})
             page.screenshot(path=str(ARTIFACTS / "transcript-page-narrow.png"), full_page=True)
+            assert not script_errors, script_errors
+        finally:
+            browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@NEEDS_CHROMIUM
+def test_page_asks_a_keyed_server_for_a_key_once_and_sends_it_everywhere(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(clip_wav())
+    with (
+        api_server(tmp_path / "data", API_KEYS=f'["{PAGE_KEY}"]') as base,
+        sync_api.sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=BROWSER_ARGS)
+        try:
+            page = browser.new_page(accept_downloads=True)
+            script_errors: list[str] = []
+            page.on("pageerror", lambda error: script_errors.append(str(error)))
+            page.goto(f"{base}/")
+
+            # The first refused call asks for a key; a wrong one is refused and asked for again.
+            page.wait_for_selector("#key-dialog[open]")
+            page.fill("#api-key", "not-the-key")
+            page.click("#key-submit")
+            page.wait_for_function("document.querySelector('#key-message').textContent.includes('refused')")
+            assert page.is_visible("#key-dialog[open]")
+            page.fill("#api-key", PAGE_KEY)
+            page.click("#key-submit")
+            page.wait_for_selector("#tasks-empty:not([hidden])")  # the task list loaded with the key
+            assert not page.is_visible("#key-dialog[open]")
+            assert page.evaluate("localStorage.getItem('whisperx.apiKey')") == PAGE_KEY
+
+            page.set_input_files("#file", str(clip))
+            page.click("#submit")
+            page.wait_for_function(FINISHED, timeout=300_000, polling=1000)
+            assert page.get_attribute("#status", "data-state") == "completed", page.inner_text("#error")
+            assert "hello" in normalise(page.inner_text("#transcript"))
+            assert page.get_attribute("#player", "src").startswith("blob:")
+
+            # Downloads carry the key too: the browser saves what the keyed fetch returned.
+            with page.expect_download() as saved:
+                page.click(".downloads a[data-format='srt']")
+            assert saved.value.suggested_filename == "clip.srt"
+            assert "-->" in Path(saved.value.path()).read_text()
+
+            # A reload keeps the key: nothing is asked, the task is listed.
+            identifier = unquote(page.evaluate("location.hash").removeprefix("#task="))
+            page.reload()
+            page.wait_for_selector(f"#tasks li[data-id='{identifier}'][data-status='completed']")
+            assert not page.is_visible("#key-dialog[open]")
+            assert httpx.get(f"{base}/task/{identifier}", timeout=10).status_code == 401
             assert not script_errors, script_errors
         finally:
             browser.close()

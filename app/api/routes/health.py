@@ -36,7 +36,12 @@ def ready(runtime: RuntimeDep, executor: ExecutorDep) -> JSONResponse:
 
 @ping_router.get(
     "/ping",
-    responses={204: {"description": "Starting: the models are loading"}, 503: {"description": "Unhealthy"}},
+    response_class=Response,
+    responses={
+        200: {"description": "Ready", "content": {}},
+        204: {"description": "Starting: the models are loading"},
+        503: {"description": "Unhealthy", "content": {}},
+    },
 )
 def ping(request: Request) -> Response:
     """RunPod load-balancing health check: 200 when ready (as `/health/ready`), 204 while starting, 503 when not."""

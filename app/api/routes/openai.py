@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from app.api.deps import ExecutorDep, RuntimeDep
+from app.api.deps import ExecutorDep, OwnerDep, RuntimeDep
 from app.api.openai_errors import OPENAI_ERROR_RESPONSES
 from app.api.submit import enqueue
 from app.db.models import TaskStatus
@@ -59,6 +59,7 @@ def _only_fields_of(schema: type[BaseModel]) -> Callable[[Request], Coroutine[An
 def _transcribe(
     runtime: RuntimeDep,
     executor: ExecutorDep,
+    owner: str | None,
     file: UploadFile,
     schema: type[OpenAITranslationRequest],
     task: Literal["transcribe", "translate"],
@@ -69,7 +70,7 @@ def _transcribe(
         job = to_job(request, task=task)
     except ValidationError as error:
         raise invalid_input(error) from None
-    finished = executor.wait(enqueue(runtime, executor, job, upload=file))
+    finished = executor.wait(enqueue(runtime, executor, job, upload=file, owner=owner))
     if finished.status != TaskStatus.completed or finished.result is None:
         error = finished.error
         raise ServiceError(
@@ -88,6 +89,7 @@ def _transcribe(
 def transcriptions(
     runtime: RuntimeDep,
     executor: ExecutorDep,
+    owner: OwnerDep,
     file: Annotated[UploadFile, File()],
     model: Annotated[str, Form()] = "whisper-1",
     language: Annotated[str | None, Form()] = None,
@@ -102,6 +104,7 @@ def transcriptions(
     return _transcribe(
         runtime,
         executor,
+        owner,
         file,
         OpenAITranscriptionRequest,
         "transcribe",
@@ -122,6 +125,7 @@ def transcriptions(
 def translations(
     runtime: RuntimeDep,
     executor: ExecutorDep,
+    owner: OwnerDep,
     file: Annotated[UploadFile, File()],
     model: Annotated[str, Form()] = "whisper-1",
     prompt: Annotated[str | None, Form()] = None,
@@ -132,6 +136,7 @@ def translations(
     return _transcribe(
         runtime,
         executor,
+        owner,
         file,
         OpenAITranslationRequest,
         "translate",

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import ExecutorDep, RuntimeDep
+from app.api.deps import ExecutorDep, OwnerDep, RuntimeDep
 from app.api.submit import TaskAccepted, queue_job, validated
 from app.schemas import (
     AlignJob,
@@ -99,12 +99,13 @@ def _upload_route(path: str, form_type: type[_Delivery], job_type: type[BaseMode
     def route(
         runtime: RuntimeDep,
         executor: ExecutorDep,
+        owner: OwnerDep,
         file: Upload,
         form: Annotated[form_type, Form()],  # type: ignore[valid-type]
         wait: Wait = False,
     ) -> Response:
         job = validated(job_type, form.job_fields())
-        return queue_job(runtime, executor, job, upload=file, wait=wait)
+        return queue_job(runtime, executor, job, upload=file, wait=wait, owner=owner)
 
     router.post(path, responses=RESPONSES, summary=summary, description=summary)(route)
 
@@ -128,11 +129,13 @@ _upload_route("/service/diarize", DiarizeForm, DiarizeJob, "Speaker diarization 
 def speech_to_text_url(
     runtime: RuntimeDep,
     executor: ExecutorDep,
+    owner: OwnerDep,
     form: Annotated[SpeechToTextUrlForm, Form()],
     wait: Wait = False,
 ) -> Response:
     """The full pipeline on audio fetched from an http(s) URL."""
-    return queue_job(runtime, executor, validated(SpeechToTextJob, form.job_fields()), wait=wait)
+    job = validated(SpeechToTextJob, form.job_fields())
+    return queue_job(runtime, executor, job, wait=wait, owner=owner)
 
 
 COMBINE_EXAMPLE = {
@@ -157,8 +160,9 @@ COMBINE_EXAMPLE = {
 def combine(
     runtime: RuntimeDep,
     executor: ExecutorDep,
+    owner: OwnerDep,
     job: Annotated[CombineJob, Body(examples=[COMBINE_EXAMPLE])],
     wait: Wait = False,
 ) -> Response:
     """Assign diarization speakers to an aligned transcript's segments and words."""
-    return queue_job(runtime, executor, job, wait=wait)
+    return queue_job(runtime, executor, job, wait=wait, owner=owner)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from app.api.deps import RuntimeDep
+from app.api.deps import OwnerDep, RuntimeDep
 from app.api.submit import task_result_response
 from app.db.models import TaskStatus, TaskType
 from app.schemas import OutputFormat, RenderedJob, SubtitleOptions, TaskOut, TaskQuery
@@ -27,6 +27,7 @@ class TaskDeleted(BaseModel):
 @router.get("/all", response_model=TaskPage)
 def list_tasks(
     runtime: RuntimeDep,
+    owner: OwnerDep,
     status: TaskStatus | None = None,
     task_type: TaskType | None = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
@@ -34,13 +35,13 @@ def list_tasks(
 ) -> TaskPage:
     """Tasks, newest first, filtered by status and type."""
     query = TaskQuery(status=status, task_type=task_type, page=page, page_size=page_size)
-    return tasks.list_tasks(runtime, query)
+    return tasks.list_tasks(runtime, query, owner=owner)
 
 
 @router.get("/{identifier}", response_model=TaskOut)
-def get_task(runtime: RuntimeDep, identifier: str) -> TaskOut:
+def get_task(runtime: RuntimeDep, owner: OwnerDep, identifier: str) -> TaskOut:
     """A task's status, progress, parameters, result and error."""
-    return tasks.get_task(runtime, identifier)
+    return tasks.get_task(runtime, identifier, owner=owner)
 
 
 @router.get(
@@ -57,6 +58,7 @@ def get_task(runtime: RuntimeDep, identifier: str) -> TaskOut:
 )
 def get_result(
     runtime: RuntimeDep,
+    owner: OwnerDep,
     identifier: str,
     format: OutputFormat = "json",  # noqa: A002 - the public query parameter's name
     max_line_width: Annotated[int | None, Query(ge=10, le=1000)] = None,
@@ -68,19 +70,20 @@ def get_result(
         max_line_width=max_line_width, max_line_count=max_line_count, highlight_words=highlight_words
     )
     return task_result_response(
-        tasks.get_task(runtime, identifier), RenderedJob(output_format=format, subtitle_options=subtitles)
+        tasks.get_task(runtime, identifier, owner=owner),
+        RenderedJob(output_format=format, subtitle_options=subtitles),
     )
 
 
 @router.post("/{identifier}/cancel", response_model=TaskOut)
-def cancel_task(runtime: RuntimeDep, identifier: str) -> TaskOut:
+def cancel_task(runtime: RuntimeDep, owner: OwnerDep, identifier: str) -> TaskOut:
     """Cancel a task: a queued one never runs; a running one stops at its next stage."""
-    return tasks.cancel_task(runtime, identifier)
+    return tasks.cancel_task(runtime, identifier, owner=owner)
 
 
 @router.delete("/{identifier}", response_model=TaskDeleted)
 @router.delete("/{identifier}/delete", response_model=TaskDeleted, include_in_schema=False)
-def delete_task(runtime: RuntimeDep, identifier: str) -> TaskDeleted:
+def delete_task(runtime: RuntimeDep, owner: OwnerDep, identifier: str) -> TaskDeleted:
     """Delete a task and its result."""
-    tasks.delete_task(runtime, identifier)
+    tasks.delete_task(runtime, identifier, owner=owner)
     return TaskDeleted(identifier=identifier, message="Task deleted")
