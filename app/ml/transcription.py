@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from whisperx.vads.vad import Vad
-
 from app.errors import ServiceError
+from app.ml.chunking import PyannoteChunks, SileroOnnxChunks, drop_repeated_words
 from app.ml.registry import registry
 from app.schemas import ASROptions, ModelParams, VADOptions
 
@@ -48,11 +47,12 @@ def load_whisper(spec: WhisperSpec) -> Any:
     """The shared faster-whisper model for `spec`, loaded once."""
 
     def load() -> Any:
-        # whisperx's subclass of faster-whisper's model adds the batched decoding its pipeline needs.
-        from whisperx.asr import WhisperModel
+        # whisperx's subclass of faster-whisper's model adds the batched decoding its pipeline needs; ours
+        # keeps the decoder's confidence figures and falls back in temperature.
+        from app.ml.decoding import ConfidentWhisperModel
 
         try:
-            return WhisperModel(
+            return ConfidentWhisperModel(
                 whisper_source(spec.name),
                 device=spec.device,
                 device_index=spec.device_index,
@@ -69,42 +69,14 @@ def load_whisper(spec: WhisperSpec) -> Any:
     return registry.get(("whisper", spec.name, spec.device, spec.device_index, spec.compute_type), load)
 
 
-class SileroOnnxVad(Vad):
-    """Silero VAD through the ONNX file faster-whisper ships (whisperx's Silero fetches from torch.hub)."""
-
-    def __init__(self, onset: float, chunk_size: int) -> None:
-        super().__init__(onset)
-        self.onset = onset
-        self.chunk_size = chunk_size
-
-    def __call__(self, audio: dict[str, Any], **_: Any) -> list[Any]:
-        from faster_whisper.vad import VadOptions, get_speech_timestamps
-        from whisperx.diarize import Segment
-
-        rate = audio["sample_rate"]
-        spans = get_speech_timestamps(
-            audio["waveform"],
-            VadOptions(threshold=self.onset, max_speech_duration_s=self.chunk_size),
-            sampling_rate=rate,
-        )
-        return [Segment(span["start"] / rate, span["end"] / rate, "UNKNOWN") for span in spans]
-
-    @staticmethod
-    def preprocess_audio(audio: np.ndarray) -> np.ndarray:
-        return audio
-
-    @staticmethod
-    def merge_chunks(segments: list[Any], chunk_size: int, onset: float, offset: float | None) -> list[dict]:
-        return Vad.merge_chunks(segments, chunk_size, onset, offset) if segments else []
-
-
 def load_vad(method: str, device: str, options: VADOptions, chunk_size: int) -> Any:
-    """A VAD model: whisperx's pyannote segmentation (weights ship with whisperx) or Silero ONNX."""
+    """A VAD model, its speech grouped into padded chunks: whisperx's pyannote segmentation (weights ship with
+    whisperx) or Silero ONNX."""
     if method == "silero":
         from faster_whisper.vad import get_vad_model
 
         get_vad_model()  # cached by faster-whisper: the ONNX session is built once per process
-        return SileroOnnxVad(options.vad_onset, chunk_size)
+        return SileroOnnxChunks(options.vad_onset, chunk_size)
 
     def load() -> Any:
         import torch
@@ -113,7 +85,7 @@ def load_vad(method: str, device: str, options: VADOptions, chunk_size: int) -> 
         return Pyannote(torch.device(device), vad_onset=options.vad_onset, vad_offset=options.vad_offset)
 
     # Pyannote's VAD returns raw scores; onset and offset apply later, per request, in merge_chunks.
-    return registry.get(("vad", "pyannote", device), load)
+    return PyannoteChunks(registry.get(("vad", "pyannote", device), load))
 
 
 def transcribe(
@@ -128,6 +100,8 @@ def transcribe(
 ) -> dict[str, Any]:
     """Transcribe 16 kHz mono audio; returns whisperx's `{"segments", "language"}`."""
     import whisperx
+
+    from app.ml.decoding import ConfidentPipeline
 
     language = model_params.language
     if spec.name.endswith(".en") and language not in (None, "en"):
@@ -154,7 +128,7 @@ def transcribe(
             model=model,
             task=model_params.task,
         )
-    result = pipeline.transcribe(
+    result = ConfidentPipeline.from_pipeline(pipeline).transcribe(
         audio,
         batch_size=batch_size,
         chunk_size=model_params.chunk_size,
@@ -162,6 +136,7 @@ def transcribe(
         task=model_params.task,
         progress_callback=(lambda percent: on_progress(percent / 100)) if on_progress else None,
     )
+    result["segments"] = drop_repeated_words(result["segments"])
     if not result["segments"]:
         raise ServiceError("no_speech", "No speech was found in the audio.")
     return dict(result)
