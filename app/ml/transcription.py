@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from app.errors import ServiceError
 from app.ml.chunking import PyannoteChunks, SileroOnnxChunks, drop_repeated_words
 from app.ml.registry import registry

@@ -15,6 +15,7 @@ from app.ml.devices import device_failures_as_errors
 from app.ml.registry import registry
 from app.ml.transcription import WhisperSpec
 from app.schemas import AlignParams, DiarizeParams, ModelParams, PipelineParams, VADOptions
+from app.services.segments import split_segments
 
 Progress = Callable[[float, str], None]
 """Called with the task's overall progress (0–1) and the current stage; it may raise to stop the task."""
@@ -122,8 +123,11 @@ def run_diarization(
 
 
 def run_combine(aligned: dict[str, Any], diarization_segments: list[dict[str, Any]]) -> dict[str, Any]:
-    """Speakers onto an aligned transcript's segments and words."""
-    return diarization.assign_speakers(aligned, diarization_segments)
+    """Speakers onto an aligned transcript's segments and words; a segment whose words change speaker is cut
+    there, so no segment holds two speakers."""
+    combined = diarization.assign_speakers(aligned, diarization_segments)
+    segments = split_segments(combined["segments"], language=combined.get("language"))
+    return {**combined, "segments": segments}
 
 
 def run_full_pipeline(
