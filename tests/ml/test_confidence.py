@@ -55,7 +55,9 @@ def _decode(
         "tiny.en", "cpu", model=model, vad_model=object(), language="en", asr_options=options
     )
     tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
-    features = np.stack([log_mel_spectrogram(c, padding=N_SAMPLES - len(c)).numpy() for c in clips])
+    features = np.stack(
+        [log_mel_spectrogram(c, n_mels=80, padding=N_SAMPLES - len(c)).numpy() for c in clips]
+    )
     spy = GenerateSpy(model.model)
     model.model = spy
     try:
