@@ -24,7 +24,7 @@ from tests.synth import SAMPLE_RATE, dialogue, speak
 pytestmark = pytest.mark.slow
 
 SENTENCES = {
-    "de": "Guten Morgen, wie geht es Ihnen heute? Das Wetter ist sehr schön.",
+    "de": "Guten Morgen, das Wetter in Berlin ist heute sehr schön.",
     "fr": "Bonjour, comment allez-vous aujourd'hui? Il fait très beau.",
     "es": "Buenos días, ¿cómo está usted hoy? Hace muy buen tiempo.",
 }
