@@ -24,7 +24,7 @@ from tests.synth import SAMPLE_RATE, dialogue, speak
 pytestmark = pytest.mark.slow
 
 SENTENCES = {
-    "de": "Guten Morgen, das Wetter in Berlin ist heute sehr schön.",
+    "de": "Guten Morgen, wie geht es Ihnen heute?",
     "fr": "Bonjour, comment allez-vous aujourd'hui? Il fait très beau.",
     "es": "Buenos días, ¿cómo está usted hoy? Hace muy buen tiempo.",
 }
@@ -96,7 +96,7 @@ def test_the_openai_door_translates_to_english(service: TestClient, multilingual
     )
     assert response.status_code == 200, response.text
     english = normalise(response.json()["text"])
-    assert "morning" in english and "weather" in english, english
+    assert "good morning" in english and "how are you" in english, english
 
 
 def test_the_rest_app_times_german_words_with_whisper(service: TestClient, multilingual_model: str) -> None:
@@ -104,7 +104,11 @@ def test_the_rest_app_times_german_words_with_whisper(service: TestClient, multi
     response = service.post(
         "/service/transcribe?wait=true",
         files={"file": ("de.wav", wav_bytes(audio), "audio/wav")},
-        data={"model_params": f'{{"model": "{multilingual_model}"}}', "word_timestamps": "true"},
+        # Words spoken one by one sound like no language in particular: name it.
+        data={
+            "model_params": f'{{"model": "{multilingual_model}", "language": "de"}}',
+            "word_timestamps": "true",
+        },
     )
     assert response.status_code == 200, response.text
     result = response.json()["result"]
