@@ -37,9 +37,13 @@ def wav_bytes(samples: np.ndarray) -> bytes:
 
 
 @cache
-def sentence_wav(language: str) -> bytes:
+def spoken_wav(text: str, language: str) -> bytes:
     silence = np.zeros(SAMPLE_RATE // 2, dtype=np.float32)
-    return wav_bytes(np.concatenate([silence, speak(SENTENCES[language], language), silence]))
+    return wav_bytes(np.concatenate([silence, speak(text, language), silence]))
+
+
+def sentence_wav(language: str) -> bytes:
+    return spoken_wav(SENTENCES[language], language)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +95,7 @@ def test_the_worker_transcribes_a_given_language(service: TestClient, multilingu
 def test_the_openai_door_translates_to_english(service: TestClient, multilingual_model: str) -> None:
     response = service.post(
         "/v1/audio/translations",
-        files={"file": ("de.wav", sentence_wav("de"), "audio/wav")},
+        files={"file": ("de.wav", spoken_wav("Guten Morgen, wie geht es Ihnen heute?", "de"), "audio/wav")},
         data={"model": multilingual_model, "response_format": "json"},
     )
     assert response.status_code == 200, response.text
