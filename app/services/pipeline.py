@@ -15,6 +15,7 @@ from app.ml.devices import device_failures_as_errors
 from app.ml.registry import registry
 from app.ml.transcription import WhisperSpec
 from app.schemas import AlignParams, DiarizeParams, ModelParams, PipelineParams, VADOptions
+from app.services import metrics
 from app.services.segments import split_segments
 
 Progress = Callable[[float, str], None]
@@ -49,7 +50,9 @@ def _stage(name: str, device: str, timings: dict[str, float]) -> Iterator[None]:
     started = time.perf_counter()
     with registry.device(device), device_failures_as_errors(name):
         yield
-    timings[name] = round(time.perf_counter() - started, 3)
+    elapsed = time.perf_counter() - started
+    timings[name] = round(elapsed, 3)
+    metrics.observe_stage(name, elapsed)
 
 
 def run_transcription(
@@ -125,8 +128,10 @@ def run_diarization(
 def run_combine(aligned: dict[str, Any], diarization_segments: list[dict[str, Any]]) -> dict[str, Any]:
     """Speakers onto an aligned transcript's segments and words; a segment whose words change speaker is cut
     there, so no segment holds two speakers."""
+    started = time.perf_counter()
     combined = diarization.assign_speakers(aligned, diarization_segments)
     segments = split_segments(combined["segments"], language=combined.get("language"))
+    metrics.observe_stage("combine", time.perf_counter() - started)
     return {**combined, "segments": segments}
 
 
