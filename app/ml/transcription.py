@@ -76,6 +76,8 @@ def load_vad(method: str, device: str, options: VADOptions, chunk_size: int) -> 
     if method == "silero":
         from faster_whisper.vad import get_vad_model
 
+        from app.ml.silero_vad import SileroOnnxVad  # whisperx's VAD package imports pyannote: load on use
+
         get_vad_model()  # cached by faster-whisper: the ONNX session is built once per process
         return SileroOnnxChunks(options.vad_onset, chunk_size)
 
