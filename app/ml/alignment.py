@@ -7,9 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from app.ml.decoding import CONFIDENCE_FIELDS
 from app.ml.registry import registry
-from app.schemas import AlignParams
+from app.schemas import CONFIDENCE_FIELDS, AlignParams
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import TranscriptionOptions, get_compression_ratio
 from whisperx.asr import FasterWhisperPipeline, WhisperModel
 
-CONFIDENCE_FIELDS = ("avg_logprob", "no_speech_prob", "compression_ratio", "temperature")
+from app.schemas import CONFIDENCE_FIELDS
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from app.errors import ServiceError
-from app.ml.chunking import PyannoteChunks, SileroOnnxChunks, drop_repeated_words
 from app.ml.registry import registry
 from app.schemas import ASROptions, ModelParams, VADOptions
 
@@ -73,10 +72,11 @@ def load_whisper(spec: WhisperSpec) -> Any:
 def load_vad(method: str, device: str, options: VADOptions, chunk_size: int) -> Any:
     """A VAD model, its speech grouped into padded chunks: whisperx's pyannote segmentation (weights ship with
     whisperx) or Silero ONNX."""
+    # whisperx's VAD package imports pyannote: load it on use, not when the server starts.
+    from app.ml.chunking import PyannoteChunks, SileroOnnxChunks
+
     if method == "silero":
         from faster_whisper.vad import get_vad_model
-
-        from app.ml.silero_vad import SileroOnnxVad  # whisperx's VAD package imports pyannote: load on use
 
         get_vad_model()  # cached by faster-whisper: the ONNX session is built once per process
         return SileroOnnxChunks(options.vad_onset, chunk_size)
@@ -104,6 +104,7 @@ def transcribe(
     """Transcribe 16 kHz mono audio; returns whisperx's `{"segments", "language"}`."""
     import whisperx
 
+    from app.ml.chunking import drop_repeated_words
     from app.ml.decoding import ConfidentPipeline
 
     language = model_params.language

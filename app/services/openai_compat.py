@@ -8,9 +8,8 @@ from pydantic import BaseModel, Field
 from whisperx.utils import LANGUAGES
 
 from app.config import Settings
-from app.ml.decoding import CONFIDENCE_FIELDS
 from app.ml.transcription import token_ids
-from app.schemas import ModelParams, SpeechToTextJob, TranscribeJob
+from app.schemas import CONFIDENCE_FIELDS, ModelParams, SpeechToTextJob, TranscribeJob
 from app.services.pipeline import whisper_spec
 from app.services.render import render
 
