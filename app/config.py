@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     Use PostgreSQL (`postgresql+psycopg://…`) when several workers share tasks."""
     whisper_model: str = "tiny.en"
     """faster-whisper model: `tiny.en` is bundled and needs no download; `large-v3` etc. come from the hub."""
+    allowed_models: list[str] = []
+    """Whisper models a request may name besides `WHISPER_MODEL` (JSON list); others are refused with
+    `model_not_allowed` before anything loads."""
+    max_loaded_models: int = Field(2, ge=1, le=64)
+    """Whisper models kept in memory at once; loading another unloads the least recently used idle one."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """`auto` picks cuda when a GPU is visible, else cpu."""
     compute_type: Literal["auto", "float16", "float32", "int8", "int8_float16", "bfloat16"] = "auto"
@@ -124,6 +129,11 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The task store's URL, defaulting to the embedded SQLite file."""
         return self.database_url or f"sqlite:///{(self.data_dir / 'tasks.db').resolve()}"
+
+    @property
+    def served_models(self) -> list[str]:
+        """The Whisper models requests may use: `WHISPER_MODEL` first, then `ALLOWED_MODELS`."""
+        return list(dict.fromkeys([self.whisper_model, *self.allowed_models]))
 
     @property
     def resolved_model_cache_dir(self) -> Path | None:

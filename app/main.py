@@ -45,8 +45,9 @@ def create_app() -> FastAPI:
         BodyLimitMiddleware, max_bytes=int(settings.limits.max_upload_mb * 2**20) + FORM_FIELDS_ALLOWANCE
     )
     app.add_middleware(RequestIdMiddleware)
-    for module in (speech, tasks, openai, health, metrics):
+    for module in (speech, tasks, health, metrics):
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(openai.router)  # documents OpenAI's error shape itself
     app.include_router(health.ping_router)
     mount_web(app)
     return app

@@ -19,6 +19,7 @@ from app.db.migrate import upgrade
 from app.db.outbox import DeliveryRepository
 from app.db.repository import TaskRepository
 from app.db.session import make_engine, make_session_factory
+from app.ml.registry import registry
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ def start_runtime(settings: Settings) -> Runtime:
     """Migrate the task store, recover tasks left by dead processes, and start the lease heartbeat."""
     logging.getLogger("app").setLevel(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    registry.limit("whisper", settings.max_loaded_models)
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     sessions = make_session_factory(engine)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+import wave
 from functools import cache
 from pathlib import Path
 
@@ -16,6 +18,17 @@ from tests.synth import TWO_VOICE_DIALOGUE, TrueWord, dialogue
 
 SAMPLE_DIR = Path(pyannote.audio.__file__).parent / "sample"
 SAMPLE_WAV = SAMPLE_DIR / "sample.wav"
+
+
+def silent_wav(seconds: float) -> bytes:
+    """A WAV file of digital silence (16 kHz, 16-bit mono)."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16_000)
+        wav.writeframes(b"\0\0" * int(16_000 * seconds))
+    return out.getvalue()
 
 
 @cache

@@ -5,10 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import io
 import json
 import time
-import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +18,11 @@ from hypothesis import strategies as st
 
 from app.config import get_settings
 from app.db.models import TaskType
+from app.ml.registry import registry
 from app.runtime import get_runtime, stop_runtime
 from app.services.tasks import submit_task
 from handler import handler
-from tests.corpus import SAMPLE_WAV, normalise
+from tests.corpus import SAMPLE_WAV, normalise, silent_wav
 from tests.local_http import LocalServer, local_server
 from tests.reliability.helpers import wait_until
 
@@ -71,16 +70,6 @@ def error_of(response: dict[str, Any]) -> dict[str, Any]:
 
 def data_uri(data: bytes, media: str = "audio/wav") -> str:
     return f"data:{media};base64,{base64.b64encode(data).decode()}"
-
-
-def silent_wav(seconds: float) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(16_000)
-        wav.writeframes(b"\0\0" * int(16_000 * seconds))
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +207,22 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str]] = [
         "not_audio",
     ),
     ("header-only wav", {"action": "transcribe", "file": data_uri(silent_wav(0))}, "empty_audio"),
-    ("silence", {"action": "transcribe", "file": data_uri(silent_wav(3))}, "no_speech"),
+    ("under 0.1 s", {"action": "transcribe", "file": data_uri(silent_wav(0.05))}, "audio_too_short"),
+    (
+        "model not served",
+        {"action": "transcribe", "file": data_uri(silent_wav(1)), "model_params": {"model": "large-v3"}},
+        "model_not_allowed",
+    ),
+    (
+        "english-only model asked to translate",
+        {"action": "transcribe", "file": data_uri(silent_wav(1)), "model_params": {"task": "translate"}},
+        "english_only_model",
+    ),
+    (
+        "english-only model asked for german",
+        {"action": "speech_to_text", "file": data_uri(silent_wav(1)), "model_params": {"language": "de"}},
+        "english_only_model",
+    ),
     ("unknown action", {"action": "paint"}, "unknown_action"),
     ("missing action", {"file": "abc"}, "unknown_action"),
     ("missing file", {"action": "speech_to_text"}, "invalid_input"),
@@ -297,6 +301,23 @@ def test_bad_input_returns_an_error_code(
     worker: Worker, name: str, job_input: dict[str, Any], code: str
 ) -> None:
     _assert_clean_error(handler({"id": f"bad-{name}", "input": job_input}), code)
+
+
+def test_model_refusals_queue_nothing_and_load_nothing(worker: Worker) -> None:
+    before = run("get_all_tasks", page_size=200)["result"]["total"]
+    response = run("transcribe", file=data_uri(silent_wav(1)), model_params={"model": "large-v3"})
+    error = error_of(response)
+    assert error["code"] == "model_not_allowed" and "'large-v3'" in error["message"]
+    assert "tiny.en" in error["message"]  # names what is served
+    assert run("get_all_tasks", page_size=200)["result"]["total"] == before
+    assert not any("large-v3" in key for key in registry.loaded())
+
+
+@pytest.mark.parametrize("action", ["transcribe", "speech_to_text"])
+def test_silence_is_a_completed_task_with_no_segments(worker: Worker, action: str) -> None:
+    response = run(action, file=data_uri(silent_wav(3)))
+    assert response["message"].endswith(" completed"), response
+    assert response["result"]["segments"] == [] and response["result"]["audio_duration"] == 3.0
 
 
 @pytest.mark.parametrize(("name", "path", "code"), SERVER_INPUTS, ids=[c[0] for c in SERVER_INPUTS])

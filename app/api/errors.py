@@ -1,4 +1,5 @@
-"""One mapping from errors to HTTP responses: `{"error": {"code", "message"}}` with the code's status."""
+"""One mapping from errors to HTTP responses: `{"error": {"code", "message"}}` with the code's status, and on
+the OpenAI-compatible `/v1` routes OpenAI's statuses and shape (`openai_errors.py`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
+from app.api.openai_errors import is_openai_path, openai_error_content
 from app.errors import HTTP_STATUS, ServiceError, invalid_input
 from app.schemas import ErrorEnvelope
 
@@ -24,11 +26,21 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def error_response(error: ServiceError) -> JSONResponse:
+def error_content(error: ServiceError, path: str = "") -> tuple[int, dict[str, object], dict[str, str]]:
+    """Status, body and headers of `error` answered on `path`."""
+    if is_openai_path(path):
+        return openai_error_content(error)
     headers = {}
     if error.code == "queue_full":
         headers["Retry-After"] = str((error.details or {}).get("retry_after", 30))
-    return JSONResponse({"error": error.to_dict()}, status_code=error.http_status, headers=headers)
+    return error.http_status, {"error": error.to_dict()}, headers
+
+
+def error_response(
+    error: ServiceError, path: str = "", headers: dict[str, str] | None = None
+) -> JSONResponse:
+    status, body, own_headers = error_content(error, path)
+    return JSONResponse(body, status_code=status, headers={**own_headers, **(headers or {})})
 
 
 def _allowed_methods(request: Request) -> set[str]:
@@ -43,17 +55,17 @@ def _allowed_methods(request: Request) -> set[str]:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
-    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return error_response(exc)
+    async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return error_response(exc, request.url.path)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(invalid_input(exc.errors()))
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(invalid_input(exc.errors()), request.url.path)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         if isinstance(exc.__cause__, ServiceError):  # e.g. the body limit, hit while FastAPI parsed a form
-            return error_response(exc.__cause__)
+            return error_response(exc.__cause__, request.url.path)
         headers = exc.headers
         if exc.status_code == 405:
             headers = {"Allow": ", ".join(sorted(_allowed_methods(request)))}
@@ -61,6 +73,8 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code, "invalid_input" if exc.status_code < 500 else "internal_error"
         )
         message = exc.detail if isinstance(exc.detail, str) else "The request was refused."
+        if is_openai_path(request.url.path):
+            return error_response(ServiceError(code, message), request.url.path, headers)
         return JSONResponse(
             {"error": {"code": code, "message": message}}, status_code=exc.status_code, headers=headers
         )
@@ -68,4 +82,5 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected failure serving %s %s", request.method, request.url.path)
-        return error_response(ServiceError("internal_error", "The server failed unexpectedly."))
+        error = ServiceError("internal_error", "The server failed unexpectedly.")
+        return error_response(error, request.url.path)

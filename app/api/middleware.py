@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.errors import error_content
 from app.errors import ServiceError
 from app.services import metrics
 
@@ -69,7 +70,7 @@ class BodyLimitMiddleware:
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await _send_too_large(send, self.max_bytes)
+            await _send_too_large(send, self.max_bytes, scope["path"])
             return
         received = 0
 
@@ -91,13 +92,15 @@ def _too_large(max_bytes: int) -> ServiceError:
     )
 
 
-async def _send_too_large(send: Send, max_bytes: int) -> None:
+async def _send_too_large(send: Send, max_bytes: int, path: str) -> None:
     import json
 
-    body = json.dumps({"error": _too_large(max_bytes).to_dict()}).encode()
+    status, content, extra = error_content(_too_large(max_bytes), path)
+    body = json.dumps(content).encode()
     headers: list[Any] = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
+        *((name.lower().encode(), value.encode()) for name, value in extra.items()),
     ]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

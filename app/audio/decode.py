@@ -11,6 +11,8 @@ import numpy as np
 from app.errors import ServiceError
 
 SAMPLE_RATE = 16_000
+MIN_SECONDS = 0.1
+"""Shorter clips cannot hold speech (OpenAI refuses them too)."""
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class Audio:
 
 
 def decode_audio(path: Path, *, max_seconds: float) -> Audio:
-    """Decode the first audio stream of `path`, refusing empty, non-audio and over-long input."""
+    """Decode the first audio stream of `path`, refusing empty, non-audio, too short and over-long input."""
     if path.stat().st_size == 0:
         raise ServiceError("empty_audio", "The file is empty.")
     max_samples = int(max_seconds * SAMPLE_RATE)
@@ -55,6 +57,11 @@ def decode_audio(path: Path, *, max_seconds: float) -> Audio:
     samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
     if samples.size == 0:
         raise ServiceError("empty_audio", "The file contains no audio samples.")
+    if samples.size < MIN_SECONDS * SAMPLE_RATE:
+        raise ServiceError(
+            "audio_too_short",
+            f"The audio is {samples.size / SAMPLE_RATE:.3f} s long; the least is {MIN_SECONDS} s.",
+        )
     return Audio(samples)
 
 

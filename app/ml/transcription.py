@@ -108,11 +108,6 @@ def transcribe(
     from app.ml.decoding import ConfidentPipeline
 
     language = model_params.language
-    if spec.name.endswith(".en") and language not in (None, "en"):
-        raise ServiceError(
-            "unsupported_language",
-            f"The model {spec.name!r} only knows English; choose a multilingual model.",
-        )
     model = load_whisper(spec)
     vad = load_vad(vad_options.vad_method, spec.device, vad_options, model_params.chunk_size)
     # whisperx prints a notice when handed a ready VAD model; keep stdout for the service's own output.
@@ -141,8 +136,6 @@ def transcribe(
         progress_callback=(lambda percent: on_progress(percent / 100)) if on_progress else None,
     )
     result["segments"] = drop_repeated_words(result["segments"])
-    if not result["segments"]:
-        raise ServiceError("no_speech", "No speech was found in the audio.")
     return dict(result)
 
 

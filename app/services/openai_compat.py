@@ -2,30 +2,58 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from whisperx.utils import LANGUAGES
 
 from app.config import Settings
+from app.errors import ServiceError
+from app.ml.model_files import whisper_files_time
 from app.ml.transcription import token_ids
 from app.schemas import CONFIDENCE_FIELDS, ModelParams, SpeechToTextJob, TranscribeJob
 from app.services.pipeline import whisper_spec
 from app.services.render import render
 
-OpenAIFormat = Literal["json", "text", "srt", "verbose_json", "vtt", "diarized_json"]
-OPENAI_ALIASES = {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-diarize"}
+TranslationFormat = Literal["json", "text", "srt", "verbose_json", "vtt"]
+OpenAIFormat = Literal[TranslationFormat, "diarized_json"]
+LISTED_ALIAS = "whisper-1"
+OPENAI_ALIASES = {LISTED_ALIAS, "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-diarize"}
+OWNER = "whisperx-service"
 
 
-class OpenAITranscriptionRequest(BaseModel):
-    """The form fields OpenAI's transcription endpoints take (besides the file)."""
+class OpenAITranslationRequest(BaseModel):
+    """The form fields OpenAI's translation endpoint takes (besides the file); the route refuses others."""
 
-    model: str = Field("whisper-1", max_length=200)
-    language: str | None = Field(None, max_length=32)
+    model: str = Field(LISTED_ALIAS, max_length=200)
     prompt: str | None = Field(None, max_length=2000)
-    response_format: OpenAIFormat = "json"
+    response_format: TranslationFormat = "json"
     temperature: float = Field(0.0, ge=0, le=1)
+
+
+class OpenAITranscriptionRequest(OpenAITranslationRequest):
+    """The form fields OpenAI's transcription endpoint takes (besides the file)."""
+
+    language: str | None = Field(None, max_length=32)
+    response_format: OpenAIFormat = "json"  # type: ignore[assignment]
     timestamp_granularities: list[Literal["word", "segment"]] = Field(default_factory=lambda: ["segment"])
+    include: list[str] = Field(default_factory=list, max_length=10)
+    stream: bool = False
+
+    @field_validator("include")
+    @classmethod
+    def _no_logprobs(cls, value: list[str]) -> list[str]:
+        if value:
+            raise ValueError("token log-probabilities are not offered here; leave `include` out")
+        return value
+
+    @field_validator("stream")
+    @classmethod
+    def _no_stream(cls, value: bool) -> bool:
+        if value:
+            raise ValueError("streamed transcripts are not offered here; send stream=false")
+        return value
 
 
 def whisper_model_name(requested: str) -> str | None:
@@ -35,12 +63,12 @@ def whisper_model_name(requested: str) -> str | None:
     return requested.removeprefix("whisper-")
 
 
-def to_job(request: OpenAITranscriptionRequest, *, task: Literal["transcribe", "translate"]) -> Any:
+def to_job(request: OpenAITranslationRequest, *, task: Literal["transcribe", "translate"]) -> Any:
     """The job that produces what `request` asks for: diarized output needs the full pipeline, word timings the
     alignment stage, the rest transcription alone."""
     groups: dict[str, Any] = {
         "model_params": {
-            "language": request.language,
+            "language": getattr(request, "language", None),
             "task": task,
             "model": whisper_model_name(request.model),
         },
@@ -50,24 +78,52 @@ def to_job(request: OpenAITranscriptionRequest, *, task: Literal["transcribe", "
     }
     if request.response_format == "diarized_json":
         return SpeechToTextJob.model_validate(groups)
-    word_timestamps = "word" in request.timestamp_granularities or request.response_format in ("srt", "vtt")
+    word_timestamps = "word" in _granularities(request) or request.response_format in ("srt", "vtt")
     return TranscribeJob.model_validate({**groups, "word_timestamps": word_timestamps})
 
 
+def _granularities(request: OpenAITranslationRequest) -> list[str]:
+    return getattr(request, "timestamp_granularities", ["segment"])
+
+
+def _usage(result: dict[str, Any], task: str) -> dict[str, Any]:
+    """OpenAI's `usage` of a transcription: the audio's length in whole seconds (translations have none)."""
+    if task != "transcribe":
+        return {}
+    return {"usage": {"type": "duration", "seconds": math.ceil(result["audio_duration"])}}
+
+
+def speaker_letters(speakers: list[str]) -> dict[str, str]:
+    """OpenAI's speaker labels, `A`, `B`, … `Z`, `AA`, … in order of first appearance."""
+    labels: dict[str, str] = {}
+    for speaker in speakers:
+        if speaker not in labels:
+            index, label = len(labels), ""
+            while True:
+                index, letter = divmod(index, 26)
+                label = chr(ord("A") + letter) + label
+                if index == 0:
+                    break
+                index -= 1
+            labels[speaker] = label
+    return labels
+
+
 def to_response(
-    result: dict[str, Any], request: OpenAITranscriptionRequest, *, task: str, job: Any, settings: Settings
+    result: dict[str, Any], request: OpenAITranslationRequest, *, task: str, job: Any, settings: Settings
 ) -> dict[str, Any] | str:
     """Our result in the shape OpenAI returns for `request.response_format`."""
     segments = result["segments"]
     text = " ".join(segment["text"].strip() for segment in segments)
     match request.response_format:
         case "json":
-            return {"text": text}
+            return {"text": text, **_usage(result, task)}
         case "text":
             return text + "\n"
         case "srt" | "vtt":
             return render(result, request.response_format)
         case "diarized_json":
+            letters = speaker_letters([s["speaker"] for s in segments if "speaker" in s])
             return {
                 "task": task,
                 "duration": result["audio_duration"],
@@ -79,10 +135,11 @@ def to_response(
                         "start": s["start"],
                         "end": s["end"],
                         "text": s["text"].strip(),
-                        "speaker": s.get("speaker", "UNKNOWN"),
+                        "speaker": letters.get(s.get("speaker", ""), "UNKNOWN"),
                     }
                     for index, s in enumerate(segments)
                 ],
+                **_usage(result, task),
             }
     model_params: ModelParams = job.model_params
     tokens = token_ids(whisper_spec(settings, model_params), [s["text"] for s in segments])
@@ -103,10 +160,28 @@ def to_response(
             }
             for index, (segment, segment_tokens) in enumerate(zip(segments, tokens, strict=True))
         ],
+        **_usage(result, task),
     }
-    if "word" in request.timestamp_granularities:
+    if "word" in _granularities(request):
         verbose["words"] = [
             {"word": word["word"], "start": word["start"], "end": word["end"]}
             for word in result["word_segments"]
         ]
     return verbose
+
+
+def model_card(settings: Settings, name: str) -> dict[str, Any]:
+    """OpenAI's description of a model this server serves (`created`: when its weights were written here)."""
+    served = settings.served_models
+    if name != LISTED_ALIAS and name not in served:
+        message = (
+            f"The model {name!r} is not served here; the models are: {', '.join([LISTED_ALIAS, *served])}."
+        )
+        raise ServiceError("not_found", message, details=[{"field": "model", "message": message}])
+    weights = settings.whisper_model if name == LISTED_ALIAS else name
+    return {"id": name, "object": "model", "created": whisper_files_time(weights) or 0, "owned_by": OWNER}
+
+
+def model_cards(settings: Settings) -> list[dict[str, Any]]:
+    """Every model `/v1` answers to: `whisper-1` (the configured model) and each served Whisper model."""
+    return [model_card(settings, name) for name in [LISTED_ALIAS, *settings.served_models]]

@@ -35,6 +35,7 @@ from app.schemas import (
     TaskOut,
     TranscribeJob,
 )
+from app.services.models import check_model_request
 from app.services.pipeline import (
     Progress,
     run_alignment,
@@ -162,9 +163,12 @@ def _record(
     )
 
 
-def _require_audio(job: JobInput, *, uploaded: bool) -> None:
+def _admit(settings: Settings, job: JobInput, *, uploaded: bool) -> None:
+    """Refuse, before anything is recorded or loaded, a job without audio or naming a model it may not use."""
     if BY_REQUEST[type(job)].needs_audio and not uploaded and getattr(job, "source", None) is None:
         raise ServiceError(*NO_AUDIO)
+    if isinstance(job, SpeechToTextJob | TranscribeJob | AlignJob):
+        check_model_request(settings, job.model_params, transcribes=not isinstance(job, AlignJob))
 
 
 def _load_audio(settings: Settings, task: Task, job: JobInput) -> Audio | None:
@@ -215,7 +219,7 @@ def run_job(
     if existing is not None and existing.status != TaskStatus.queued:
         finished = get_task(runtime, existing.identifier)
     else:
-        _require_audio(job, uploaded=False)
+        _admit(runtime.settings, job, uploaded=False)
         task = existing or _record(runtime, job, shared=False, external_job_id=external_job_id)
         finished = _run(runtime, task, job, claimed=False, on_progress=on_progress)
     if finished.status in ACTIVE_STATUSES or finished.webhook is not None:
@@ -234,7 +238,7 @@ def queue_job(
     A full queue (`LIMITS__QUEUE_SIZE` queued tasks) refuses it with `queue_full`, and the refusal is recorded.
     """
     settings = runtime.settings
-    _require_audio(job, uploaded=upload is not None)
+    _admit(settings, job, uploaded=upload is not None)
     if runtime.tasks.count_queued() >= settings.limits.queue_size:
         refused = _record(runtime, job, shared=False, file_name=file_name)
         error = ServiceError("queue_full", "The service is busy; retry later.", details={"retry_after": 30})

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.db.models import TaskType
 from app.services.tasks import submit_task
-from tests.corpus import SAMPLE_WAV, normalise
+from tests.corpus import SAMPLE_WAV, normalise, silent_wav
 from tests.servers import in_process_app
 
 AUDIO = SAMPLE_WAV.read_bytes()
@@ -188,6 +188,19 @@ def test_errors_have_one_shape_and_a_request_id(client: TestClient) -> None:
     assert echoed.headers["x-request-id"] == "trace-123"
 
 
+def test_silence_is_a_completed_task_and_unserved_models_are_refused_at_once(client: TestClient) -> None:
+    silent = client.post(
+        "/service/transcribe", files=upload(silent_wav(3), "quiet.wav"), params={"wait": "true"}
+    )
+    assert silent.status_code == 200 and silent.json()["status"] == "completed", silent.text
+    assert silent.json()["result"]["segments"] == []
+    refused = client.post("/speech-to-text", files=upload(), data={"model_params": '{"model": "large-v3"}'})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "model_not_allowed"
+    assert refused.json()["error"]["details"] == [
+        {"field": "model_params.model", "message": refused.json()["error"]["message"]}
+    ]
+
+
 def test_bodies_over_the_limit_are_refused(client: TestClient) -> None:
     big = b"\0" * (4 * 2**20)
     declared = client.post("/service/transcribe", files=upload(big))
@@ -210,6 +223,12 @@ def test_a_full_queue_answers_503_with_retry_after_and_loses_nothing(client: Tes
         refused = client.post("/service/transcribe", files=upload())
         assert refused.status_code == 503 and refused.headers["retry-after"]
         assert refused.json()["error"]["code"] == "queue_full"
+        on_v1 = client.post("/v1/audio/transcriptions", files=upload(), data={"model": "whisper-1"})
+        assert on_v1.status_code == 503 and on_v1.headers["retry-after"]
+        assert (on_v1.json()["error"]["type"], on_v1.json()["error"]["code"]) == (
+            "server_error",
+            "queue_full",
+        )
         started = time.perf_counter()
         assert client.get("/health").status_code == 200
         assert time.perf_counter() - started < 2, "health does not wait behind queued work"

@@ -32,6 +32,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         env.delenv("DATABASE_URL", raising=False)
         env.delenv("HF_TOKEN", raising=False)
         env.setenv("PRELOAD_MODELS", "false")
+        env.setenv("ALLOWED_MODELS", '["no-such-whisper-model"]')  # served, so it is loaded (and fails)
         stop_runtime()
         get_settings.cache_clear()
         yield data

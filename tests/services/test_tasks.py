@@ -44,7 +44,7 @@ def test_a_task_records_progress_and_its_result(runtime: Runtime) -> None:
 @pytest.mark.parametrize(
     ("failure", "code"),
     [
-        (ServiceError("no_speech", "No speech was found in the audio."), "no_speech"),
+        (ServiceError("not_audio", "The file could not be decoded as audio."), "not_audio"),
         (KeyError("secret internals"), "internal_error"),
     ],
 )

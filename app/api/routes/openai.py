@@ -1,45 +1,82 @@
-"""OpenAI-compatible routes: `/v1/audio/transcriptions`, `/v1/audio/translations`, `/v1/models`."""
+"""OpenAI-compatible routes: `/v1/audio/transcriptions`, `/v1/audio/translations`, `/v1/models`.
+
+Errors here take OpenAI's statuses and shape (`app/api/openai_errors.py`); unknown form fields are refused, as
+OpenAI refuses unrecognised request arguments.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app.api.deps import ExecutorDep, RuntimeDep
-from app.api.submit import enqueue, task_result_response
+from app.api.openai_errors import OPENAI_ERROR_RESPONSES
+from app.api.submit import enqueue
 from app.db.models import TaskStatus
-from app.errors import invalid_input
-from app.services.openai_compat import OpenAITranscriptionRequest, to_job, to_response
+from app.errors import ServiceError, invalid_input
+from app.services.openai_compat import (
+    OpenAITranscriptionRequest,
+    OpenAITranslationRequest,
+    model_card,
+    model_cards,
+    to_job,
+    to_response,
+)
 from app.services.render import MEDIA_TYPES
 
-router = APIRouter(prefix="/v1", tags=["openai"])
+router = APIRouter(prefix="/v1", tags=["openai"], responses=OPENAI_ERROR_RESPONSES)
+
+# Form names of list fields, as OpenAI's clients send them.
+LIST_FIELDS = {"timestamp_granularities": "timestamp_granularities[]", "include": "include[]"}
 
 Granularities = Annotated[
     list[Literal["word", "segment"]] | None,
     Form(alias="timestamp_granularities[]", description="`word` and/or `segment` (verbose_json)"),
 ]
+Include = Annotated[
+    list[str] | None,
+    Form(alias="include[]", description="Refused: token log-probabilities are not offered"),
+]
+
+
+def _only_fields_of(schema: type[BaseModel]) -> Callable[[Request], Coroutine[Any, Any, None]]:
+    """A dependency refusing form fields that `schema` (and the file) do not name."""
+    known = {"file", *(LIST_FIELDS.get(name, name) for name in schema.model_fields)}
+
+    async def refuse_unknown_fields(request: Request) -> None:
+        unknown = [name for name in (await request.form()) if name not in known]
+        if unknown:
+            message = f"Unrecognized request argument supplied: {unknown[0]}"
+            raise ServiceError("invalid_input", message, details=[{"field": unknown[0], "message": message}])
+
+    return refuse_unknown_fields
 
 
 def _transcribe(
     runtime: RuntimeDep,
     executor: ExecutorDep,
     file: UploadFile,
+    schema: type[OpenAITranslationRequest],
     task: Literal["transcribe", "translate"],
     fields: dict[str, object],
 ) -> Response:
     try:
-        request = OpenAITranscriptionRequest.model_validate(
-            {k: v for k, v in fields.items() if v is not None}
-        )
+        request = schema.model_validate({k: v for k, v in fields.items() if v is not None})
         job = to_job(request, task=task)
     except ValidationError as error:
         raise invalid_input(error) from None
     finished = executor.wait(enqueue(runtime, executor, job, upload=file))
     if finished.status != TaskStatus.completed or finished.result is None:
-        return task_result_response(finished, job)
+        error = finished.error
+        raise ServiceError(
+            error.code if error else "internal_error",
+            error.message if error else f"The task ended {finished.status.value}.",
+            details={"identifier": finished.identifier},
+        )
     body = to_response(finished.result, request, task=task, job=job, settings=runtime.settings)
     if isinstance(body, str):
         media = MEDIA_TYPES.get(request.response_format, "text/plain")
@@ -47,7 +84,7 @@ def _transcribe(
     return JSONResponse(body)
 
 
-@router.post("/audio/transcriptions")
+@router.post("/audio/transcriptions", dependencies=[Depends(_only_fields_of(OpenAITranscriptionRequest))])
 def transcriptions(
     runtime: RuntimeDep,
     executor: ExecutorDep,
@@ -58,12 +95,15 @@ def transcriptions(
     response_format: Annotated[str, Form()] = "json",
     temperature: Annotated[float, Form()] = 0.0,
     timestamp_granularities: Granularities = None,
+    include: Include = None,
+    stream: Annotated[bool, Form(description="Only `false`: transcripts are not streamed")] = False,
 ) -> Response:
     """Transcribe audio, in OpenAI's request and response shapes."""
     return _transcribe(
         runtime,
         executor,
         file,
+        OpenAITranscriptionRequest,
         "transcribe",
         {
             "model": model,
@@ -72,11 +112,13 @@ def transcriptions(
             "response_format": response_format,
             "temperature": temperature,
             "timestamp_granularities": timestamp_granularities,
+            "include": include,
+            "stream": stream,
         },
     )
 
 
-@router.post("/audio/translations")
+@router.post("/audio/translations", dependencies=[Depends(_only_fields_of(OpenAITranslationRequest))])
 def translations(
     runtime: RuntimeDep,
     executor: ExecutorDep,
@@ -86,11 +128,12 @@ def translations(
     response_format: Annotated[str, Form()] = "json",
     temperature: Annotated[float, Form()] = 0.0,
 ) -> Response:
-    """Translate speech into English text, in OpenAI's shapes."""
+    """Translate speech into English text, in OpenAI's shapes (a multilingual model is needed)."""
     return _transcribe(
         runtime,
         executor,
         file,
+        OpenAITranslationRequest,
         "translate",
         {
             "model": model,
@@ -103,11 +146,11 @@ def translations(
 
 @router.get("/models")
 def models(runtime: RuntimeDep) -> dict[str, object]:
-    """The models this server answers to."""
-    names = ["whisper-1", runtime.settings.whisper_model]
-    return {
-        "object": "list",
-        "data": [
-            {"id": name, "object": "model", "created": 0, "owned_by": "whisperx-service"} for name in names
-        ],
-    }
+    """The models this server answers to: `whisper-1` (the configured model) and each served Whisper model."""
+    return {"object": "list", "data": model_cards(runtime.settings)}
+
+
+@router.get("/models/{model}")
+def model(runtime: RuntimeDep, model: str) -> dict[str, object]:
+    """One model this server serves."""
+    return model_card(runtime.settings, model)
