@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -47,9 +48,10 @@ def sentence_wav(language: str) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """The REST app, and (sharing its settings) the worker's handler."""
+def service(tmp_path_factory: pytest.TempPathFactory, multilingual_model: str) -> Iterator[TestClient]:
+    """The REST app, and (sharing its settings) the worker's handler, serving the multilingual model too."""
     with pytest.MonkeyPatch.context() as env:
+        env.setenv("ALLOWED_MODELS", json.dumps([multilingual_model]))
         env.setenv("DATA_DIR", str(tmp_path_factory.mktemp("multilingual")))
         env.delenv("DATABASE_URL", raising=False)
         env.setenv("PRELOAD_MODELS", "false")
