@@ -177,7 +177,12 @@ class Word(BaseModel):
     start: Seconds | None = None
     end: Seconds | None = None
     score: float | None = Field(None, allow_inf_nan=False)
+    probability: float | None = Field(None, ge=0, le=1, description="the decoder's probability of the word")
     speaker: str | None = None
+
+
+CONFIDENCE_FIELDS = ("avg_logprob", "no_speech_prob", "compression_ratio", "temperature")
+"""The decoder's figures each segment carries."""
 
 
 class TranscriptSegment(BaseModel):
@@ -188,6 +193,11 @@ class TranscriptSegment(BaseModel):
     text: str
     words: list[Word] | None = None
     speaker: str | None = None
+    # The decoder's own figures for the chunk the segment was decoded in.
+    avg_logprob: float | None = Field(None, allow_inf_nan=False)
+    no_speech_prob: float | None = Field(None, ge=0, le=1)
+    compression_ratio: float | None = Field(None, ge=0, allow_inf_nan=False)
+    temperature: float | None = Field(None, ge=0, le=1)
 
 
 class Transcript(BaseModel):
@@ -296,6 +306,10 @@ class SubtitleOptions(BaseModel):
     max_line_width: int | None = Field(None, ge=10, le=1000)
     max_line_count: int | None = Field(None, ge=1, le=10)
     highlight_words: bool = False
+    speaker_labels: bool = Field(True, description="Begin each cue with its speaker, as `[SPEAKER_00]: `")
+    max_cue_duration: float | None = Field(
+        None, ge=1, le=600, description="Longest cue in seconds; longer segments are cut between words"
+    )
 
 
 def _json_or_object(value: Any) -> Any:

@@ -1,5 +1,6 @@
 """Pipeline benchmark: realtime factor per stage and in total, cold and warm runs, peak memory, and the
-service's overhead against calling whisperx directly with the same models and settings, in one run.
+service's overhead against calling whisperx directly with the same weights and settings, in one run (whisperx's
+own chunking and batched decoder against the service's padded chunks, confidence figures and fallback).
 
     .venv/bin/python bench/pipeline.py                      # CPU, bundled tiny.en, pyannote's 30 s sample
     .venv/bin/python bench/pipeline.py --device cuda --model large-v3 --tile 10
@@ -92,13 +93,20 @@ def main() -> None:
     spec = whisper_spec(settings, params.model_params)
     import whisperx
 
+    # whisperx as it ships: its own batched decoder (no confidence figures, no fallback) and its own chunking.
+    plain_model = whisperx.asr.WhisperModel(
+        transcription.whisper_source(spec.name),
+        device=spec.device,
+        compute_type=spec.compute_type,
+        cpu_threads=spec.threads,
+    )
     direct = {
         "asr": whisperx.load_model(
             spec.name,
             spec.device,
             compute_type=spec.compute_type,
-            model=transcription.load_whisper(spec),
-            vad_model=transcription.load_vad("pyannote", spec.device, params.vad_options, 30),
+            model=plain_model,
+            vad_model=transcription.load_vad("pyannote", spec.device, params.vad_options, 30).pyannote,
             language="en" if spec.name.endswith(".en") else None,
         ),
         "wav2vec2": alignment.load_wav2vec2("en", spec.device, None),

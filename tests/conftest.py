@@ -81,6 +81,14 @@ def service_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     get_settings.cache_clear()
 
 
+@pytest.fixture(scope="session")
+def multilingual_model() -> str:
+    """The multilingual Whisper `base` folder (assembled once from its two packages), as a request's model."""
+    from tests.multilingual import multilingual_model_folder
+
+    return str(multilingual_model_folder())
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     counts = ", ".join(f"{count} on {backend}" for backend, count in _backend_counts.items())
     terminalreporter.write_line(f"task-store tests run: {counts}")

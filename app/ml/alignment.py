@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from app.ml.registry import registry
-from app.schemas import AlignParams
+from app.schemas import CONFIDENCE_FIELDS, AlignParams
 
 log = logging.getLogger(__name__)
 
@@ -66,4 +66,16 @@ def align(
 
         result = align_with_whisper(whisper_model, audio, segments, language)
         aligner = f"whisper:{whisper_name}"
+    _keep_confidence(transcript["segments"], result["segments"])
     return {**result, "language": language, "aligner": aligner}
+
+
+def _keep_confidence(decoded: list[dict[str, Any]], aligned: list[dict[str, Any]]) -> None:
+    """Each aligned segment (a sentence of a decoded chunk) keeps the decoder's figures for its chunk."""
+    decoded = [segment for segment in decoded if "avg_logprob" in segment]
+    if not decoded:
+        return
+    for segment in aligned:
+        middle = (segment["start"] + segment["end"]) / 2
+        source = min(decoded, key=lambda s: max(s["start"] - middle, middle - s["end"], 0.0))
+        segment.update({field: source[field] for field in CONFIDENCE_FIELDS if field in source})

@@ -47,11 +47,12 @@ def load_whisper(spec: WhisperSpec) -> Any:
     """The shared faster-whisper model for `spec`, loaded once."""
 
     def load() -> Any:
-        # whisperx's subclass of faster-whisper's model adds the batched decoding its pipeline needs.
-        from whisperx.asr import WhisperModel
+        # whisperx's subclass of faster-whisper's model adds the batched decoding its pipeline needs; ours
+        # keeps the decoder's confidence figures and falls back in temperature.
+        from app.ml.decoding import ConfidentWhisperModel
 
         try:
-            return WhisperModel(
+            return ConfidentWhisperModel(
                 whisper_source(spec.name),
                 device=spec.device,
                 device_index=spec.device_index,
@@ -69,14 +70,16 @@ def load_whisper(spec: WhisperSpec) -> Any:
 
 
 def load_vad(method: str, device: str, options: VADOptions, chunk_size: int) -> Any:
-    """A VAD model: whisperx's pyannote segmentation (weights ship with whisperx) or Silero ONNX."""
+    """A VAD model, its speech grouped into padded chunks: whisperx's pyannote segmentation (weights ship with
+    whisperx) or Silero ONNX."""
+    # whisperx's VAD package imports pyannote: load it on use, not when the server starts.
+    from app.ml.chunking import PyannoteChunks, SileroOnnxChunks
+
     if method == "silero":
         from faster_whisper.vad import get_vad_model
 
-        from app.ml.silero_vad import SileroOnnxVad  # whisperx's VAD package imports pyannote: load on use
-
         get_vad_model()  # cached by faster-whisper: the ONNX session is built once per process
-        return SileroOnnxVad(options.vad_onset, chunk_size)
+        return SileroOnnxChunks(options.vad_onset, chunk_size)
 
     def load() -> Any:
         import torch
@@ -85,7 +88,7 @@ def load_vad(method: str, device: str, options: VADOptions, chunk_size: int) -> 
         return Pyannote(torch.device(device), vad_onset=options.vad_onset, vad_offset=options.vad_offset)
 
     # Pyannote's VAD returns raw scores; onset and offset apply later, per request, in merge_chunks.
-    return registry.get(("vad", "pyannote", device), load)
+    return PyannoteChunks(registry.get(("vad", "pyannote", device), load))
 
 
 def transcribe(
@@ -100,6 +103,9 @@ def transcribe(
 ) -> dict[str, Any]:
     """Transcribe 16 kHz mono audio; returns whisperx's `{"segments", "language"}`."""
     import whisperx
+
+    from app.ml.chunking import drop_repeated_words
+    from app.ml.decoding import ConfidentPipeline
 
     language = model_params.language
     model = load_whisper(spec)
@@ -121,7 +127,7 @@ def transcribe(
             model=model,
             task=model_params.task,
         )
-    result = pipeline.transcribe(
+    result = ConfidentPipeline.from_pipeline(pipeline).transcribe(
         audio,
         batch_size=batch_size,
         chunk_size=model_params.chunk_size,
@@ -129,6 +135,7 @@ def transcribe(
         task=model_params.task,
         progress_callback=(lambda percent: on_progress(percent / 100)) if on_progress else None,
     )
+    result["segments"] = drop_repeated_words(result["segments"])
     return dict(result)
 
 

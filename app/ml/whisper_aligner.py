@@ -387,6 +387,8 @@ def _sentences(
             "start": round(start, 3),
             "end": round(end, 3),
             "score": round(score, 3),
+            # The score is the decoder's own probability of the word's tokens.
+            "probability": round(score, 3),
         }
         words.append((first, word))
 
@@ -401,7 +403,5 @@ def _sentences(
             "text": text[sentence_start:sentence_end],
             "words": sentence_words,
         }
-        if segment.get("avg_logprob") is not None:
-            sentence["avg_logprob"] = segment["avg_logprob"]
         sentences.append(sentence)
     return sentences

@@ -6,13 +6,13 @@ import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
-from whisperx.utils import LANGUAGES, compression_ratio
+from whisperx.utils import LANGUAGES
 
 from app.config import Settings
 from app.errors import ServiceError
 from app.ml.model_files import whisper_files_time
 from app.ml.transcription import token_ids
-from app.schemas import ModelParams, SpeechToTextJob, TranscribeJob
+from app.schemas import CONFIDENCE_FIELDS, ModelParams, SpeechToTextJob, TranscribeJob
 from app.services.pipeline import whisper_spec
 from app.services.render import render
 
@@ -72,7 +72,9 @@ def to_job(request: OpenAITranslationRequest, *, task: Literal["transcribe", "tr
             "task": task,
             "model": whisper_model_name(request.model),
         },
-        "asr_options": {"initial_prompt": request.prompt, "temperatures": [request.temperature]},
+        # OpenAI's temperature 0 means "raise it when decoding fails": our default fallback ladder.
+        "asr_options": {"initial_prompt": request.prompt}
+        | ({"temperatures": [request.temperature]} if request.temperature else {}),
     }
     if request.response_format == "diarized_json":
         return SpeechToTextJob.model_validate(groups)
@@ -154,11 +156,7 @@ def to_response(
                 "end": segment["end"],
                 "text": segment["text"],
                 "tokens": segment_tokens,
-                "temperature": request.temperature,
-                "avg_logprob": segment.get("avg_logprob", 0.0),
-                "compression_ratio": compression_ratio(segment["text"]) if segment["text"] else 0.0,
-                # whisperx's batched decoding computes no no-speech probability; VAD already removed silence.
-                "no_speech_prob": 0.0,
+                **{field: segment.get(field, 0.0) for field in CONFIDENCE_FIELDS},
             }
             for index, (segment, segment_tokens) in enumerate(zip(segments, tokens, strict=True))
         ],

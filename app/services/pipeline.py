@@ -16,6 +16,7 @@ from app.ml.registry import registry
 from app.ml.transcription import WhisperSpec
 from app.schemas import AlignParams, DiarizeParams, ModelParams, PipelineParams, VADOptions
 from app.services import metrics
+from app.services.segments import split_segments
 
 Progress = Callable[[float, str], None]
 """Called with the task's overall progress (0–1) and the current stage; it may raise to stop the task."""
@@ -125,11 +126,13 @@ def run_diarization(
 
 
 def run_combine(aligned: dict[str, Any], diarization_segments: list[dict[str, Any]]) -> dict[str, Any]:
-    """Speakers onto an aligned transcript's segments and words."""
+    """Speakers onto an aligned transcript's segments and words; a segment whose words change speaker is cut
+    there, so no segment holds two speakers."""
     started = time.perf_counter()
     combined = diarization.assign_speakers(aligned, diarization_segments)
+    segments = split_segments(combined["segments"], language=combined.get("language"))
     metrics.observe_stage("combine", time.perf_counter() - started)
-    return combined
+    return {**combined, "segments": segments}
 
 
 def run_full_pipeline(

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from app.schemas import OutputFormat, SubtitleOptions
+from app.services.segments import split_segments
 
 MEDIA_TYPES: dict[str, str] = {
     "json": "application/json",
@@ -25,8 +26,15 @@ def render(
         return json.dumps(result, ensure_ascii=False)
     from whisperx.utils import WriteSRT, WriteTSV, WriteTXT, WriteVTT
 
+    options = options or SubtitleOptions()
+    segments = split_segments(
+        result["segments"], language=result.get("language"), max_duration=options.max_cue_duration
+    )
+    if not options.speaker_labels:
+        segments = [{key: value for key, value in s.items() if key != "speaker"} for s in segments]
     writer = {"srt": WriteSRT, "vtt": WriteVTT, "txt": WriteTXT, "tsv": WriteTSV}[output_format](".")
     buffer = io.StringIO()
     # The writers read `language` (to join words with or without spaces); combined transcripts may lack it.
-    writer.write_result({"language": None, **result}, buffer, (options or SubtitleOptions()).model_dump())
+    # They prefix each cue with its segment's speaker, and whisperx's writers print `[SPEAKER]: `.
+    writer.write_result({"language": None, **result, "segments": segments}, buffer, options.model_dump())
     return buffer.getvalue()

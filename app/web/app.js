@@ -11,6 +11,7 @@ const STAGES = { transcribe: "Transcribing", align: "Aligning words", diarize: "
 const audioFor = new Map(); // task id -> audio source; uploads are only playable in the tab that sent them
 let current = null; // the task id shown
 let pollTimer = null;
+const LOW_CONFIDENCE = 0.5;
 let words = []; // [{start, end, el}] sorted by start, for the highlight
 
 class ApiError extends Error {}
@@ -241,7 +242,12 @@ function renderResult(task) {
     const text = el("p", { className: "turn-text" });
     for (const word of turn.words) {
       const timed = Number.isFinite(word.start);
-      const span = el("span", { className: timed ? "word" : "word untimed" }, word.word.trim());
+      // The decoder's probability of the word (else the aligner's score): unsure words are shaded for review.
+      const confidence = word.probability ?? word.score;
+      const unsure = confidence < LOW_CONFIDENCE;
+      const className = `${timed ? "word" : "word untimed"}${unsure ? " unsure" : ""}`;
+      const title = Number.isFinite(confidence) ? `confidence ${Math.round(confidence * 100)} %` : "";
+      const span = el("span", { className, title }, word.word.trim());
       if (timed) {
         span.dataset.start = word.start;
         words.push({ start: word.start, end: word.end ?? word.start, el: span });

@@ -117,6 +117,14 @@ def test_words_are_timed_and_attributed_on_a_two_voice_dialogue(dialogue_result:
     assert der <= 0.10
 
 
+def test_no_segment_holds_two_speakers_on_the_real_call(sample_result: Any) -> None:
+    result, _ = sample_result
+    for segment in result["segments"]:
+        assert {word["speaker"] for word in segment["words"] if "speaker" in word} == {segment["speaker"]}
+    # Cut, not relabelled: every word is still there, in order.
+    assert result["word_segments"] == [w for s in result["segments"] for w in s["words"]]
+
+
 def test_models_are_loaded_once_and_reused(settings: Settings, sample_result: Any) -> None:
     before = registry.loaded()
     run_transcription(sample_audio()[: 16_000 * 10], PipelineParams(), settings)

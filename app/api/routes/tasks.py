@@ -64,10 +64,16 @@ def get_result(
     max_line_width: Annotated[int | None, Query(ge=10, le=1000)] = None,
     max_line_count: Annotated[int | None, Query(ge=1, le=10)] = None,
     highlight_words: bool = False,
+    speaker_labels: bool = True,
+    max_cue_duration: Annotated[float | None, Query(ge=1, le=600)] = None,
 ) -> Response:
     """A completed task's result as JSON, SRT, VTT, TXT or TSV."""
     subtitles = SubtitleOptions(
-        max_line_width=max_line_width, max_line_count=max_line_count, highlight_words=highlight_words
+        max_line_width=max_line_width,
+        max_line_count=max_line_count,
+        highlight_words=highlight_words,
+        speaker_labels=speaker_labels,
+        max_cue_duration=max_cue_duration,
     )
     return task_result_response(
         tasks.get_task(runtime, identifier, owner=owner),

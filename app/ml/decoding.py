@@ -1,0 +1,174 @@
+"""Batched Whisper decoding that keeps the decoder's own confidence figures and falls back in temperature.
+
+whisperx's batched decoder keeps only the text and the average log-probability of each chunk, at one
+temperature. Here every chunk also keeps its no-speech probability and compression ratio, and a chunk whose
+decoding fails faster-whisper's thresholds (too repetitive, or too improbable while not silent) is decoded again
+at the next of `temperatures`, by sampling, as faster-whisper's `generate_with_fallback` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import TranscriptionOptions, get_compression_ratio
+from whisperx.asr import FasterWhisperPipeline, WhisperModel
+
+from app.schemas import CONFIDENCE_FIELDS
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One chunk's text with the decoder's figures for it."""
+
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    temperature: float
+
+    def needs_fallback(self, options: TranscriptionOptions) -> bool:
+        """faster-whisper's rule: retry when too repetitive or too improbable, unless the chunk is silence."""
+        repetitive = (
+            options.compression_ratio_threshold is not None
+            and self.compression_ratio > options.compression_ratio_threshold
+        )
+        improbable = options.log_prob_threshold is not None and self.avg_logprob < options.log_prob_threshold
+        silent = (
+            options.no_speech_threshold is not None
+            and self.no_speech_prob > options.no_speech_threshold
+            and improbable
+        )
+        return (repetitive or improbable) and not silent
+
+    def figures(self) -> dict[str, float]:
+        return {field: round(float(getattr(self, field)), 4) for field in CONFIDENCE_FIELDS}
+
+
+class ConfidentWhisperModel(WhisperModel):
+    """whisperx's batched faster-whisper model, answering with confidence figures and temperature fallback."""
+
+    def generate_segment_batched(
+        self,
+        features: np.ndarray,
+        tokenizer: Tokenizer,
+        options: TranscriptionOptions,
+        encoder_output: Any = None,
+    ) -> dict[str, list[Any]]:
+        initial = tokenizer.encode(" " + options.initial_prompt.strip()) if options.initial_prompt else []
+        prompt = self.get_prompt(
+            tokenizer,
+            initial,
+            without_timestamps=options.without_timestamps,
+            prefix=options.prefix,
+            hotwords=options.hotwords,
+        )
+        if features.ndim == 2:
+            features = features[np.newaxis]
+        chosen: list[Decoded | None] = [None] * len(features)
+        tried: list[list[Decoded]] = [[] for _ in features]
+        pending = list(range(len(features)))
+        for temperature in options.temperatures:
+            decoded = self._decode(features[pending], prompt, tokenizer, options, temperature)
+            for index, result in zip(pending, decoded, strict=True):
+                tried[index].append(result)
+                if not result.needs_fallback(options):
+                    chosen[index] = result
+            pending = [index for index in pending if chosen[index] is None]
+            if not pending:
+                break
+        for index in pending:
+            # Every temperature failed: faster-whisper keeps the most probable decoding that is not repetitive.
+            plain = [
+                d
+                for d in tried[index]
+                if options.compression_ratio_threshold is None
+                or d.compression_ratio <= options.compression_ratio_threshold
+            ]
+            chosen[index] = max(plain or tried[index], key=lambda d: d.avg_logprob)
+        final = [result for result in chosen if result is not None]
+        return {
+            "text": [result.text for result in final],
+            "avg_logprob": [result.avg_logprob for result in final],
+            "decoded": final,
+        }
+
+    def _decode(
+        self,
+        features: np.ndarray,
+        prompt: list[int],
+        tokenizer: Tokenizer,
+        options: TranscriptionOptions,
+        temperature: float,
+    ) -> list[Decoded]:
+        if temperature > 0:
+            sampling = {
+                "beam_size": 1,
+                "num_hypotheses": options.best_of,
+                "sampling_topk": 0,
+                "sampling_temperature": temperature,
+            }
+        else:
+            sampling = {"beam_size": options.beam_size, "patience": options.patience}
+        results = self.model.generate(
+            self.encode(features),
+            [prompt] * len(features),
+            length_penalty=options.length_penalty,
+            max_length=self.max_length,
+            suppress_blank=options.suppress_blank,
+            suppress_tokens=options.suppress_tokens,
+            no_repeat_ngram_size=options.no_repeat_ngram_size,
+            repetition_penalty=options.repetition_penalty,
+            return_scores=True,
+            return_no_speech_prob=True,
+            **sampling,
+        )
+        decoded = []
+        for result in results:
+            tokens = result.sequences_ids[0]
+            # CTranslate2 scores are length-normalised sums; faster-whisper recovers the mean the same way.
+            avg_logprob = result.scores[0] * len(tokens) ** options.length_penalty / (len(tokens) + 1)
+            text = tokenizer.tokenizer.decode([token for token in tokens if token < tokenizer.eot])
+            decoded.append(
+                Decoded(
+                    text=text,
+                    avg_logprob=avg_logprob,
+                    no_speech_prob=result.no_speech_prob,
+                    compression_ratio=get_compression_ratio(text.strip()),
+                    temperature=temperature,
+                )
+            )
+        return decoded
+
+
+class ConfidentPipeline(FasterWhisperPipeline):
+    """whisperx's pipeline whose segments carry each chunk's decoder figures."""
+
+    @classmethod
+    def from_pipeline(cls, pipeline: FasterWhisperPipeline) -> ConfidentPipeline:
+        """The same pipeline (model, VAD, options and tokenizer as `whisperx.load_model` built them)."""
+        return cls(
+            model=pipeline.model,
+            vad=pipeline.vad_model,
+            vad_params=pipeline._vad_params,
+            options=pipeline.options,
+            tokenizer=pipeline.tokenizer,
+            language=pipeline.preset_language,
+            suppress_numerals=pipeline.suppress_numerals,
+        )
+
+    def postprocess(self, model_outputs: dict[str, Any]) -> dict[str, Any]:
+        # Chunks come back in order, one by one when batched (a list of one otherwise); the loop in
+        # `transcribe` keeps only their text.
+        decoded = model_outputs["decoded"]
+        self.decoded.extend(decoded if isinstance(decoded, list) else [decoded])
+        return model_outputs
+
+    def transcribe(self, audio: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        self.decoded: list[Decoded] = []
+        result = super().transcribe(audio, **kwargs)
+        for segment, decoded in zip(result["segments"], self.decoded, strict=True):
+            segment.update(decoded.figures())
+        return result

@@ -1,0 +1,94 @@
+"""Chunks for the batched decoder: padded into pauses, cut at the widest pause, words decoded twice kept once."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pytest
+
+from app.config import Settings
+from app.ml.chunking import EDGE_PAD, chunk_budget, drop_repeated_words, plan_chunks
+from app.schemas import ModelParams, PipelineParams
+from app.services.pipeline import run_transcription
+from tests.corpus import normalise, wer
+from tests.synth import SAMPLE_RATE, TWO_VOICE_DIALOGUE, dialogue
+
+LAST_TURN = ("B", "thursday works for me at ten")
+
+
+def test_chunks_are_padded_into_pauses_and_never_overlap_there() -> None:
+    spans = [(1.0, 12.0), (12.7, 25.0), (25.3, 29.0), (29.5, 33.0)]
+    chunks = plan_chunks(spans, 30, duration=34.0)
+    assert [chunk["segments"] for chunk in chunks] == [spans[:3], spans[3:]]
+    first, second = chunks
+    assert first["start"] == pytest.approx(1.0 - EDGE_PAD)
+    # A 0.5 s pause is shared: each side gets half, so the chunks meet and do not overlap.
+    assert first["end"] == pytest.approx(29.25) and second["start"] == pytest.approx(29.25)
+    assert second["end"] == pytest.approx(33.0 + EDGE_PAD)
+    assert all(chunk["end"] - chunk["start"] <= 30 for chunk in chunks)
+
+
+def test_a_long_run_is_cut_at_the_widest_pause_in_the_second_half() -> None:
+    # Pauses of 0.2 s everywhere except one of 0.9 s at 18 s; whisperx would cut at the last pause (27.8 s).
+    spans = [(0.0, 6.0), (6.2, 12.0), (12.2, 18.0), (18.9, 24.0), (24.2, 27.8), (28.0, 34.0)]
+    chunks = plan_chunks(spans, 30)
+    assert chunks[0]["segments"] == spans[:3]
+    assert chunks[1]["segments"] == spans[3:]
+
+
+def test_a_cut_through_speech_overlaps_both_chunks() -> None:
+    budget = chunk_budget(30)
+    spans = [(0.0, budget), (budget, budget + 10.0)]  # the VAD cut one run of speech in two
+    first, second = plan_chunks(spans, 30)
+    assert first["end"] - second["start"] == pytest.approx(2 * EDGE_PAD)
+    assert first["end"] - first["start"] <= 30
+
+
+def test_chunks_never_exceed_the_chunk_size() -> None:
+    rng = np.random.default_rng(1)
+    cursor, spans = 0.0, []
+    for _ in range(300):
+        start = cursor + float(rng.uniform(0.0, 1.5))
+        cursor = start + float(rng.uniform(0.2, chunk_budget(15)))
+        spans.append((start, cursor))
+    chunks = plan_chunks(spans, 15)
+    assert sum(len(chunk["segments"]) for chunk in chunks) == len(spans)
+    assert all(chunk["end"] - chunk["start"] <= 15 + 1e-9 for chunk in chunks)
+
+
+def test_words_decoded_by_two_overlapping_chunks_are_kept_once() -> None:
+    segments = [
+        {"start": 0.0, "end": 10.4, "text": " and then we went to the"},
+        {"start": 9.6, "end": 20.0, "text": " to the station early"},
+        {"start": 20.0, "end": 25.0, "text": " early enough"},  # chunks meet in a pause: nothing is dropped
+    ]
+    texts = [segment["text"] for segment in drop_repeated_words(segments)]
+    assert texts == [" and then we went to the", " station early", " early enough"]
+
+
+@cache
+def _dialogue_with_last_turn_at(start: float) -> tuple[np.ndarray, list[str]]:
+    """Five turns, then a sixth starting at `start` seconds, where whisperx starts a new chunk."""
+    head, _ = dialogue(TWO_VOICE_DIALOGUE[:5], turn_gap=0.7)
+    tail, _ = dialogue([LAST_TURN], lead=0.5)
+    pause = np.zeros(int((start - 0.5) * SAMPLE_RATE) - len(head), dtype=np.float32)
+    return np.concatenate([head, pause, tail]), [text for _, text in [*TWO_VOICE_DIALOGUE[:5], LAST_TURN]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("last_turn_start", [28.6, 29.36, 30.2])
+def test_no_turn_loses_its_first_words_at_a_chunk_edge(last_turn_start: float) -> None:
+    audio, turns = _dialogue_with_last_turn_at(last_turn_start)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+
+    def transcript(chunk_size: int) -> str:
+        params = PipelineParams(model_params=ModelParams(language="en", chunk_size=chunk_size))
+        result = run_transcription(audio, params, settings)
+        return normalise(" ".join(segment["text"] for segment in result["segments"]))
+
+    heard = transcript(30)
+    for turn in turns:
+        assert " ".join(normalise(turn).split()[:3]) in heard, (turn, heard)
+    reference = " ".join(turns)
+    assert wer(reference, heard) <= wer(reference, transcript(15)) + 0.02
