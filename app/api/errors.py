@@ -30,13 +30,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 def error_content(error: ServiceError, path: str = "") -> tuple[int, dict[str, object], dict[str, str]]:
     """Status, body and headers of `error` answered on `path`."""
     if is_openai_path(path):
-        return openai_error_content(error)
-    headers = {}
+        status, body, headers = openai_error_content(error)
+    else:
+        status, body, headers = error.http_status, {"error": error.to_dict()}, {}
+        if error.code == "queue_full":
+            headers["Retry-After"] = str((error.details or {}).get("retry_after", 30))
     if error.code == "unauthorized":
         headers["WWW-Authenticate"] = "Bearer"
-    if error.code == "queue_full":
-        headers["Retry-After"] = str((error.details or {}).get("retry_after", 30))
-    return error.http_status, {"error": error.to_dict()}, headers
+    return status, body, headers
 
 
 def error_response(
