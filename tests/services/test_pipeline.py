@@ -10,6 +10,7 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 
 from app.config import Settings
 from app.errors import ServiceError
+from app.ml import diarization, transcription
 from app.ml.registry import registry
 from app.schemas import ModelParams, PipelineParams, SubtitleOptions, VADOptions
 from app.services.pipeline import run_full_pipeline, run_transcription
@@ -115,6 +116,35 @@ def test_words_are_timed_and_attributed_on_a_two_voice_dialogue(dialogue_result:
 
     der = DiarizationErrorRate()(words_reference(truth), annotation(dialogue_result["diarization"]))
     assert der <= 0.10
+
+
+def test_diarization_beside_transcription_gives_the_same_result(
+    settings: Settings, dialogue_result: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    transcribe, diarize = transcription.transcribe, diarization.diarize
+
+    def spied_transcribe(*args: Any, **kwargs: Any) -> Any:
+        result = transcribe(*args, **kwargs)
+        events.append("transcribed")
+        return result
+
+    def spied_diarize(*args: Any, **kwargs: Any) -> Any:
+        events.append("diarizing")
+        return diarize(*args, **kwargs)
+
+    monkeypatch.setattr(transcription, "transcribe", spied_transcribe)
+    monkeypatch.setattr(diarization, "diarize", spied_diarize)
+    audio, _truth = two_voice_dialogue()
+
+    result = run_full_pipeline(
+        audio, PipelineParams(), settings.model_copy(update={"overlap_diarization": True})
+    )
+
+    assert events == ["diarizing", "transcribed"]
+    assert result["speakers"] == dialogue_result["speakers"]
+    assert [w["speaker"] for w in _words(result)] == [w["speaker"] for w in _words(dialogue_result)]
+    assert {"transcribe", "align", "diarize", "combine"} <= set(result["timings"])
 
 
 def test_models_are_loaded_once_and_reused(settings: Settings, sample_result: Any) -> None:
