@@ -83,7 +83,11 @@ def run_variant(variant: str, cases: list[Recording], threads: int) -> list[dict
     pipeline = ed.EmbeddedSpeakerDiarization(
         Model.from_pretrained(ed.SEGMENTATION_CHECKPOINT),
         ed.ResemblyzerEmbedding(),
-        segmentation_step=float(step),
+        **(
+            {}
+            if step == "auto"
+            else {"segmentation_step": float(step), "long_segmentation_step": float(step)}
+        ),
         pooled_embeddings=way == "pooled",
     )
     pipeline.instantiate(ed.PARAMETERS)
@@ -123,8 +127,9 @@ def main() -> None:
     parser.add_argument(
         "--variants",
         nargs="+",
-        default=["windows:0.1", "pooled:0.1"],
-        help="WAY:STEP, WAY 'windows' (each (window, speaker) embedded alone) or 'pooled'; STEP x 10 s windows",
+        default=["windows:0.1", "windows:auto", "pooled:auto"],
+        help="WAY:STEP, WAY 'windows' (each (window, speaker) embedded alone) or 'pooled'; STEP x 10 s windows, "
+        "or 'auto' for the shipped steps",
     )
     parser.add_argument("--repeats", type=int, default=10, help="sample+dialogue pairs in the long recording")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")

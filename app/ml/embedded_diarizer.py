@@ -34,8 +34,11 @@ SEGMENTATION_CHECKPOINT = Path(whisperx.__file__).parent / "assets" / "pytorch_m
 # Chosen with bench/tune_embedded_diarizer.py on pyannote's sample and synthetic dialogues. Resemblyzer's
 # d-vectors are non-negative, so even different speakers sit close in cosine distance: the clustering
 # threshold is far below the ones tuned for pyannote's own embeddings, and a dense segmentation step gives
-# enough embeddings for `min_cluster_size` to absorb stray ones.
+# enough embeddings for `min_cluster_size` to absorb stray ones. Past LONG_RECORDING seconds there are
+# embeddings enough at a coarser step, which cuts segmentation and embedding cost by 2.5 (bench/diarizer.py).
 SEGMENTATION_STEP = 0.1
+LONG_RECORDING = 60.0
+LONG_SEGMENTATION_STEP = 0.25
 EMBEDDING_EXCLUDE_OVERLAP = True
 PARAMETERS = {
     "segmentation": {"threshold": 0.5, "min_duration_off": 0.2},
@@ -240,16 +243,18 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
         embedding: ResemblyzerEmbedding,
         *,
         segmentation_step: float = SEGMENTATION_STEP,
+        long_segmentation_step: float = LONG_SEGMENTATION_STEP,
         embedding_exclude_overlap: bool = EMBEDDING_EXCLUDE_OVERLAP,
         segmentation_batch_size: int = 32,
         embedding_batch_size: int = 32,
-        pooled_embeddings: bool = True,
+        pooled_embeddings: bool = False,
     ) -> None:
         if segmentation.specifications.powerset:
             raise ValueError("expected a multi-label segmentation model, whose threshold PARAMETERS tunes")
         Pipeline.__init__(self)
         self.legacy = False
         self.segmentation_step = segmentation_step
+        self.long_segmentation_step = long_segmentation_step
         self.embedding_batch_size = embedding_batch_size
         self.embedding_exclude_overlap = embedding_exclude_overlap
         self.pooled_embeddings = pooled_embeddings
@@ -274,6 +279,14 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
     def default_parameters(self) -> dict:
         return PARAMETERS
 
+    def get_segmentations(self, file: dict, hook: Callable | None = None) -> SlidingWindowFeature:
+        """Segmentation windows every `segmentation_step` x their duration, `long_segmentation_step` past
+        LONG_RECORDING seconds."""
+        long = self._audio.get_duration(file) > LONG_RECORDING
+        step = self.long_segmentation_step if long else self.segmentation_step
+        self._segmentation.step = step * self._segmentation.duration
+        return super().get_segmentations(file, hook=hook)
+
     def get_embeddings(
         self,
         file: dict,
@@ -290,8 +303,10 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
         """
         if not self.pooled_embeddings:
             return super().get_embeddings(file, binary_segmentations, exclude_overlap, hook)
-        if self.training and "training_cache/pooled" in file:
-            return file["training_cache/pooled"]
+        # While tuning, a file's embeddings are reused across settings that keep its segmentation threshold.
+        cached = file.get("training_cache/pooled", {}) if self.training else {}
+        if cached.get("threshold") == self.segmentation.threshold:
+            return cached["embeddings"]
         waveform, _ = self._audio(file)
         partials, partial_starts = self._embedding.timeline(waveform[0].numpy(), TIMELINE_HOP)
         masks = np.nan_to_num(binary_segmentations.data, nan=0.0)
@@ -308,7 +323,10 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
             min_frames=self._min_embedded_frames(binary_segmentations),
         )
         if self.training:
-            file["training_cache/pooled"] = embeddings
+            file["training_cache/pooled"] = {
+                "threshold": self.segmentation.threshold,
+                "embeddings": embeddings,
+            }
         return embeddings
 
     def _min_embedded_frames(self, binary_segmentations: SlidingWindowFeature) -> float:
