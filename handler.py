@@ -30,9 +30,10 @@ from app.schemas import (
 from app.services import tasks
 from app.services.health import health_report
 from app.services.lifecycle import start_service
+from app.services.metrics import job_figures
 from app.services.pipeline import Progress
-from app.services.speech import prepare_job, rendered_result
-from app.services.webhooks import notify_task
+from app.services.speech import rendered_result, run_job
+from app.services.webhooks import start_deliverer
 
 log = logging.getLogger("app.handler")
 
@@ -72,11 +73,9 @@ def _task_response(task: TaskOut, request: BaseModel) -> dict[str, Any]:
 def _job_action(schema: type[SpeechToTextJob | TranscribeJob | AlignJob | DiarizeJob | CombineJob]) -> Action:
     def action(runtime: Runtime, job_input: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
         request = _validated(schema, job_input)
-        prepared = prepare_job(
-            runtime, request, external_job_id=job.get("id"), on_progress=_runpod_progress(job)
-        )
-        task = prepared.run()
-        notify_task(runtime.settings, task, getattr(request, "webhook_url", None))
+        start_deliverer(runtime)  # retries what this attempt (or an earlier worker) left undelivered
+        task = run_job(runtime, request, external_job_id=job.get("id"), on_progress=_runpod_progress(job))
+        log.info(json.dumps(job_figures(task)))
         return _task_response(task, request)
 
     return action

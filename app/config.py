@@ -21,7 +21,7 @@ class LimitSettings(BaseModel):
     max_audio_seconds: float = Field(4 * 3600, gt=0)
     """Longest accepted audio, in seconds."""
     queue_size: int = Field(8, ge=1)
-    """Tasks that may wait for the model executor before new ones get 503."""
+    """Queued tasks (rows in the task table) beyond which new requests get 503."""
 
 
 class WebhookSettings(BaseModel):
@@ -36,7 +36,7 @@ class WebhookSettings(BaseModel):
     attempts: int = Field(5, ge=1)
     """Deliveries tried before giving up."""
     base_delay_s: float = Field(1.0, ge=0)
-    """First retry delay; it doubles on each retry."""
+    """First retry delay; it doubles on each retry, with random jitter."""
     max_delay_s: float = Field(30.0, ge=0)
     """Upper bound on one retry delay."""
 

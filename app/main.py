@@ -10,11 +10,11 @@ from fastapi import FastAPI
 from app import __version__
 from app.api.errors import ERROR_RESPONSES, install_error_handlers
 from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from app.api.routes import health, openai, speech, tasks
+from app.api.routes import health, metrics, openai, speech, tasks
 from app.api.routes.web import mount_web
 from app.config import get_settings
 from app.runtime import stop_runtime
-from app.services.executor import TaskExecutor
+from app.services.executor import start_executor
 from app.services.lifecycle import start_service
 
 # Room for the form fields that travel with an upload.
@@ -25,10 +25,9 @@ FORM_FIELDS_ALLOWANCE = 2**20
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime = start_service()
     app.state.runtime = runtime
-    app.state.executor = TaskExecutor(runtime.settings.limits.queue_size)
+    app.state.executor = start_executor(runtime)
     yield
-    app.state.executor.shutdown()
-    stop_runtime()
+    stop_runtime()  # stops the executor after its running task; queued tasks stay queued
 
 
 def create_app() -> FastAPI:
@@ -46,7 +45,7 @@ def create_app() -> FastAPI:
         BodyLimitMiddleware, max_bytes=int(settings.limits.max_upload_mb * 2**20) + FORM_FIELDS_ALLOWANCE
     )
     app.add_middleware(RequestIdMiddleware)
-    for module in (speech, tasks, openai, health):
+    for module in (speech, tasks, openai, health, metrics):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     mount_web(app)
     return app

@@ -7,13 +7,16 @@ import os
 import socket
 import threading
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 
 from app.config import Settings, get_settings
 from app.db.lease import LeaseKeeper
 from app.db.migrate import upgrade
+from app.db.outbox import DeliveryRepository
 from app.db.repository import TaskRepository
 from app.db.session import make_engine, make_session_factory
 
@@ -27,8 +30,21 @@ class Runtime:
     tasks: TaskRepository
     worker_id: str
     lease_keeper: LeaseKeeper
+    deliveries: DeliveryRepository
+    background: dict[str, Any] = field(default_factory=dict)
+    """Threads the services start once per process (executor, webhook deliverer); stopped on close."""
+    _background_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start_once(self, name: str, start: Callable[[], Any]) -> Any:
+        """The background part `name`, started by `start()` the first time. It must have a `stop()`."""
+        with self._background_lock:
+            if name not in self.background:
+                self.background[name] = start()
+            return self.background[name]
 
     def close(self) -> None:
+        for part in reversed(list(self.background.values())):
+            part.stop()
         self.lease_keeper.stop()
         self.engine.dispose()
 
@@ -39,13 +55,14 @@ def start_runtime(settings: Settings) -> Runtime:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
-    tasks = TaskRepository(make_session_factory(engine), lease_seconds=settings.lease_seconds)
+    sessions = make_session_factory(engine)
+    tasks = TaskRepository(sessions, lease_seconds=settings.lease_seconds)
     worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     keeper = LeaseKeeper(tasks, worker_id)
     keeper.tick()
     keeper.start()
     log.info("task store ready (%s), worker %s", engine.dialect.name, worker_id)
-    return Runtime(settings, engine, tasks, worker_id, keeper)
+    return Runtime(settings, engine, tasks, worker_id, keeper, DeliveryRepository(sessions))
 
 
 _runtime: Runtime | None = None

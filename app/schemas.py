@@ -235,7 +235,20 @@ class HealthReport(BaseModel):
     whisper_model: str
     database: DatabaseHealth
     models_loaded: list[str] = Field(default_factory=list)
-    queue_depth: int | None = Field(None, description="Tasks waiting or running in this process")
+    queue_depth: int | None = Field(
+        None, description="Tasks waiting in the shared queue, plus the one this process runs"
+    )
+
+
+class WebhookState(BaseModel):
+    """Where a task's latest webhook delivery stands."""
+
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_attempt_at: datetime | None = Field(None, description="When a pending delivery is tried next")
+    last_status: int | None = Field(None, description="HTTP status of the last answer")
+    last_error: str | None = None
+    delivered_at: datetime | None = None
 
 
 class TaskOut(BaseModel):
@@ -259,6 +272,7 @@ class TaskOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     duration: float | None
+    webhook: WebhookState | None = None
 
 
 class TaskQuery(BaseModel):

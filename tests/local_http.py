@@ -77,9 +77,12 @@ def local_server() -> Iterator[LocalServer]:
 
 
 @contextmanager
-def serving(handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1") -> Iterator[ThreadingHTTPServer]:
-    """`handler` served on a free port of `host` in a background thread, until the block ends."""
-    server = ThreadingHTTPServer((host, 0), handler)
+def serving(
+    handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1", port: int = 0
+) -> Iterator[ThreadingHTTPServer]:
+    """`handler` served on `port` (a free one by default) of `host` in a background thread, until the block
+    ends."""
+    server = ThreadingHTTPServer((host, port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -12,6 +12,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from app.config import get_settings
+from app.runtime import stop_runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,3 +84,21 @@ def local_worker(data_dir: Path, **extra: str) -> Iterator[str]:
     args = ["handler.py", "--rp_serve_api", "--rp_api_port", str(port), "--rp_api_host", "127.0.0.1"]
     with running(args, process_env(data_dir, **extra), "/docs", port) as base:
         yield base
+
+
+@contextmanager
+def in_process_app(data_dir: Path, **env: str) -> Iterator[TestClient]:
+    """The REST app in this process on its own data dir (embedded SQLite, no preloading), with `env` set."""
+    from app.main import create_app  # building the app reads settings: only once `env` is in place
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATA_DIR", str(data_dir))
+        patch.delenv("DATABASE_URL", raising=False)
+        patch.setenv("PRELOAD_MODELS", "false")
+        for key, value in env.items():
+            patch.setenv(key, value)
+        stop_runtime()
+        get_settings.cache_clear()
+        with TestClient(create_app()) as client:
+            yield client
+        get_settings.cache_clear()

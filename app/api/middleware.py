@@ -11,13 +11,15 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import ServiceError
+from app.services import metrics
 
 log = logging.getLogger("app.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestIdMiddleware:
-    """Tags each request with `X-Request-ID` (the client's, if sane) and logs one line per request."""
+    """Tags each request with `X-Request-ID` (the client's, if sane), logs one line per request and counts it
+    by route template (never the raw path, so identifiers do not multiply the series)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -42,6 +44,8 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            metrics.observe_request(scope["method"], route, status)
             log.info(
                 "%s %s %d %.0f ms request_id=%s",
                 scope["method"],

@@ -1,11 +1,7 @@
-"""Queueing a REST request as a task: keep the upload until the task has run, answer now or on completion."""
+"""Queueing a REST request as a task of the shared queue: answer with its identifier now, or with its result."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from concurrent.futures import Future
-from pathlib import Path
 from typing import Any
 
 from fastapi import UploadFile
@@ -13,7 +9,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
 from app.api.errors import error_response
-from app.audio.decode import decode_audio
 from app.db.models import TaskStatus
 from app.errors import Model, ServiceError
 from app.errors import validated as validate_input
@@ -21,8 +16,8 @@ from app.runtime import Runtime
 from app.schemas import TaskOut
 from app.services.executor import TaskExecutor
 from app.services.render import MEDIA_TYPES
-from app.services.speech import prepare_job, rendered_result
-from app.services.webhooks import notify_task
+from app.services.speech import queue_job as queue_task
+from app.services.speech import rendered_result
 
 
 class TaskAccepted(BaseModel):
@@ -35,48 +30,16 @@ def validated(schema: type[Model], fields: dict[str, Any]) -> Model:
     return validate_input(schema, {k: v for k, v in fields.items() if v is not None})
 
 
-def _keep_upload(runtime: Runtime, upload: UploadFile) -> Path:
-    root = runtime.settings.data_dir / "tmp"
-    root.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(dir=root))
-    with (folder / "upload").open("wb") as out:
-        shutil.copyfileobj(upload.file, out, 1 << 20)
-    return folder
-
-
-def enqueue(
-    runtime: Runtime, executor: TaskExecutor, job: Any, *, upload: UploadFile | None = None
-) -> tuple[str, Future[TaskOut]]:
-    """Record `job` as a task and queue it; the future gives the finished task."""
-    folder = _keep_upload(runtime, upload) if upload is not None else None
-    try:
-        load = None
-        if folder is not None:
-            path, limit = folder / "upload", runtime.settings.limits.max_audio_seconds
-            load = lambda: decode_audio(path, max_seconds=limit)  # noqa: E731
-        prepared = prepare_job(runtime, job, load_audio=load, file_name=upload.filename if upload else None)
-    except BaseException:
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
-        raise
-
-    def run() -> TaskOut:
-        try:
-            task = prepared.run()
-        finally:
-            if folder is not None:
-                shutil.rmtree(folder, ignore_errors=True)
-        notify_task(runtime.settings, task, job.webhook_url)
-        return task
-
-    try:
-        future = executor.submit(run)
-    except ServiceError as error:
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
-        runtime.tasks.fail(prepared.identifier, code=error.code, message=error.message)
-        raise
-    return prepared.identifier, future
+def enqueue(runtime: Runtime, executor: TaskExecutor, job: Any, *, upload: UploadFile | None = None) -> str:
+    """Record `job` in the shared queue (its upload kept until the task ends) and wake the executor."""
+    identifier = queue_task(
+        runtime,
+        job,
+        upload=upload.file if upload is not None else None,
+        file_name=upload.filename if upload is not None else None,
+    )
+    executor.wake()
+    return identifier
 
 
 def queue_job(
@@ -88,10 +51,10 @@ def queue_job(
     wait: bool = False,
 ) -> Response:
     """Queue `job`; answer with its identifier at once, or with its result when `wait`."""
-    identifier, future = enqueue(runtime, executor, job, upload=upload)
+    identifier = enqueue(runtime, executor, job, upload=upload)
     if not wait:
         return JSONResponse(TaskAccepted(identifier=identifier, message="Task queued").model_dump())
-    return task_result_response(future.result(), job)
+    return task_result_response(executor.wait(identifier), job)
 
 
 def task_result_response(task: TaskOut, job: Any) -> Response:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,13 +37,20 @@ class TaskRepository:
         audio_duration: float | None = None,
         external_job_id: str | None = None,
         owner: str | None = None,
+        identifier: str | None = None,
+        upload_path: str | None = None,
+        inputs: dict[str, Any] | None = None,
     ) -> Task:
         """Queue a task. With `external_job_id` already recorded, return that task instead (idempotency).
 
-        `owner` is the worker that will run it: its lease then covers the queued task too, so a queue lost
-        with a dead process is recovered like a running task.
+        `owner` is the worker that will run it: its lease then covers the queued task too, so a task lost
+        with a dead process is recovered like a running task. A task without an owner waits in the shared
+        queue for any executor (`claim_next`).
         """
         task = Task(
+            identifier=identifier or str(uuid.uuid4()),
+            upload_path=upload_path,
+            inputs=inputs,
             task_type=TaskType(task_type),
             params=params or {},
             file_name=file_name,
@@ -102,6 +110,45 @@ class TaskRepository:
             lease_expires_at=now + self.lease,
             started_at=now,
         )
+
+    def claim_next(self, *, worker_id: str) -> Task | None:
+        """Claim the oldest task of the shared queue (queued, no owner) for `worker_id`, or None when empty.
+
+        PostgreSQL skips rows another process is claiming (`FOR UPDATE SKIP LOCKED`); SQLite takes the write
+        lock up front. Either way exactly one process gets each task.
+        """
+        now = utcnow()
+        with self._sessions.begin() as session:
+            task = session.scalar(
+                select(Task)
+                .where(Task.status == TaskStatus.queued, Task.worker_id.is_(None))
+                .order_by(Task.created_at, Task.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if task is None:
+                return None
+            task.status = TaskStatus.processing
+            task.worker_id = worker_id
+            task.lease_expires_at = now + self.lease
+            task.started_at = now
+            return task
+
+    def count_queued(self) -> int:
+        """Tasks waiting in the shared queue."""
+        with self._sessions() as session:
+            query = select(func.count()).where(Task.status == TaskStatus.queued, Task.worker_id.is_(None))
+            return session.scalar(query) or 0
+
+    def active_among(self, identifiers: Collection[str]) -> set[str]:
+        """Which of `identifiers` name tasks that are still queued or running."""
+        if not identifiers:
+            return set()
+        with self._sessions() as session:
+            query = select(Task.identifier).where(
+                Task.identifier.in_(list(identifiers)), Task.status.in_(ACTIVE_STATUSES)
+            )
+            return set(session.scalars(query))
 
     def progress(self, identifier: str, *, worker_id: str, progress: float, stage: str | None = None) -> bool:
         """Record progress and renew the lease. False means the task is no longer this worker's to run

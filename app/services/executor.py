@@ -1,71 +1,118 @@
-"""The one worker thread that runs the REST app's tasks, fed by a bounded queue."""
+"""The REST app's executor: one thread that claims the oldest task of the shared queue (the task table) and
+runs it, so what was accepted survives a restart and several processes on one database share the work."""
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-from collections.abc import Callable
-from concurrent.futures import Future
-from typing import Any
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from app.errors import ServiceError
+from app.db.models import ACTIVE_STATUSES
+from app.runtime import Runtime
+from app.schemas import TaskOut
+from app.services import metrics
+from app.services.speech import run_queued, sweep_uploads
+from app.services.tasks import get_task
 
 log = logging.getLogger(__name__)
 
-RETRY_AFTER_SECONDS = 30
+EXECUTOR = "task-executor"
+POLL_SECONDS = 0.5
+SWEEP_SECONDS = 300
 
 
 class TaskExecutor:
-    """Runs submitted calls one at a time, in order. A full queue refuses new work with `queue_full`.
+    """Runs queued tasks one at a time, oldest first.
 
-    One thread is enough: model work is serialised per device by the model registry anyway, and a single
-    consumer keeps the order in which tasks were accepted.
+    One thread is enough: model work is serialised per device by the model registry anyway. It is woken when
+    this process queues a task, and polls for tasks other processes queued.
     """
 
-    def __init__(self, capacity: int) -> None:
-        self._queue: queue.Queue[tuple[Callable[[], Any], Future[Any]] | None] = queue.Queue(maxsize=capacity)
-        self._thread = threading.Thread(target=self._work, name="task-executor", daemon=True)
-        self._busy = threading.Event()
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._open = threading.Event()
+        self._open.set()
+        self._finished = threading.Condition()
+        self._running: str | None = None
+        self._swept_at = 0.0
+        metrics.LIVE.queue_depth = runtime.tasks.count_queued
+        self._thread = threading.Thread(target=self._run, name=EXECUTOR, daemon=True)
         self._thread.start()
 
-    def submit(self, call: Callable[[], Any]) -> Future[Any]:
-        future: Future[Any] = Future()
-        try:
-            self._queue.put_nowait((call, future))
-        except queue.Full:
-            raise ServiceError(
-                "queue_full",
-                "The service is busy; retry later.",
-                details={"retry_after": RETRY_AFTER_SECONDS},
-            ) from None
-        return future
+    def wake(self) -> None:
+        """A task was queued: look now rather than at the next poll."""
+        self._wake.set()
 
     @property
     def depth(self) -> int:
-        """Tasks waiting plus the one running."""
-        return self._queue.qsize() + self._busy.is_set()
+        """Tasks waiting in the shared queue, plus the one this process runs."""
+        return self._runtime.tasks.count_queued() + (self._running is not None)
 
-    def shutdown(self) -> None:
-        """Stop after the running call; calls still waiting are dropped (their tasks are recovered at start)."""
+    def wait(self, identifier: str) -> TaskOut:
+        """Block until the task has ended (whichever process runs it) and return it."""
         while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
-        self._queue.put(None)
-        self._thread.join(timeout=5)
+            task = get_task(self._runtime, identifier)
+            if task.status not in ACTIVE_STATUSES:
+                return task
+            with self._finished:
+                self._finished.wait(POLL_SECONDS)
 
-    def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            call, future = item
-            if not future.set_running_or_notify_cancel():
-                continue
-            self._busy.set()
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Claim nothing new while the block runs (the running task finishes); queued tasks wait."""
+        self._open.clear()
+        try:
+            yield
+        finally:
+            self._open.set()
+            self._wake.set()
+
+    def stop(self) -> None:
+        """Stop after the running task; queued tasks stay queued for the next process."""
+        self._stop.set()
+        self._wake.set()
+        self._open.set()
+        self._thread.join(timeout=5)
+        metrics.LIVE.queue_depth = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._open.wait()
+            if self._stop.is_set():
+                break
+            self._wake.clear()
             try:
-                future.set_result(call())
-            except BaseException as error:  # the caller sees it through the future
-                log.exception("queued call failed")
-                future.set_exception(error)
+                self._sweep_when_due()
+                task = self._runtime.tasks.claim_next(worker_id=self._runtime.worker_id)
+            except Exception:  # a database hiccup must not stop the executor
+                log.exception("claiming a task failed; retrying")
+                task = None
+            if task is None:
+                self._wake.wait(POLL_SECONDS)
+                continue
+            self._running = task.identifier
+            try:
+                run_queued(self._runtime, task)
+            except Exception:
+                log.exception("task %s could not be settled", task.identifier)
             finally:
-                self._busy.clear()
+                self._running = None
+                with self._finished:
+                    self._finished.notify_all()
+
+    def _sweep_when_due(self) -> None:
+        if self._swept_at and time.monotonic() - self._swept_at < SWEEP_SECONDS:
+            return
+        self._swept_at = time.monotonic()
+        removed = sweep_uploads(self._runtime)
+        if removed:
+            log.info("removed %d upload(s) of ended tasks", removed)
+
+
+def start_executor(runtime: Runtime) -> TaskExecutor:
+    """The process's executor, started on first use."""
+    return runtime.start_once(EXECUTOR, lambda: TaskExecutor(runtime))  # type: ignore[no-any-return]

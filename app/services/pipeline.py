@@ -17,6 +17,7 @@ from app.ml.devices import device_failures_as_errors
 from app.ml.registry import registry
 from app.ml.transcription import WhisperSpec
 from app.schemas import AlignParams, DiarizeParams, ModelParams, PipelineParams, VADOptions
+from app.services import metrics
 
 Progress = Callable[[float, str], None]
 """Called with the task's overall progress (0–1) and the current stage; it may raise to stop the task."""
@@ -51,7 +52,9 @@ def _stage(name: str, device: str, timings: dict[str, float], *, exclusive: bool
     started = time.perf_counter()
     with registry.device(device) if exclusive else nullcontext(), device_failures_as_errors(name):
         yield
-    timings[name] = round(time.perf_counter() - started, 3)
+    elapsed = time.perf_counter() - started
+    timings[name] = round(elapsed, 3)
+    metrics.observe_stage(name, elapsed)
 
 
 def run_transcription(
@@ -127,7 +130,10 @@ def run_diarization(
 
 def run_combine(aligned: dict[str, Any], diarization_segments: list[dict[str, Any]]) -> dict[str, Any]:
     """Speakers onto an aligned transcript's segments and words."""
-    return diarization.assign_speakers(aligned, diarization_segments)
+    started = time.perf_counter()
+    combined = diarization.assign_speakers(aligned, diarization_segments)
+    metrics.observe_stage("combine", time.perf_counter() - started)
+    return combined
 
 
 def _beside(work: Callable[[], dict[str, Any]]) -> Future[dict[str, Any]]:

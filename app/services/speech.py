@@ -1,15 +1,26 @@
-"""The speech use cases both front doors offer: one function per action, each recorded as a task."""
+"""The speech use cases both front doors offer, as one table of actions: the request schema, the task type it is
+recorded as, and the work that runs it on the validated request and its audio.
+
+A task row (type, parameters, documents, kept upload or URL) is enough to rebuild its work, so a queued task
+runs after a restart, on whichever process claims it.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import shutil
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
-from app.audio.decode import Audio
+from app.audio.decode import Audio, decode_audio
 from app.audio.sources import is_url, load_audio_source, safe_file_name
 from app.config import Settings
-from app.db.models import TaskStatus, TaskType
+from app.db.models import ACTIVE_STATUSES, Task, TaskStatus, TaskType
 from app.errors import ServiceError
 from app.runtime import Runtime
 from app.schemas import (
@@ -17,6 +28,7 @@ from app.schemas import (
     AudioJob,
     CombineJob,
     DiarizeJob,
+    JobInput,
     PipelineParams,
     RenderedJob,
     SpeechToTextJob,
@@ -33,148 +45,264 @@ from app.services.pipeline import (
 )
 from app.services.render import render
 from app.services.tasks import get_task, run_task, submit_task
+from app.services.webhooks import deliver_due, record_delivery
 
-AudioLoader = Callable[[], Audio]
-Work = Callable[[Audio | None, Progress], dict[str, Any]]
+log = logging.getLogger(__name__)
+
+Work = Callable[[Any, Audio | None, Progress, Settings], dict[str, Any]]
+UPLOADS = "uploads"
+# A folder with no task row is left alone this long: its request may still be recording the task.
+UNCLAIMED_UPLOAD_GRACE_S = 600
+NO_AUDIO = ("invalid_input", "Give the audio as `file` (a data URI, base64 or a URL) or `url`.")
 
 
-def full_process(job: SpeechToTextJob, settings: Settings) -> Work:
+def _full_process(
+    job: SpeechToTextJob, audio: Audio, progress: Progress, settings: Settings
+) -> dict[str, Any]:
     # The job is itself a PipelineParams: it carries every parameter group.
-    return lambda audio, progress: run_full_pipeline(audio.samples, job, settings, progress=progress)
+    return run_full_pipeline(audio.samples, job, settings, progress=progress)
 
 
-def transcription(job: TranscribeJob, settings: Settings) -> Work:
+def _transcription(
+    job: TranscribeJob, audio: Audio, progress: Progress, settings: Settings
+) -> dict[str, Any]:
     params = PipelineParams(
         model_params=job.model_params, asr_options=job.asr_options, vad_options=job.vad_options
     )
     share = 0.8 if job.word_timestamps else 1.0
-
-    def work(audio: Audio, progress: Progress) -> dict[str, Any]:
-        result = run_transcription(
-            audio.samples, params, settings, on_progress=lambda part: progress(share * part, "transcribe")
-        )
-        if job.word_timestamps:
-            progress(share, "align")
-            aligned = run_alignment(
-                audio.samples, result, settings, align_params=job.align_params, model_params=job.model_params
-            )
-            result = {**result, **aligned}
-        return {**result, "audio_duration": round(audio.duration, 3)}
-
-    return work
-
-
-def alignment(job: AlignJob, settings: Settings) -> Work:
-    transcript = job.transcript.model_dump(exclude_none=True)
-
-    def work(audio: Audio, progress: Progress) -> dict[str, Any]:
-        progress(0.0, "align")
-        result = run_alignment(
-            audio.samples,
-            transcript,
-            settings,
-            align_params=job.align_params,
-            model_params=job.model_params,
-            device=job.device,
-        )
-        return {**result, "audio_duration": round(audio.duration, 3)}
-
-    return work
-
-
-def diarization(job: DiarizeJob, settings: Settings) -> Work:
-    def work(audio: Audio, progress: Progress) -> dict[str, Any]:
-        progress(0.0, "diarize")
-        result = run_diarization(
-            audio.samples, settings, diarize_params=job.diarize_params, device=job.device
-        )
-        return {**result, "audio_duration": round(audio.duration, 3)}
-
-    return work
-
-
-def combination(job: CombineJob, _settings: Settings) -> Work:
-    aligned = job.aligned_transcript.model_dump(exclude_none=True)
-    segments = [segment.model_dump() for segment in job.diarization_result]
-    return lambda _audio, _progress: run_combine(aligned, segments)
-
-
-TASK_TYPES: dict[type, TaskType] = {
-    SpeechToTextJob: TaskType.full_process,
-    TranscribeJob: TaskType.transcription,
-    AlignJob: TaskType.transcription_alignment,
-    DiarizeJob: TaskType.diarization,
-    CombineJob: TaskType.combine_transcript_diarization,
-}
-WORK: dict[type, Callable[[Any, Settings], Work]] = {
-    SpeechToTextJob: full_process,
-    TranscribeJob: transcription,
-    AlignJob: alignment,
-    DiarizeJob: diarization,
-    CombineJob: combination,
-}
-
-
-def task_params(job: Any) -> dict[str, Any]:
-    """What a task row records of a request: everything but the audio itself."""
-    return job.model_dump(
-        mode="json", exclude={"file", "transcript", "aligned_transcript", "diarization_result"}
+    result = run_transcription(
+        audio.samples, params, settings, on_progress=lambda part: progress(share * part, "transcribe")
     )
+    if job.word_timestamps:
+        progress(share, "align")
+        aligned = run_alignment(
+            audio.samples, result, settings, align_params=job.align_params, model_params=job.model_params
+        )
+        result = {**result, **aligned}
+    return {**result, "audio_duration": round(audio.duration, 3)}
+
+
+def _alignment(job: AlignJob, audio: Audio, progress: Progress, settings: Settings) -> dict[str, Any]:
+    progress(0.0, "align")
+    result = run_alignment(
+        audio.samples,
+        job.transcript.model_dump(exclude_none=True),
+        settings,
+        align_params=job.align_params,
+        model_params=job.model_params,
+        device=job.device,
+    )
+    return {**result, "audio_duration": round(audio.duration, 3)}
+
+
+def _diarization(job: DiarizeJob, audio: Audio, progress: Progress, settings: Settings) -> dict[str, Any]:
+    progress(0.0, "diarize")
+    result = run_diarization(audio.samples, settings, diarize_params=job.diarize_params, device=job.device)
+    return {**result, "audio_duration": round(audio.duration, 3)}
+
+
+def _combination(job: CombineJob, _audio: None, _progress: Progress, _settings: Settings) -> dict[str, Any]:
+    aligned = job.aligned_transcript.model_dump(exclude_none=True)
+    return run_combine(aligned, [segment.model_dump() for segment in job.diarization_result])
 
 
 @dataclass(frozen=True)
-class PreparedJob:
-    """A recorded task and the call that runs it (now, or later on an executor)."""
+class SpeechAction:
+    request: type[JobInput]
+    task_type: TaskType
+    work: Work
+    documents: tuple[str, ...] = ()
+    """Request fields kept in the task's `inputs` rather than its visible `params` (they can be large)."""
 
-    identifier: str
-    run: Callable[[], TaskOut]
+    @property
+    def needs_audio(self) -> bool:
+        return issubclass(self.request, AudioJob)
 
 
-def prepare_job(
+SPEECH_ACTIONS = (
+    SpeechAction(SpeechToTextJob, TaskType.full_process, _full_process),
+    SpeechAction(TranscribeJob, TaskType.transcription, _transcription),
+    SpeechAction(AlignJob, TaskType.transcription_alignment, _alignment, ("transcript",)),
+    SpeechAction(DiarizeJob, TaskType.diarization, _diarization),
+    SpeechAction(
+        CombineJob,
+        TaskType.combine_transcript_diarization,
+        _combination,
+        ("aligned_transcript", "diarization_result"),
+    ),
+)
+BY_REQUEST = {action.request: action for action in SPEECH_ACTIONS}
+BY_TASK_TYPE = {action.task_type: action for action in SPEECH_ACTIONS}
+
+
+def _record(
     runtime: Runtime,
-    job: AudioJob | CombineJob,
+    job: JobInput,
     *,
-    load_audio: AudioLoader | None = None,
+    shared: bool,
+    identifier: str | None = None,
+    upload_path: str | None = None,
     file_name: str | None = None,
     external_job_id: str | None = None,
+) -> Task:
+    """The task row of a request: its parameters, documents and where its audio is (never the audio itself)."""
+    action = BY_REQUEST[type(job)]
+    source = job.source if isinstance(job, AudioJob) else None
+    return submit_task(
+        runtime,
+        task_type=action.task_type,
+        params=job.model_dump(mode="json", exclude={"file", *action.documents}),
+        inputs=job.model_dump(mode="json", include=set(action.documents)) if action.documents else None,
+        file_name=safe_file_name(file_name or getattr(job, "filename", None)),
+        url=source if source and is_url(source) else None,
+        external_job_id=external_job_id,
+        shared=shared,
+        identifier=identifier,
+        upload_path=upload_path,
+    )
+
+
+def _require_audio(job: JobInput, *, uploaded: bool) -> None:
+    if BY_REQUEST[type(job)].needs_audio and not uploaded and getattr(job, "source", None) is None:
+        raise ServiceError(*NO_AUDIO)
+
+
+def _load_audio(settings: Settings, task: Task, job: JobInput) -> Audio | None:
+    """The task's audio: its kept upload, or the `file`/`url` it names. The one place audio is loaded."""
+    if not BY_REQUEST[type(job)].needs_audio:
+        return None
+    if task.upload_path:
+        path = settings.data_dir / task.upload_path
+        if not path.is_file():
+            raise ServiceError("interrupted", "The upload of this task is gone; submit the task again.")
+        try:
+            return decode_audio(path, max_seconds=settings.limits.max_audio_seconds)
+        finally:  # decoded (or undecodable): the task never reads it again, even if it is interrupted
+            _remove_upload(settings, task.identifier)
+    source = (job.source if isinstance(job, AudioJob) else None) or task.url
+    if source is None:
+        raise ServiceError(*NO_AUDIO)
+    return load_audio_source(source, settings=settings)
+
+
+def _run(
+    runtime: Runtime, task: Task, job: JobInput, *, claimed: bool, on_progress: Progress | None
+) -> TaskOut:
+    work = BY_REQUEST[type(job)].work
+    settings = runtime.settings
+    return run_task(
+        runtime,
+        task.identifier,
+        lambda progress: work(job, _load_audio(settings, task, job), progress, settings),
+        on_progress=on_progress,
+        claimed=claimed,
+    )
+
+
+def run_job(
+    runtime: Runtime,
+    job: JobInput,
+    *,
+    external_job_id: str | None = None,
     on_progress: Progress | None = None,
-) -> PreparedJob:
-    """Record one action as a queued task. Audio comes from the job's `file`/`url` unless `load_audio` is given.
+) -> TaskOut:
+    """Record one action as a task of this process, run it now, and try its webhook once (the worker's way;
+    the deliverer thread retries from the outbox).
 
     A job id already recorded gives back that task, which runs only if it never started.
     """
     existing = runtime.tasks.get_by_external_id(external_job_id) if external_job_id else None
     if existing is not None and existing.status != TaskStatus.queued:
-        identifier = existing.identifier
-        return PreparedJob(identifier, lambda: get_task(runtime, identifier))
+        finished = get_task(runtime, existing.identifier)
+    else:
+        _require_audio(job, uploaded=False)
+        task = existing or _record(runtime, job, shared=False, external_job_id=external_job_id)
+        finished = _run(runtime, task, job, claimed=False, on_progress=on_progress)
+    if finished.status in ACTIVE_STATUSES or finished.webhook is not None:
+        return finished  # still running elsewhere, or its webhook is already in the outbox
+    if record_delivery(runtime, finished, getattr(job, "webhook_url", None), wake=False):
+        deliver_due(runtime, task_identifier=finished.identifier)
+        finished = get_task(runtime, finished.identifier)
+    return finished
+
+
+def queue_job(
+    runtime: Runtime, job: JobInput, *, upload: BinaryIO | None = None, file_name: str | None = None
+) -> str:
+    """Record one action in the shared queue, keeping its upload under `DATA_DIR`; returns its identifier.
+
+    A full queue (`LIMITS__QUEUE_SIZE` queued tasks) refuses it with `queue_full`, and the refusal is recorded.
+    """
     settings = runtime.settings
-    source = job.source if isinstance(job, AudioJob) else None
-    if isinstance(job, AudioJob) and load_audio is None and source is None:
-        raise ServiceError(
-            "invalid_input", "Give the audio as `file` (a data URI, base64 or a URL) or `url`."
-        )
-    task = submit_task(
-        runtime,
-        task_type=TASK_TYPES[type(job)],
-        params=task_params(job),
-        file_name=safe_file_name(file_name or getattr(job, "filename", None)),
-        url=source if source and is_url(source) else None,
-        external_job_id=external_job_id,
-    )
-    work = WORK[type(job)](job, settings)
-    if load_audio is None and source is not None:
-        load_audio = lambda: load_audio_source(source, settings=settings)  # noqa: E731
-    loader = load_audio
+    _require_audio(job, uploaded=upload is not None)
+    if runtime.tasks.count_queued() >= settings.limits.queue_size:
+        refused = _record(runtime, job, shared=False, file_name=file_name)
+        error = ServiceError("queue_full", "The service is busy; retry later.", details={"retry_after": 30})
+        runtime.tasks.fail(refused.identifier, code=error.code, message=error.message)
+        raise error
+    identifier = str(uuid.uuid4())
+    relative = f"{UPLOADS}/{identifier}/upload" if upload is not None else None
+    try:
+        if upload is not None and relative is not None:
+            path = settings.data_dir / relative
+            path.parent.mkdir(parents=True)
+            with path.open("wb") as out:
+                shutil.copyfileobj(upload, out, 1 << 20)
+        _record(runtime, job, shared=True, identifier=identifier, upload_path=relative, file_name=file_name)
+    except BaseException:
+        _remove_upload(settings, identifier)
+        raise
+    return identifier
 
-    def run() -> TaskOut:
-        return run_task(
-            runtime,
+
+def run_queued(runtime: Runtime, task: Task) -> TaskOut:
+    """Run a task claimed from the shared queue, rebuilt from its row; then drop its upload and queue its
+    webhook."""
+    try:
+        action = BY_TASK_TYPE[TaskType(task.task_type)]
+        job = action.request.model_validate_json(json.dumps({**task.params, **(task.inputs or {})}))
+    except (KeyError, ValueError):
+        log.exception("task %s cannot be rebuilt from its row", task.identifier)
+        runtime.tasks.fail(
             task.identifier,
-            lambda progress: work(loader() if loader else None, progress),
-            on_progress=on_progress,
+            code="internal_error",
+            message="The task could not be run.",
+            worker_id=runtime.worker_id,
         )
+        finished = get_task(runtime, task.identifier)
+        job = None
+    else:
+        log.info("task %s started (%s)", task.identifier, task.task_type)
+        finished = _run(runtime, task, job, claimed=True, on_progress=None)
+    finally:
+        _remove_upload(runtime.settings, task.identifier)
+    record_delivery(runtime, finished, getattr(job, "webhook_url", None))
+    return finished
 
-    return PreparedJob(task.identifier, run)
+
+def _remove_upload(settings: Settings, identifier: str) -> None:
+    shutil.rmtree(settings.data_dir / UPLOADS / identifier, ignore_errors=True)
+
+
+def sweep_uploads(runtime: Runtime) -> int:
+    """Remove kept uploads whose task has ended or no longer exists; safe when processes share `DATA_DIR`."""
+    root = runtime.settings.data_dir / UPLOADS
+    folders = {folder.name: folder for folder in root.iterdir() if folder.is_dir()} if root.is_dir() else {}
+    active = runtime.tasks.active_among(folders)
+    removed = 0
+    for identifier, folder in folders.items():
+        if identifier in active or (runtime.tasks.get(identifier) is None and _younger_than_grace(folder)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _younger_than_grace(folder: Path) -> bool:
+    try:
+        return time.time() - folder.stat().st_mtime < UNCLAIMED_UPLOAD_GRACE_S
+    except FileNotFoundError:
+        return False
 
 
 def rendered_result(task: TaskOut, job: RenderedJob | Any) -> Any:

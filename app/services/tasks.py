@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from app.db.models import Task, TaskType
 from app.errors import NotFoundError, ServiceError
 from app.runtime import Runtime
-from app.schemas import ErrorBody, TaskOut, TaskQuery
+from app.schemas import ErrorBody, TaskOut, TaskQuery, WebhookState
+from app.services import metrics
 from app.services.pipeline import Progress
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,13 @@ def submit_task(
     url: str | None = None,
     audio_duration: float | None = None,
     external_job_id: str | None = None,
+    shared: bool = False,
+    identifier: str | None = None,
+    upload_path: str | None = None,
+    inputs: dict[str, Any] | None = None,
 ) -> Task:
-    """Record a queued task owned by this process (recovered as `interrupted` if the process dies)."""
+    """Record a queued task. By default this process owns it (recovered as `interrupted` if the process
+    dies); a `shared` one has no owner and waits in the shared queue for any executor to claim it."""
     return runtime.tasks.create(
         task_type=task_type,
         params=params,
@@ -54,7 +60,10 @@ def submit_task(
         url=url,
         audio_duration=audio_duration,
         external_job_id=external_job_id,
-        owner=runtime.worker_id,
+        owner=None if shared else runtime.worker_id,
+        identifier=identifier,
+        upload_path=upload_path,
+        inputs=inputs,
     )
 
 
@@ -64,13 +73,15 @@ def run_task(
     work: Callable[[Progress], dict[str, Any]],
     *,
     on_progress: Progress | None = None,
+    claimed: bool = False,
 ) -> TaskOut:
-    """Claim a queued task, run `work` with a progress reporter, and record its result or error.
+    """Claim a queued task (unless this process `claimed` it already), run `work` with a progress reporter,
+    and record its result or error.
 
     Never raises for the task's own failures: they are recorded with a stable code.
     """
     tasks, worker = runtime.tasks, runtime.worker_id
-    if tasks.claim(identifier, worker_id=worker):
+    if claimed or tasks.claim(identifier, worker_id=worker):
 
         def progress(fraction: float, stage: str) -> None:
             if not tasks.progress(identifier, worker_id=worker, progress=fraction, stage=stage):
@@ -97,14 +108,22 @@ def run_task(
                 language=result.get("language"),
                 audio_duration=result.get("audio_duration"),
             )
+        finished = get_task(runtime, identifier)
+        metrics.observe_task(finished)
+        return finished
     return get_task(runtime, identifier)
 
 
 def get_task(runtime: Runtime, identifier: str) -> TaskOut:
+    """A task with the state of its latest webhook delivery."""
     task = runtime.tasks.get(identifier)
     if task is None:
         raise NotFoundError("Task", identifier)
-    return task_out(task)
+    view = task_out(task)
+    delivery = runtime.deliveries.latest_for(identifier)
+    if delivery is not None:
+        view.webhook = WebhookState.model_validate(delivery, from_attributes=True)
+    return view
 
 
 def list_tasks(runtime: Runtime, query: TaskQuery) -> TaskPage:

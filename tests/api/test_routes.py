@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -11,30 +10,23 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import get_settings
 from app.db.models import TaskType
-from app.main import create_app
-from app.runtime import stop_runtime
 from app.services.tasks import submit_task
 from tests.corpus import SAMPLE_WAV, normalise
+from tests.servers import in_process_app
 
 AUDIO = SAMPLE_WAV.read_bytes()
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DATA_DIR", str(tmp_path_factory.mktemp("api")))
-        env.delenv("DATABASE_URL", raising=False)
-        env.setenv("PRELOAD_MODELS", "false")
-        env.setenv("LIMITS__MAX_UPLOAD_MB", "2")
-        env.setenv("LIMITS__QUEUE_SIZE", "2")
-        env.setenv("FETCH__ALLOW_PRIVATE_HOSTS", '["127.0.0.1"]')
-        stop_runtime()
-        get_settings.cache_clear()
-        with TestClient(create_app()) as test_client:
-            yield test_client
-        get_settings.cache_clear()
+    with in_process_app(
+        tmp_path_factory.mktemp("api"),
+        LIMITS__MAX_UPLOAD_MB="2",
+        LIMITS__QUEUE_SIZE="2",
+        FETCH__ALLOW_PRIVATE_HOSTS='["127.0.0.1"]',
+    ) as test_client:
+        yield test_client
 
 
 def upload(data: bytes = AUDIO, name: str = "sample.wav") -> dict[str, Any]:
@@ -211,22 +203,16 @@ def test_bodies_over_the_limit_are_refused(client: TestClient) -> None:
 
 def test_a_full_queue_answers_503_with_retry_after_and_loses_nothing(client: TestClient) -> None:
     executor = client.app.state.executor  # type: ignore[attr-defined]
-    release = threading.Event()
-    blocker = executor.submit(release.wait)
-    try:
-        while executor.depth < 1:
-            time.sleep(0.01)
+    with executor.held():
         accepted = [client.post("/service/transcribe", files=upload()) for _ in range(2)]
         assert [r.status_code for r in accepted] == [200, 200]
+        assert executor.depth == 2, "the queue is the task table: both wait there"
         refused = client.post("/service/transcribe", files=upload())
         assert refused.status_code == 503 and refused.headers["retry-after"]
         assert refused.json()["error"]["code"] == "queue_full"
         started = time.perf_counter()
         assert client.get("/health").status_code == 200
         assert time.perf_counter() - started < 2, "health does not wait behind queued work"
-    finally:
-        release.set()
-        blocker.result()
     for response in accepted:
         assert wait_for(client, response.json()["identifier"])["status"] == "completed"
     failed = client.get("/task/all", params={"status": "failed", "page_size": 200}).json()["tasks"]

@@ -61,9 +61,8 @@ def assert_no_traceback(text: str) -> None:
 
 
 def scratch_files(data_dir: Path) -> list[Path]:
-    """What is left in `<DATA_DIR>/tmp` (the service's scratch space)."""
-    root = data_dir / "tmp"
-    return sorted(root.rglob("*")) if root.exists() else []
+    """What is left in `<DATA_DIR>/tmp` (the service's scratch space) and `<DATA_DIR>/uploads` (kept uploads)."""
+    return sorted(path for name in ("tmp", "uploads") for path in (data_dir / name).rglob("*"))
 
 
 def task_store(url: str) -> TaskRepository:
@@ -208,7 +207,7 @@ class Recorder:
 
 
 @contextmanager
-def recording_server(host: str = "127.0.0.1") -> Iterator[Recorder]:
+def recording_server(host: str = "127.0.0.1", port: int = 0) -> Iterator[Recorder]:
     """Serves `/sample.wav` and `/clip.wav`, redirects `/redirect?to=<url>`, answers POSTs with 200, and records
     every request (method, path, headers, body)."""
     state: Recorder
@@ -245,7 +244,7 @@ def recording_server(host: str = "127.0.0.1") -> Iterator[Recorder]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-    with serving(Handler, host) as server:
+    with serving(Handler, host, port) as server:
         port = server.server_port
         state = Recorder(base=f"http://{host}:{port}", host=host, port=port)
         yield state

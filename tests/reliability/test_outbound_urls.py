@@ -20,7 +20,7 @@ from app.errors import ServiceError
 from app.main import create_app
 from app.runtime import stop_runtime
 from handler import handler
-from tests.reliability.helpers import Recorder, recording_server, scratch_files
+from tests.reliability.helpers import Recorder, recording_server, scratch_files, wait_until
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(120)]
 
@@ -291,5 +291,12 @@ def test_webhooks_to_private_addresses_are_never_sent(
             "/service/combine", json={**combine, "webhook_url": hook}, params={"wait": "true"}
         )
         assert rest.status_code == 200, rest.text
+        identifier = rest.json()["identifier"]
+
+        def refused(identifier: str = identifier) -> bool:
+            webhook = test_client.get(f"/task/{identifier}").json()["webhook"]
+            return bool(webhook) and webhook["status"] == "failed" and webhook["attempts"] == 1
+
+        wait_until(refused, timeout=10, what="the outbox to refuse the webhook")
     assert connects == []
     assert accepted(canaries) == 0

@@ -37,8 +37,7 @@ def _transcribe(
         job = to_job(request, task=task)
     except ValidationError as error:
         raise invalid_input(error) from None
-    _identifier, future = enqueue(runtime, executor, job, upload=file)
-    finished = future.result()
+    finished = executor.wait(enqueue(runtime, executor, job, upload=file))
     if finished.status != TaskStatus.completed or finished.result is None:
         return task_result_response(finished, job)
     body = to_response(finished.result, request, task=task, job=job, settings=runtime.settings)

@@ -1,0 +1,97 @@
+"""Every Prometheus metric the service exports, and the per-job figures the worker logs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from app.ml.registry import registry as model_registry
+from app.schemas import TaskOut
+
+log = logging.getLogger(__name__)
+
+STAGES = ("transcribe", "align", "diarize", "combine")
+
+REQUESTS = Counter("whisperx_http_requests", "HTTP requests answered", ["method", "route", "status"])
+TASKS = Counter(
+    "whisperx_tasks_finished", "Tasks that ended, by type and final status", ["task_type", "status"]
+)
+STAGE_SECONDS = Histogram(
+    "whisperx_stage_duration_seconds",
+    "Time one pipeline stage took",
+    ["stage"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800),
+)
+AUDIO_SECONDS = Counter("whisperx_audio_processed_seconds", "Seconds of audio in completed tasks")
+WEBHOOK_DELIVERIES = Counter(
+    "whisperx_webhook_deliveries", "Webhook delivery attempts by outcome", ["outcome"]
+)
+for _stage in STAGES:
+    STAGE_SECONDS.labels(stage=_stage)
+
+
+class _LiveFigures(Collector):
+    """Figures read when scraped: queue depth (from the task table) and how long each model took to load."""
+
+    def __init__(self) -> None:
+        self.queue_depth: Callable[[], int] | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        depth = GaugeMetricFamily("whisperx_queue_depth", "Tasks waiting in the shared queue")
+        if self.queue_depth is not None:
+            try:
+                depth.add_metric([], self.queue_depth())
+            except Exception:  # an unreachable database must not break the scrape (health reports it)
+                log.warning("queue depth unavailable: the task store did not answer")
+        yield depth
+        loads = GaugeMetricFamily(
+            "whisperx_model_load_seconds", "Seconds each loaded model took to load", labels=["model"]
+        )
+        for model, seconds in model_registry.load_seconds().items():
+            loads.add_metric([model], seconds)
+        yield loads
+
+
+LIVE = _LiveFigures()
+REGISTRY.register(LIVE)
+
+
+def observe_stage(stage: str, seconds: float) -> None:
+    STAGE_SECONDS.labels(stage=stage).observe(seconds)
+
+
+def observe_task(task: TaskOut) -> None:
+    """Count a task that ended, and the audio it processed."""
+    TASKS.labels(task_type=task.task_type.value, status=task.status.value).inc()
+    if task.status == "completed" and task.audio_duration:
+        AUDIO_SECONDS.inc(task.audio_duration)
+
+
+def observe_request(method: str, route: str, status: int) -> None:
+    REQUESTS.labels(method=method, route=route, status=str(status)).inc()
+
+
+def exposition() -> tuple[bytes, str]:
+    """The metrics in Prometheus' text format, and its content type."""
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def job_figures(task: TaskOut) -> dict[str, Any]:
+    """One job's figures as the worker logs them, one structured line per job."""
+    result = task.result if isinstance(task.result, dict) else {}
+    return {
+        "event": "job_finished",
+        "identifier": task.identifier,
+        "task_type": task.task_type.value,
+        "status": task.status.value,
+        "error_code": task.error.code if task.error else None,
+        "audio_seconds": task.audio_duration,
+        "duration_seconds": task.duration,
+        "stage_seconds": result.get("timings") or {},
+        "webhook": task.webhook.status if task.webhook else None,
+    }
