@@ -231,7 +231,7 @@ class BoundedAgglomerativeClustering(AgglomerativeClustering):
 
 
 class EmbeddedSpeakerDiarization(SpeakerDiarization):
-    """`SpeakerDiarization` with in-memory models and agglomerative clustering.
+    """`SpeakerDiarization` with in-memory models and agglomerative clustering of bounded memory.
 
     The parent constructor always loads a PLDA from the hub (only VBx clustering uses it) and resolves the
     embedding by name, so this one sets up the same state from the given objects instead.
@@ -294,12 +294,13 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
         exclude_overlap: bool = False,
         hook: Callable | None = None,
     ) -> np.ndarray:
-        """(chunks, local speakers, dimension) embeddings pooled from partials encoded once over the recording.
+        """(chunks, local speakers, dimension) embeddings.
 
-        pyannote's own way embeds every (window, speaker) mask on its own: with windows a second apart, each
-        second of speech is encoded about ten times. Here each stretch is encoded once and a (window, speaker)
-        embedding is the mean of the partials in the window that the speaker's mask covers, weighted by how much
-        it covers them. Masks too short to embed give NaN rows, which clustering leaves out.
+        pyannote's own way (the default) embeds every (window, speaker) mask on its own: with windows a second
+        apart, each second of speech is encoded about ten times. With `pooled_embeddings`, each stretch is
+        encoded once and a (window, speaker) embedding is the mean of the partials in the window that the
+        speaker's mask covers, weighted by how much it covers them: cheaper to embed, but less accurate on real
+        calls (bench/diarizer.py). Masks too short to embed give NaN rows, which clustering leaves out.
         """
         if not self.pooled_embeddings:
             return super().get_embeddings(file, binary_segmentations, exclude_overlap, hook)
