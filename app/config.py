@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     webhook: WebhookSettings = WebhookSettings()
     fetch: FetchSettings = FetchSettings()
+    host: str = "127.0.0.1"
+    """Address `python -m app` serves on (the images set `0.0.0.0`)."""
+    port: int = Field(8000, ge=1, le=65535)
+    """Port of the REST app (`python -m app`); RunPod load-balancing endpoints set it."""
+    port_health: int | None = Field(None, ge=1, le=65535)
+    """Port of `GET /ping` for RunPod load-balancing endpoints; empty means `PORT`."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Log level of the service's loggers."""
 

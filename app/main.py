@@ -23,7 +23,7 @@ FORM_FIELDS_ALLOWANCE = 2**20
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    runtime = start_service()
+    runtime = start_service(load_models_in_background=True)
     app.state.runtime = runtime
     app.state.executor = start_executor(runtime)
     yield
@@ -47,8 +47,17 @@ def create_app() -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     for module in (speech, tasks, openai, health, metrics):
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(health.ping_router)
     mount_web(app)
     return app
+
+
+def create_ping_app(app: FastAPI) -> FastAPI:
+    """`/ping` alone, reporting on `app`: served on `PORT_HEALTH` when it differs from `PORT`."""
+    ping_app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    ping_app.state = app.state
+    ping_app.include_router(health.ping_router)
+    return ping_app
 
 
 app = create_app()

@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("dockerfile", ["Dockerfile", "dockerfile.runpod"])
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", ".runpod/Dockerfile"])
 def test_dockerfile_lints_clean(dockerfile: str) -> None:
     hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent))
     assert hadolint, "hadolint is installed by requirements-test.txt"

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from whisperx.vads.vad import Vad
 
 from app.errors import ServiceError
 from app.ml.registry import registry
@@ -69,39 +68,12 @@ def load_whisper(spec: WhisperSpec) -> Any:
     return registry.get(("whisper", spec.name, spec.device, spec.device_index, spec.compute_type), load)
 
 
-class SileroOnnxVad(Vad):
-    """Silero VAD through the ONNX file faster-whisper ships (whisperx's Silero fetches from torch.hub)."""
-
-    def __init__(self, onset: float, chunk_size: int) -> None:
-        super().__init__(onset)
-        self.onset = onset
-        self.chunk_size = chunk_size
-
-    def __call__(self, audio: dict[str, Any], **_: Any) -> list[Any]:
-        from faster_whisper.vad import VadOptions, get_speech_timestamps
-        from whisperx.diarize import Segment
-
-        rate = audio["sample_rate"]
-        spans = get_speech_timestamps(
-            audio["waveform"],
-            VadOptions(threshold=self.onset, max_speech_duration_s=self.chunk_size),
-            sampling_rate=rate,
-        )
-        return [Segment(span["start"] / rate, span["end"] / rate, "UNKNOWN") for span in spans]
-
-    @staticmethod
-    def preprocess_audio(audio: np.ndarray) -> np.ndarray:
-        return audio
-
-    @staticmethod
-    def merge_chunks(segments: list[Any], chunk_size: int, onset: float, offset: float | None) -> list[dict]:
-        return Vad.merge_chunks(segments, chunk_size, onset, offset) if segments else []
-
-
 def load_vad(method: str, device: str, options: VADOptions, chunk_size: int) -> Any:
     """A VAD model: whisperx's pyannote segmentation (weights ship with whisperx) or Silero ONNX."""
     if method == "silero":
         from faster_whisper.vad import get_vad_model
+
+        from app.ml.silero_vad import SileroOnnxVad  # whisperx's VAD package imports pyannote: load on use
 
         get_vad_model()  # cached by faster-whisper: the ONNX session is built once per process
         return SileroOnnxVad(options.vad_onset, chunk_size)

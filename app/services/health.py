@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 from sqlalchemy import text
 
@@ -10,6 +11,7 @@ from app import __version__
 from app.ml.registry import registry
 from app.runtime import Runtime
 from app.schemas import DatabaseHealth, HealthReport
+from app.services.lifecycle import model_preload
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +28,7 @@ def health_report(runtime: Runtime, *, queue_depth: int | None = None) -> Health
     models = registry.loaded()
     return HealthReport(
         status="ok" if reachable else "degraded",
-        ready=reachable and (bool(models) or not runtime.settings.preload_models),
+        ready=reachable and _models_ready(runtime, models),
         version=__version__,
         worker_id=runtime.worker_id,
         device=runtime.settings.resolved_device,
@@ -35,3 +37,21 @@ def health_report(runtime: Runtime, *, queue_depth: int | None = None) -> Health
         models_loaded=models,
         queue_depth=queue_depth,
     )
+
+
+def _models_ready(runtime: Runtime, loaded: list[str]) -> bool:
+    if not runtime.settings.preload_models:
+        return True
+    if model_preload.state == "not_requested":  # loaded on first use instead of at start
+        return bool(loaded)
+    return model_preload.state == "loaded"
+
+
+def readiness(runtime: Runtime | None) -> Literal["initializing", "ready", "unhealthy"]:
+    """`ready` as `/health/ready` means it; `initializing` while the process starts or loads its models."""
+    if runtime is None:
+        return "initializing"
+    report = health_report(runtime)
+    if report.ready:
+        return "ready"
+    return "initializing" if report.status == "ok" and model_preload.state == "loading" else "unhealthy"

@@ -3,19 +3,59 @@
 from __future__ import annotations
 
 import logging
+import threading
+from typing import Literal
 
+from app.config import Settings
 from app.runtime import Runtime, get_runtime
 from app.services.pipeline import preload_models
 from app.services.webhooks import start_deliverer
 
 log = logging.getLogger(__name__)
 
+ModelsState = Literal["not_requested", "loading", "loaded", "failed"]
 
-def start_service() -> Runtime:
-    """Migrate and recover the task store, start the webhook deliverer, then load the configured models
-    (unless disabled)."""
+
+class ModelPreload:
+    """Where loading the configured models at start stands; readiness waits for it."""
+
+    def __init__(self) -> None:
+        self.state: ModelsState = "not_requested"
+
+    def run(self, settings: Settings) -> None:
+        self.state = "loading"
+        try:
+            log.info("models ready: %s", ", ".join(preload_models(settings)))
+        except Exception:
+            self.state = "failed"
+            raise
+        self.state = "loaded"
+
+    def run_in_background(self, settings: Settings) -> None:
+        self.state = "loading"
+
+        def load() -> None:
+            try:
+                self.run(settings)
+            except Exception:
+                log.exception("the configured models could not be loaded")
+
+        threading.Thread(target=load, name="model-preload", daemon=True).start()
+
+
+model_preload = ModelPreload()
+
+
+def start_service(*, load_models_in_background: bool = False) -> Runtime:
+    """Migrate and recover the task store, then load the configured models (unless disabled).
+
+    Starts the webhook deliverer too. In the background, the server answers (`/ping`: 204) while the models
+    load; the worker loads them first."""
     runtime = get_runtime()
     start_deliverer(runtime)
     if runtime.settings.preload_models:
-        log.info("models ready: %s", ", ".join(preload_models(runtime.settings)))
+        if load_models_in_background:
+            model_preload.run_in_background(runtime.settings)
+        else:
+            model_preload.run(runtime.settings)
     return runtime
