@@ -36,13 +36,15 @@ SEGMENTATION_CHECKPOINT = Path(whisperx.__file__).parent / "assets" / "pytorch_m
 # threshold is far below the ones tuned for pyannote's own embeddings, and a dense segmentation step gives
 # enough embeddings for `min_cluster_size` to absorb stray ones. Past LONG_RECORDING seconds there are
 # embeddings enough at a coarser step, which cuts segmentation and embedding cost by 2.5 (bench/diarizer.py).
+# pyannote caps `min_cluster_size` at a tenth of the embeddings, so 40 acts only on long recordings, where
+# stray clusters of ten or more otherwise become extra speakers (7 of 4 over 10.5 minutes; 4 with 40).
 SEGMENTATION_STEP = 0.1
 LONG_RECORDING = 60.0
 LONG_SEGMENTATION_STEP = 0.25
 EMBEDDING_EXCLUDE_OVERLAP = True
 PARAMETERS = {
     "segmentation": {"threshold": 0.5, "min_duration_off": 0.2},
-    "clustering": {"method": "average", "threshold": 0.22, "min_cluster_size": 10},
+    "clustering": {"method": "average", "threshold": 0.22, "min_cluster_size": 40},
 }
 # Shortest masked speech (s) worth an embedding (a partial is 1.6 s; less is mostly noise), and mel frames
 # between consecutive partials (50% overlap).
