@@ -1,11 +1,15 @@
 """RunPod serverless worker: `handler(job)` dispatches `job["input"]["action"]` to the services.
 
+A job without `action` in worker-faster_whisper's or whisperx-worker's input shape is served as they serve it.
+
 Run it with `python handler.py` (RunPod), `python handler.py --rp_serve_api` (local HTTP) or
 `python handler.py --test_input '{"input": {"action": "health"}}'`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -28,7 +32,8 @@ from app.schemas import (
     TranscribeJob,
 )
 from app.services import tasks
-from app.services.health import health_report
+from app.services.compat_workers import job_task_ids, serve_worker_input, worker_schema
+from app.services.health import fitness_problems, health_report
 from app.services.lifecycle import start_service
 from app.services.metrics import job_figures
 from app.services.pipeline import Progress
@@ -63,10 +68,7 @@ def _task_response(task: TaskOut, request: BaseModel) -> dict[str, Any]:
             "message": f"{task.task_type.value} completed",
         }
     if task.error is not None:
-        response = _error({**task.error.model_dump(exclude_none=True), "identifier": task.identifier})
-        if task.error.code == "device_error":
-            response["refresh_worker"] = True
-        return response
+        return _error({**task.error.model_dump(exclude_none=True), "identifier": task.identifier})
     return {"identifier": task.identifier, "result": None, "message": f"task is {task.status.value}"}
 
 
@@ -111,6 +113,15 @@ def _health(runtime: Runtime, _input: dict[str, Any], _job: dict[str, Any]) -> d
     return {"identifier": None, "result": report.model_dump(mode="json"), "message": report.status}
 
 
+def _worker_input(runtime: Runtime, job_input: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+    start_deliverer(runtime)
+    result = serve_worker_input(
+        runtime, job_input, external_job_id=job.get("id"), on_progress=_runpod_progress(job)
+    )
+    assert result is not None  # only chosen for inputs `worker_schema` recognises
+    return result
+
+
 ACTIONS: dict[str, Action] = {
     "speech_to_text": _job_action(SpeechToTextJob),
     "speech_to_text_url": _job_action(SpeechToTextJob),
@@ -129,7 +140,30 @@ ACTIONS: dict[str, Action] = {
 def _error(body: dict[str, Any]) -> dict[str, Any]:
     # RunPod keeps only the `error` key of a failed job's output, and its API types that key as a string, so the
     # code and message travel as one JSON string: `json.loads(output["error"])["code"]`.
-    return {"error": json.dumps(body, ensure_ascii=False)}
+    if body.get("code") == "audio_too_long":
+        body = {**body, "message": f"{body['message']} {WORKER_LIMIT_HINT}"}
+    response: dict[str, Any] = {"error": json.dumps(body, ensure_ascii=False)}
+    if body.get("code") == "device_error":
+        response["refresh_worker"] = True
+    return response
+
+
+WORKER_LIMIT_HINT = (
+    "The worker's limit is WORKER__MAX_AUDIO_SECONDS; raise it only together with the endpoint's "
+    "execution timeout (executionTimeout), which must cover the longest audio it accepts."
+)
+
+
+def _worker_runtime() -> Runtime:
+    """The process's runtime under the worker's own audio-length limit (the server's does not apply here)."""
+    runtime = get_runtime()
+    limits, worker_limit = runtime.settings.limits, runtime.settings.worker.max_audio_seconds
+    if worker_limit == limits.max_audio_seconds:
+        return runtime
+    settings = runtime.settings.model_copy(
+        update={"limits": limits.model_copy(update={"max_audio_seconds": worker_limit})}
+    )
+    return dataclasses.replace(runtime, settings=settings)
 
 
 def error_response(error: ServiceError) -> dict[str, Any]:
@@ -145,12 +179,14 @@ def handler(job: dict[str, Any]) -> dict[str, Any]:
             raise ServiceError("invalid_input", "The job's `input` must be a JSON object.")
         action_name = job_input.get("action")
         action = ACTIONS.get(action_name) if isinstance(action_name, str) else None
+        if action_name is None and worker_schema(job_input) is not None:
+            action = _worker_input  # worker-faster_whisper's or whisperx-worker's input
         if action is None:
             raise ServiceError(
                 "unknown_action",
                 f"Unknown action {str(action_name)[:64]!r}; expected one of: {', '.join(sorted(ACTIONS))}.",
             )
-        return action(get_runtime(), job_input, job)
+        return action(_worker_runtime(), job_input, job)
     except ServiceError as error:
         return error_response(error)
     except Exception:
@@ -158,9 +194,41 @@ def handler(job: dict[str, Any]) -> dict[str, Any]:
         return error_response(ServiceError("internal_error", "The worker failed unexpectedly."))
 
 
+async def serve_job(job: dict[str, Any]) -> dict[str, Any]:
+    """The SDK's entry point: `handler` on a thread, so RunPod's stop signal reaches a running job.
+
+    When RunPod stops the job (cancel, timeout), the SDK cancels this coroutine: the job's tasks are marked
+    cancelled, and the work stops at its next progress report (a transcription batch or a stage boundary).
+    """
+    running = asyncio.ensure_future(asyncio.to_thread(handler, job))
+    try:
+        result = await asyncio.shield(running)
+    except asyncio.CancelledError:
+        job_id = job.get("id") if isinstance(job, dict) else None
+        if isinstance(job_id, str):
+            await asyncio.to_thread(tasks.cancel_job_tasks, get_runtime(), job_task_ids(job_id))
+        raise
+    # The SDK drops an output that is only `{"error"}`; with `--rp_debugger` it then fails on the missing
+    # output (KeyError 'output') and posts no result. A second key keeps the output.
+    if "error" in result and len(result) == 1:
+        result = {**result, "failed": True}
+    return result
+
+
+def fitness_check() -> None:
+    """RunPod's fitness check: a worker that cannot serve exits before taking a job, and is replaced."""
+    problems = fitness_problems(get_runtime())
+    if problems:
+        raise RuntimeError("; ".join(problems))
+
+
 if __name__ == "__main__":
     import runpod
 
     logging.basicConfig(level=logging.INFO)
-    start_service()  # migrate, recover and load models before the first job arrives
-    runpod.serverless.start({"handler": handler})
+    try:
+        start_service()  # migrate, recover and load models before the first job arrives
+    except Exception:
+        log.exception("the worker could not start; the fitness check will report it")
+    runpod.serverless.register_fitness_check(fitness_check)
+    runpod.serverless.start({"handler": serve_job})

@@ -19,7 +19,7 @@ class LimitSettings(BaseModel):
     max_upload_mb: float = Field(200, gt=0)
     """Largest accepted upload or download, in MiB."""
     max_audio_seconds: float = Field(4 * 3600, gt=0)
-    """Longest accepted audio, in seconds."""
+    """Longest accepted audio, in seconds (the REST server; the worker's is `WORKER__MAX_AUDIO_SECONDS`)."""
     queue_size: int = Field(8, ge=1)
     """Queued tasks (rows in the task table) beyond which new requests get 503."""
 
@@ -52,6 +52,19 @@ class FetchSettings(BaseModel):
     """Redirects followed (each one re-checked) before giving up."""
     allow_private_hosts: list[str] = []
     """Host names or IPs exempt from the public-address rule (for tests and private deployments)."""
+
+
+class WorkerSettings(BaseModel):
+    """The RunPod worker's own bounds (the REST server's are under `LIMITS__`)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    max_audio_seconds: float = Field(3600, gt=0)
+    """Longest audio a RunPod job may carry; longer jobs are refused at once. Size the endpoint's execution
+    timeout to cover it (see "Timeouts" in the README)."""
+
+
+RUNPOD_VOLUME = Path("/runpod-volume")
 
 
 class Settings(BaseSettings):
@@ -92,7 +105,12 @@ class Settings(BaseSettings):
     """Languages whose wav2vec2 aligner is preloaded (others load on first use)."""
     lease_seconds: float = Field(60.0, gt=0)
     """How long a worker's claim on a task lasts without renewal; expired claims are recovered."""
+    model_cache_dir: Path | None = None
+    """Where models that are not in the image are downloaded and kept (Hugging Face and torch hub layout).
+    Empty means `/runpod-volume/huggingface-cache` when a RunPod network volume is mounted and neither
+    `HF_HOME` nor `HF_HUB_CACHE` is set; otherwise the libraries' own defaults."""
     limits: LimitSettings = LimitSettings()
+    worker: WorkerSettings = WorkerSettings()
     webhook: WebhookSettings = WebhookSettings()
     fetch: FetchSettings = FetchSettings()
     host: str = "127.0.0.1"
@@ -108,6 +126,15 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The task store's URL, defaulting to the embedded SQLite file."""
         return self.database_url or f"sqlite:///{(self.data_dir / 'tasks.db').resolve()}"
+
+    @property
+    def resolved_model_cache_dir(self) -> Path | None:
+        """The model cache root, resolving the RunPod volume default."""
+        if self.model_cache_dir is not None:
+            return self.model_cache_dir
+        if os.environ.get("HF_HOME") or os.environ.get("HF_HUB_CACHE") or not RUNPOD_VOLUME.is_dir():
+            return None  # a deployment's own cache (an image's baked models) stays in charge
+        return RUNPOD_VOLUME / "huggingface-cache"
 
     @property
     def resolved_device(self) -> str:

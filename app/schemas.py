@@ -53,6 +53,8 @@ class ASROptions(_Params):
     best_of: int = Field(5, ge=1, le=20)
     patience: float = Field(1.0, gt=0, le=10)
     length_penalty: float = Field(1.0, ge=0, le=10)
+    repetition_penalty: float = Field(1.0, gt=0, le=10)
+    no_repeat_ngram_size: int = Field(0, ge=0, le=100)
     temperatures: list[float] = Field(
         default_factory=lambda: [0.0, 0.2, 0.4, 0.6, 0.8, 1.0], min_length=1, max_length=10
     )

@@ -48,26 +48,32 @@ def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: flo
 
 
 @contextmanager
-def running(args: list[str], env: dict[str, str], ready_path: str, port: int) -> Iterator[str]:
-    """Run `python *args` until the block ends; yields its base URL once `ready_path` answers.
-
-    Output goes to `process.log` in the data dir (a pipe nobody reads would fill and stall the process)."""
+def spawned(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """`python *args` until the block ends, its output in `process.log` in the data dir (a pipe nobody reads
+    would fill and stall the process)."""
     log = Path(env["DATA_DIR"]) / "process.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
-    base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(base + ready_path, process, log)
-        yield base
+        yield process
     finally:
         process.terminate()
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextmanager
+def running(args: list[str], env: dict[str, str], ready_path: str, port: int) -> Iterator[str]:
+    """Run `python *args` until the block ends; yields its base URL once `ready_path` answers."""
+    with spawned(args, env) as process:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(base + ready_path, process, Path(env["DATA_DIR"]) / "process.log")
+        yield base
 
 
 @contextmanager

@@ -53,3 +53,12 @@ def device_failures_as_errors(stage: str) -> Iterator[None]:
                 "device_error", f"The device failed during {stage}; retry the request."
             ) from None
         raise
+
+
+def device_usable(device: str) -> None:
+    """Run one small computation on `device`; raises when the device cannot compute."""
+    import torch
+
+    probe = torch.ones(8, device=device) * 2
+    if float(probe.sum().item()) != 16.0:
+        raise RuntimeError(f"{device} computed a wrong result")

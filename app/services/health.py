@@ -8,12 +8,27 @@ from typing import Literal
 from sqlalchemy import text
 
 from app import __version__
+from app.ml.devices import device_usable
 from app.ml.registry import registry
 from app.runtime import Runtime
 from app.schemas import DatabaseHealth, HealthReport
 from app.services.lifecycle import model_preload
 
 log = logging.getLogger(__name__)
+
+
+def fitness_problems(runtime: Runtime) -> list[str]:
+    """What keeps this process from serving jobs: an unreachable database, missing models, a broken device."""
+    report = health_report(runtime)
+    problems = [] if report.database.reachable else ["the task database is unreachable"]
+    if not _models_ready(runtime, report.models_loaded):
+        problems.append("the configured models are not loaded")
+    try:
+        device_usable(report.device)
+    except Exception as error:
+        log.exception("device %s is not usable", report.device)
+        problems.append(f"the device {report.device} is not usable ({type(error).__name__})")
+    return problems
 
 
 def health_report(runtime: Runtime, *, queue_depth: int | None = None) -> HealthReport:

@@ -7,6 +7,7 @@ import threading
 from typing import Literal
 
 from app.config import Settings
+from app.ml.model_cache import use_model_cache
 from app.runtime import Runtime, get_runtime
 from app.services.pipeline import preload_models
 from app.services.webhooks import start_deliverer
@@ -52,6 +53,7 @@ def start_service(*, load_models_in_background: bool = False) -> Runtime:
     Starts the webhook deliverer too. In the background, the server answers (`/ping`: 204) while the models
     load; the worker loads them first."""
     runtime = get_runtime()
+    use_model_cache(runtime.settings.resolved_model_cache_dir)
     start_deliverer(runtime)
     if runtime.settings.preload_models:
         if load_models_in_background:

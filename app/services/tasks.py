@@ -149,3 +149,14 @@ def cancel_task(runtime: Runtime, identifier: str) -> TaskOut:
         task = get_task(runtime, identifier)
         raise ServiceError("conflict", f"Task {identifier!r} is already {task.status.value}.")
     return get_task(runtime, identifier)
+
+
+def cancel_job_tasks(runtime: Runtime, external_job_ids: list[str]) -> list[str]:
+    """Cancel the unfinished tasks recorded under these job ids (RunPod stopped the job). Returns their ids."""
+    found = (runtime.tasks.get_by_external_id(job_id) for job_id in external_job_ids)
+    cancelled = [
+        task.identifier for task in found if task is not None and runtime.tasks.cancel(task.identifier)
+    ]
+    if cancelled:
+        log.info("job %s stopped: cancelled %s", external_job_ids[0], ", ".join(cancelled))
+    return cancelled

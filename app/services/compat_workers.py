@@ -1,0 +1,155 @@
+"""Jobs shaped for the two public RunPod whisper workers, served by our pipeline and answered in their shape.
+
+A job without `action` that carries `audio` or `audio_base64` is worker-faster_whisper's; one that carries
+`audio_file` is whisperx-worker's. Each becomes our `transcribe` or `speech_to_text` job, recorded as a task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.db.models import TaskStatus
+from app.errors import ServiceError, invalid_input, validated
+from app.ml.transcription import token_ids
+from app.runtime import Runtime
+from app.schemas import ModelParams, SpeechToTextJob, TranscribeJob
+from app.schemas_compat import FasterWhisperInput, TextFormat, WhisperXWorkerInput
+from app.services.pipeline import Progress, whisper_spec
+from app.services.render import render
+from app.services.speech import run_job
+
+TRANSLATION_SUFFIX = "/translation"
+DECODER_FIELDS = ("temperature", "avg_logprob", "compression_ratio", "no_speech_prob")
+
+
+def worker_schema(job_input: dict[str, Any]) -> type[FasterWhisperInput | WhisperXWorkerInput] | None:
+    """Which public worker's input this is, if any (a job with `action` is always ours)."""
+    if "action" in job_input:
+        return None
+    if "audio_file" in job_input:
+        return WhisperXWorkerInput
+    if "audio" in job_input or "audio_base64" in job_input:
+        return FasterWhisperInput
+    return None
+
+
+def job_task_ids(job_id: str) -> list[str]:
+    """The external ids under which one RunPod job's tasks are recorded (a translation is a second task)."""
+    return [job_id, job_id + TRANSLATION_SUFFIX]
+
+
+def serve_worker_input(
+    runtime: Runtime,
+    job_input: dict[str, Any],
+    *,
+    external_job_id: str | None = None,
+    on_progress: Progress | None = None,
+) -> dict[str, Any] | None:
+    """Serve a public worker's input in that worker's output shape; None when `job_input` is not one."""
+    schema = worker_schema(job_input)
+    if schema is None:
+        return None
+    request = validated(schema, job_input)
+    if isinstance(request, FasterWhisperInput):
+        return _faster_whisper(runtime, request, external_job_id, on_progress)
+    return _whisperx_worker(runtime, request, external_job_id, on_progress)
+
+
+def _run(
+    runtime: Runtime,
+    job: TranscribeJob | SpeechToTextJob,
+    external_job_id: str | None,
+    on_progress: Progress | None,
+) -> dict[str, Any]:
+    """Run `job` as a task; its result, or its failure as a `ServiceError`."""
+    task = run_job(runtime, job, external_job_id=external_job_id, on_progress=on_progress)
+    if task.status == TaskStatus.completed and task.result is not None:
+        return dict(task.result)
+    if task.error is not None:
+        raise ServiceError(task.error.code, task.error.message)
+    raise ServiceError("conflict", f"Task {task.identifier!r} for this job is already {task.status.value}.")
+
+
+def _built(build: Any) -> Any:
+    # The mapped job is validated again by our own schemas; a value only they refuse is still the client's.
+    try:
+        return build()
+    except ValidationError as error:
+        raise invalid_input(error) from None
+
+
+def _faster_whisper(
+    runtime: Runtime,
+    request: FasterWhisperInput,
+    external_job_id: str | None,
+    on_progress: Progress | None,
+) -> dict[str, Any]:
+    result = _run(runtime, _built(request.transcribe_job), external_job_id, on_progress)
+    spec = whisper_spec(runtime.settings, ModelParams(model=request.model))
+    segments = _decoder_segments(spec, result["segments"])
+    output: dict[str, Any] = {
+        "segments": segments,
+        "detected_language": result.get("language"),
+        "transcription": _as_text(segments, request.transcription),
+        "translation": None,
+        "device": spec.device,
+        "model": spec.name,
+    }
+    if request.translate:
+        translate_id = external_job_id + TRANSLATION_SUFFIX if external_job_id else None
+        job = _built(lambda: request.transcribe_job(task="translate"))
+        translated = _run(runtime, job, translate_id, on_progress)
+        output["translation"] = _as_text(translated["segments"], request.translation)
+    if request.word_timestamps:
+        output["word_timestamps"] = [
+            {"word": word["word"], "start": word.get("start"), "end": word.get("end")}
+            for word in result.get("word_segments", [])
+        ]
+    return output
+
+
+def _decoder_segments(spec: Any, segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Segments as faster-whisper's `Segment`: ids from 1, decoder statistics where the result carries them."""
+    tokens = [s.get("tokens") for s in segments]
+    missing = [i for i, t in enumerate(tokens) if t is None]
+    for i, ids in zip(missing, token_ids(spec, [segments[i]["text"] for i in missing]), strict=True):
+        tokens[i] = ids
+    return [
+        {
+            "id": number,
+            # faster-whisper's seek is the decoding window's start in 10 ms frames.
+            "seek": round(segment["start"] * 100),
+            "start": segment["start"],
+            "end": segment["end"],
+            "text": segment["text"],
+            "tokens": tokens[number - 1],
+            **{key: segment.get(key) for key in DECODER_FIELDS},
+        }
+        for number, segment in enumerate(segments, start=1)
+    ]
+
+
+def _as_text(segments: list[dict[str, Any]], text_format: TextFormat) -> str:
+    """A transcript as worker-faster_whisper formats it (`plain_text`, `formatted_text`, `srt`, `vtt`)."""
+    if text_format == "plain_text":
+        return " ".join(segment["text"].strip() for segment in segments)
+    if text_format == "formatted_text":
+        return "\n".join(segment["text"].strip() for segment in segments)
+    plain = [{"start": s["start"], "end": s["end"], "text": s["text"]} for s in segments]
+    return render({"segments": plain}, "srt" if text_format == "srt" else "vtt")
+
+
+def _whisperx_worker(
+    runtime: Runtime,
+    request: WhisperXWorkerInput,
+    external_job_id: str | None,
+    on_progress: Progress | None,
+) -> dict[str, Any]:
+    result = _run(runtime, _built(request.job), external_job_id, on_progress)
+    segments = result["segments"]
+    if not request.align_output:
+        # Without alignment whisperx-worker's segments carry no words (speakers are assigned per segment).
+        segments = [{k: v for k, v in segment.items() if k != "words"} for segment in segments]
+    return {"segments": segments, "detected_language": result.get("language")}
