@@ -1,7 +1,8 @@
 """Sweep the embedded diarizer's parameters over several recordings and print DER per setting.
 
-Recordings: pyannote's bundled sample (real speech, two speakers, with and without the count given) and
-espeak-ng dialogues with two and three voices. Segmentation and embeddings are computed once per
+Recordings: pyannote's bundled sample (real speech, two speakers, with and without the count given),
+espeak-ng dialogues with two and three voices, and with `--recurring N` the sample and the two-voice dialogue
+alternating N times (four voices that come back). Segmentation and embeddings are computed once per
 (step, exclude-overlap, segmentation threshold) and reused across clustering settings.
 
     HF_HUB_OFFLINE=1 PYANNOTE_METRICS_ENABLED=false .venv/bin/python bench/tune_embedded_diarizer.py
@@ -41,7 +42,7 @@ from app.ml.embedded_diarizer import (  # noqa: E402
     EmbeddedSpeakerDiarization,
     ResemblyzerEmbedding,
 )
-from tests import synth  # noqa: E402
+from tests import corpus, synth  # noqa: E402
 
 SAMPLE_DIR = Path(pyannote.audio.__file__).parent / "sample"
 
@@ -88,7 +89,7 @@ def turn_reference(words: list[synth.TrueWord], uri: str) -> Annotation:
     return reference
 
 
-def load_recordings(three_voices: bool) -> list[Recording]:
+def load_recordings(three_voices: bool, recurring: int = 0) -> list[Recording]:
     samples, rate = sf.read(SAMPLE_DIR / "sample.wav", dtype="float32")
     assert rate == synth.SAMPLE_RATE
     recordings = [Recording("sample", samples, load_rttm(SAMPLE_DIR / "sample.rttm")["sample"], 2)]
@@ -98,6 +99,9 @@ def load_recordings(three_voices: bool) -> list[Recording]:
         synth.VOICES.setdefault("C", THIRD_VOICE)
         audio, words = synth.dialogue(THREE_VOICE_DIALOGUE)
         recordings.append(Recording("synth3", audio, turn_reference(words, "synth3"), 3))
+    if recurring:
+        audio, reference = corpus.recurring_voices(recurring)
+        recordings.append(Recording(f"recur{recurring}", audio, reference, 4))
     return recordings
 
 
@@ -127,6 +131,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--partial-step", type=int, default=PARTIAL_STEP, help="mel frames between partials")
     parser.add_argument("--no-three-voices", action="store_true", help="skip the 3-voice dialogue")
+    parser.add_argument(
+        "--recurring",
+        type=int,
+        default=0,
+        help="add the sample and 2-voice dialogue alternating this many times",
+    )
     parser.add_argument("--top", type=int, default=25, help="rows to print, lowest worst-case DER first")
     return parser.parse_args()
 
@@ -134,7 +144,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     warnings.filterwarnings("ignore")
-    recordings = load_recordings(three_voices=not args.no_three_voices)
+    recordings = load_recordings(three_voices=not args.no_three_voices, recurring=args.recurring)
     cases = [Case(recording, known) for recording in recordings for known in (True, False)]
     segmentation = pyannote.audio.Model.from_pretrained(SEGMENTATION_CHECKPOINT)
     embedding = ResemblyzerEmbedding(min_duration=args.min_duration, partial_step=args.partial_step)

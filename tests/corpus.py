@@ -14,7 +14,7 @@ import pyannote.audio
 from pyannote.core import Annotation, Segment
 
 from app.audio.decode import decode_audio
-from tests.synth import TWO_VOICE_DIALOGUE, TrueWord, dialogue
+from tests.synth import SAMPLE_RATE, TWO_VOICE_DIALOGUE, TrueWord, dialogue
 
 SAMPLE_DIR = Path(pyannote.audio.__file__).parent / "sample"
 SAMPLE_WAV = SAMPLE_DIR / "sample.wav"
@@ -88,3 +88,20 @@ def normalise(text: str) -> str:
 
 def wer(reference: str, hypothesis: str) -> float:
     return float(jiwer.wer(normalise(reference), normalise(hypothesis)))
+
+
+def recurring_voices(repeats: int, *, gap: float = 1.0) -> tuple[np.ndarray, Annotation]:
+    """pyannote's sample (two people on the phone) then the two-voice dialogue, `repeats` times over: four
+    voices that keep coming back, and who spoke when."""
+    pieces: list[np.ndarray] = []
+    reference = Annotation(uri="recurring")
+    offset = 0.0
+    dialogue_audio, truth = two_voice_dialogue()
+    silence = np.zeros(round(gap * SAMPLE_RATE), dtype=np.float32)
+    for _ in range(repeats):
+        for audio, turns in ((sample_audio(), sample_reference()), (dialogue_audio, words_reference(truth))):
+            for segment, _, speaker in turns.itertracks(yield_label=True):
+                reference[Segment(offset + segment.start, offset + segment.end)] = speaker
+            pieces += [audio, silence]
+            offset += (len(audio) + len(silence)) / SAMPLE_RATE
+    return np.concatenate(pieces), reference

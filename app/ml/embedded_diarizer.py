@@ -8,6 +8,7 @@ from a model hub, so it works offline and without an access token.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +19,12 @@ from pyannote.audio import Audio, Inference, Model, Pipeline
 from pyannote.audio.core.inference import BaseInference
 from pyannote.audio.pipelines import SpeakerDiarization
 from pyannote.audio.pipelines.clustering import AgglomerativeClustering
+from pyannote.core import SlidingWindow, SlidingWindowFeature
 from pyannote.pipeline.parameter import ParamDict, Uniform
 from resemblyzer import VoiceEncoder
 from resemblyzer.audio import normalize_volume, wav_to_mel_spectrogram
-from resemblyzer.hparams import audio_norm_target_dBFS, partials_n_frames, sampling_rate
+from resemblyzer.hparams import audio_norm_target_dBFS, mel_window_step, partials_n_frames, sampling_rate
+from scipy.spatial.distance import cdist
 from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
 
 logger = logging.getLogger(__name__)
@@ -31,17 +34,34 @@ SEGMENTATION_CHECKPOINT = Path(whisperx.__file__).parent / "assets" / "pytorch_m
 # Chosen with bench/tune_embedded_diarizer.py on pyannote's sample and synthetic dialogues. Resemblyzer's
 # d-vectors are non-negative, so even different speakers sit close in cosine distance: the clustering
 # threshold is far below the ones tuned for pyannote's own embeddings, and a dense segmentation step gives
-# enough embeddings for `min_cluster_size` to absorb stray ones.
+# enough embeddings for `min_cluster_size` to absorb stray ones. Past LONG_RECORDING seconds there are
+# embeddings enough at a coarser step, which cuts segmentation and embedding cost by 2.5 (bench/diarizer.py).
+# pyannote caps `min_cluster_size` at a tenth of the embeddings, so 40 acts only on long recordings, where
+# stray clusters of ten or more otherwise become extra speakers (7 of 4 over 10.5 minutes, DER 0.110; with 40,
+# DER 0.033 whether the count is given or not).
 SEGMENTATION_STEP = 0.1
+LONG_RECORDING = 60.0
+LONG_SEGMENTATION_STEP = 0.25
 EMBEDDING_EXCLUDE_OVERLAP = True
 PARAMETERS = {
     "segmentation": {"threshold": 0.5, "min_duration_off": 0.2},
-    "clustering": {"method": "average", "threshold": 0.22, "min_cluster_size": 10},
+    "clustering": {"method": "average", "threshold": 0.22, "min_cluster_size": 40},
 }
 # Shortest masked speech (s) worth an embedding (a partial is 1.6 s; less is mostly noise), and mel frames
 # between consecutive partials (50% overlap).
 MIN_EMBEDDED_SPEECH = 0.5
 PARTIAL_STEP = partials_n_frames // 2
+PARTIAL_SECONDS = partials_n_frames * mel_window_step / 1000
+# Pooled embeddings: the recording's partials are encoded once, every TIMELINE_HOP mel frames (10 ms each), and a
+# (window, speaker) embedding is the coverage-weighted mean of the partials inside the window that its mask
+# covers for at least MIN_PARTIAL_COVERAGE of their length.
+TIMELINE_HOP = 40
+MIN_PARTIAL_COVERAGE = 0.5
+TARGET_POWER = 10 ** (audio_norm_target_dBFS / 10)
+SILENT_POWER = 1e-10
+# Most embeddings that go through the linkage at once (its memory grows with the square of this).
+MAX_CLUSTERED = 2000
+MEL_HOP_SAMPLES = sampling_rate * mel_window_step // 1000
 
 
 class ResemblyzerEmbedding(BaseInference):
@@ -116,28 +136,105 @@ class ResemblyzerEmbedding(BaseInference):
         embeddings[rows.numpy()] = F.normalize(sums[rows], dim=1).numpy()
         return embeddings
 
-    def _partial_starts(self, num_frames: int) -> list[int]:
+    def _partial_starts(self, num_frames: int, step: int | None = None) -> list[int]:
         """Starts of full-length partials covering every frame; one shorter partial if there are too few frames."""
         if num_frames <= partials_n_frames:
             return [0]
-        starts = list(range(0, num_frames - partials_n_frames + 1, self.partial_step))
+        starts = list(range(0, num_frames - partials_n_frames + 1, step or self.partial_step))
         if starts[-1] + partials_n_frames < num_frames:
             starts.append(num_frames - partials_n_frames)
         return starts
 
+    def timeline(self, waveform: np.ndarray, hop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Embeddings of partials every `hop` mel frames over a whole recording, and each one's start (s).
+
+        Each partial is brought to the encoder's training loudness on its own (the spectrogram is power, so a
+        gain scales it by the gain squared). Spectrograms are made one batch of partials at a time, so memory
+        does not grow with the recording's length.
+        """
+        num_frames = 1 + len(waveform) // MEL_HOP_SAMPLES
+        starts = np.asarray(self._partial_starts(num_frames, hop))
+        embeddings = np.empty((len(starts), self.dimension), dtype=np.float32)
+        for first in range(0, len(starts), self.batch_size):
+            batch = starts[first : first + self.batch_size]
+            mel, offset = self._mel_frames(waveform, batch[0], min(batch[-1] + partials_n_frames, num_frames))
+            partials = [mel[start - offset : start - offset + partials_n_frames] for start in batch]
+            powers = self._partial_powers(waveform, batch)
+            gains = TARGET_POWER / np.maximum(powers, SILENT_POWER)
+            scaled = [torch.from_numpy(p * np.float32(g)) for p, g in zip(partials, gains, strict=True)]
+            embeddings[first : first + len(batch)] = self._encode(scaled).numpy()
+        return embeddings, starts * MEL_HOP_SAMPLES / self.sample_rate
+
+    @staticmethod
+    def _mel_frames(waveform: np.ndarray, first: int, stop: int) -> tuple[np.ndarray, int]:
+        """Mel frames `first`..`stop` of the whole recording's spectrogram (frames start at `offset`), computed
+        from the samples around them only: two frames of margin keep every window clear of the cut."""
+        offset = max(0, first - 2)
+        piece = waveform[offset * MEL_HOP_SAMPLES : (stop + 2) * MEL_HOP_SAMPLES]
+        return wav_to_mel_spectrogram(piece), offset
+
+    @staticmethod
+    def _partial_powers(waveform: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Mean power of the samples under each partial starting at `starts` (in mel frames)."""
+        length = partials_n_frames * MEL_HOP_SAMPLES
+        return np.array(
+            [np.mean(np.square(waveform[s * MEL_HOP_SAMPLES : s * MEL_HOP_SAMPLES + length])) for s in starts]
+        )
+
     @torch.inference_mode()
     def _encode(self, partials: list[torch.Tensor]) -> torch.Tensor:
-        """`VoiceEncoder.forward` for partials of unequal length: each ends at its own last real frame."""
-        lengths = torch.tensor([len(partial) for partial in partials])
-        padded = pad_sequence(partials, batch_first=True).to(self.device)
-        packed = pack_padded_sequence(padded, lengths, batch_first=True, enforce_sorted=False)
-        _, (hidden, _) = self.encoder.lstm(packed)
-        raw = self.encoder.relu(self.encoder.linear(hidden[-1]))
+        """`VoiceEncoder.forward` for partials of any length: each ends at its own last real frame.
+
+        Full-length partials go through the LSTM as one dense batch; only shorter ones are packed, because a
+        packed sequence takes a far slower path (one step at a time) on the CPU.
+        """
+        full = [i for i, partial in enumerate(partials) if len(partial) == partials_n_frames]
+        short = [i for i, partial in enumerate(partials) if len(partial) != partials_n_frames]
+        hidden = torch.empty(len(partials), self.encoder.linear.in_features)
+        if full:
+            _, (last, _) = self.encoder.lstm(torch.stack([partials[i] for i in full]).to(self.device))
+            hidden[full] = last[-1].cpu()
+        if short:
+            lengths = torch.tensor([len(partials[i]) for i in short])
+            padded = pad_sequence([partials[i] for i in short], batch_first=True).to(self.device)
+            packed = pack_padded_sequence(padded, lengths, batch_first=True, enforce_sorted=False)
+            _, (last, _) = self.encoder.lstm(packed)
+            hidden[short] = last[-1].cpu()
+        raw = self.encoder.relu(self.encoder.linear(hidden.to(self.device)))
         return F.normalize(raw, dim=1).cpu()
 
 
+class BoundedAgglomerativeClustering(AgglomerativeClustering):
+    """pyannote's agglomerative clustering with memory that grows linearly with the recording's length.
+
+    The linkage needs all pairwise distances. Up to `max_clustered` embeddings are clustered as they are; beyond
+    that, an evenly spread subset (every part of the recording represented) is clustered and every embedding
+    joins its nearest cluster centroid, as pyannote then does for the embeddings it left out.
+    """
+
+    def __init__(self, metric: str = "cosine", *, max_clustered: int = MAX_CLUSTERED) -> None:
+        super().__init__(metric=metric)
+        self.max_clustered = max_clustered
+
+    def cluster(
+        self,
+        embeddings: np.ndarray,
+        min_clusters: int | None = None,
+        max_clusters: int | None = None,
+        num_clusters: int | None = None,
+    ) -> np.ndarray:
+        if len(embeddings) <= self.max_clustered:
+            return super().cluster(embeddings, min_clusters, max_clusters, num_clusters)
+        subset = embeddings[np.linspace(0, len(embeddings) - 1, self.max_clustered).round().astype(int)]
+        _, clusters = np.unique(
+            super().cluster(subset.copy(), min_clusters, max_clusters, num_clusters), return_inverse=True
+        )
+        centroids = np.vstack([subset[clusters == k].mean(axis=0) for k in range(clusters.max() + 1)])
+        return cdist(embeddings, centroids, metric=self.metric).argmin(axis=1)
+
+
 class EmbeddedSpeakerDiarization(SpeakerDiarization):
-    """`SpeakerDiarization` with in-memory models and agglomerative clustering.
+    """`SpeakerDiarization` with in-memory models and agglomerative clustering of bounded memory.
 
     The parent constructor always loads a PLDA from the hub (only VBx clustering uses it) and resolves the
     embedding by name, so this one sets up the same state from the given objects instead.
@@ -149,17 +246,21 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
         embedding: ResemblyzerEmbedding,
         *,
         segmentation_step: float = SEGMENTATION_STEP,
+        long_segmentation_step: float = LONG_SEGMENTATION_STEP,
         embedding_exclude_overlap: bool = EMBEDDING_EXCLUDE_OVERLAP,
         segmentation_batch_size: int = 32,
         embedding_batch_size: int = 32,
+        pooled_embeddings: bool = False,
     ) -> None:
         if segmentation.specifications.powerset:
             raise ValueError("expected a multi-label segmentation model, whose threshold PARAMETERS tunes")
         Pipeline.__init__(self)
         self.legacy = False
         self.segmentation_step = segmentation_step
+        self.long_segmentation_step = long_segmentation_step
         self.embedding_batch_size = embedding_batch_size
         self.embedding_exclude_overlap = embedding_exclude_overlap
+        self.pooled_embeddings = pooled_embeddings
         self.der_variant = {"collar": 0.0, "skip_overlap": False}
 
         segmentation.eval()
@@ -175,11 +276,107 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
 
         self._embedding = embedding
         self._audio = Audio(sample_rate=embedding.sample_rate, mono="downmix")
-        self.clustering = AgglomerativeClustering(metric=embedding.metric)
+        self.clustering = BoundedAgglomerativeClustering(metric=embedding.metric)
         self._expects_num_speakers = False
 
     def default_parameters(self) -> dict:
         return PARAMETERS
+
+    def get_segmentations(self, file: dict, hook: Callable | None = None) -> SlidingWindowFeature:
+        """Segmentation windows every `segmentation_step` x their duration, `long_segmentation_step` past
+        LONG_RECORDING seconds."""
+        long = self._audio.get_duration(file) > LONG_RECORDING
+        step = self.long_segmentation_step if long else self.segmentation_step
+        self._segmentation.step = step * self._segmentation.duration
+        return super().get_segmentations(file, hook=hook)
+
+    def get_embeddings(
+        self,
+        file: dict,
+        binary_segmentations: SlidingWindowFeature,
+        exclude_overlap: bool = False,
+        hook: Callable | None = None,
+    ) -> np.ndarray:
+        """(chunks, local speakers, dimension) embeddings.
+
+        pyannote's own way (the default) embeds every (window, speaker) mask on its own: with windows a second
+        apart, each second of speech is encoded about ten times. With `pooled_embeddings`, each stretch is
+        encoded once and a (window, speaker) embedding is the mean of the partials in the window that the
+        speaker's mask covers, weighted by how much it covers them: cheaper to embed, but less accurate on real
+        calls (bench/diarizer.py). Masks too short to embed give NaN rows, which clustering leaves out.
+        """
+        if not self.pooled_embeddings:
+            return super().get_embeddings(file, binary_segmentations, exclude_overlap, hook)
+        # While tuning, a file's embeddings are reused across settings that keep its segmentation threshold.
+        cached = file.get("training_cache/pooled", {}) if self.training else {}
+        if cached.get("threshold") == self.segmentation.threshold:
+            return cached["embeddings"]
+        waveform, _ = self._audio(file)
+        partials, partial_starts = self._embedding.timeline(waveform[0].numpy(), TIMELINE_HOP)
+        masks = np.nan_to_num(binary_segmentations.data, nan=0.0)
+        if exclude_overlap:
+            clean = masks * (masks.sum(axis=2, keepdims=True) < 2)
+            # As pyannote does: keep the overlapping speech where too little is left without it.
+            enough = clean.sum(axis=1, keepdims=True) >= self._min_embedded_frames(binary_segmentations)
+            masks = np.where(enough, clean, masks)
+        embeddings = pool_partials(
+            partials,
+            partial_starts,
+            masks,
+            binary_segmentations.sliding_window,
+            min_frames=self._min_embedded_frames(binary_segmentations),
+        )
+        if self.training:
+            file["training_cache/pooled"] = {
+                "threshold": self.segmentation.threshold,
+                "embeddings": embeddings,
+            }
+        return embeddings
+
+    def _min_embedded_frames(self, binary_segmentations: SlidingWindowFeature) -> float:
+        num_frames = binary_segmentations.data.shape[1]
+        return num_frames * MIN_EMBEDDED_SPEECH / binary_segmentations.sliding_window.duration
+
+
+def pool_partials(
+    partials: np.ndarray,
+    partial_starts: np.ndarray,
+    masks: np.ndarray,
+    chunks: SlidingWindow,
+    *,
+    min_frames: float,
+    min_coverage: float = MIN_PARTIAL_COVERAGE,
+) -> np.ndarray:
+    """Per (chunk, speaker), the normalised coverage-weighted mean of the partials inside the chunk.
+
+    `masks` (chunks, frames, speakers) spans each chunk's duration evenly; a partial counts for a speaker when
+    the mask covers at least `min_coverage` of it. Rows with fewer than `min_frames` active frames, or no
+    partial covered enough, are NaN.
+    """
+    num_chunks, num_frames, num_speakers = masks.shape
+    frames_per_second = num_frames / chunks.duration
+    partial_frames = PARTIAL_SECONDS * frames_per_second
+    cumulative = np.concatenate([np.zeros((num_chunks, 1, num_speakers)), np.cumsum(masks, axis=1)], axis=1)
+    embeddings = np.full((num_chunks, num_speakers, partials.shape[1]), np.nan, dtype=np.float32)
+    hop = partial_starts[1] - partial_starts[0] if len(partial_starts) > 1 else 1.0
+    for chunk in range(num_chunks):
+        start = chunks[chunk].start
+        first = max(0, int(np.ceil((start - partial_starts[0]) / hop - 1e-6)))
+        inside = np.arange(first, len(partial_starts))
+        inside = inside[partial_starts[inside] + PARTIAL_SECONDS <= start + chunks.duration + 1e-6]
+        if not len(inside):
+            continue
+        low = np.clip(
+            np.round((partial_starts[inside] - start) * frames_per_second).astype(int), 0, num_frames
+        )
+        high = np.clip(np.round(low + partial_frames).astype(int), 0, num_frames)
+        coverage = (cumulative[chunk, high] - cumulative[chunk, low]) / np.maximum(high - low, 1)[:, None]
+        weights = np.where(coverage >= min_coverage, coverage, 0.0)
+        sums = weights.T @ partials[inside]
+        norms = np.linalg.norm(sums, axis=1)
+        usable = (norms > 0) & (cumulative[chunk, -1] >= min_frames)
+        embeddings[chunk, usable] = sums[usable] / norms[usable, None]
+    return embeddings
 
 
 def build_embedded_pipeline(device: str = "cpu") -> SpeakerDiarization:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -46,9 +48,10 @@ def preload_models(settings: Settings) -> list[str]:
 
 
 @contextmanager
-def _stage(name: str, device: str, timings: dict[str, float]) -> Iterator[None]:
+def _stage(name: str, device: str, timings: dict[str, float], *, exclusive: bool = True) -> Iterator[None]:
+    """Time a stage; an exclusive one holds its device, so other stages wait for it."""
     started = time.perf_counter()
-    with registry.device(device), device_failures_as_errors(name):
+    with registry.device(device) if exclusive else nullcontext(), device_failures_as_errors(name):
         yield
     elapsed = time.perf_counter() - started
     timings[name] = round(elapsed, 3)
@@ -112,10 +115,11 @@ def run_diarization(
     diarize_params: DiarizeParams,
     device: str | None = None,
     timings: dict[str, float] | None = None,
+    exclusive: bool = True,
 ) -> dict[str, Any]:
     """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend"}`."""
     device = device or settings.resolved_device
-    with _stage("diarize", device, timings if timings is not None else {}):
+    with _stage("diarize", device, timings if timings is not None else {}, exclusive=exclusive):
         return diarization.diarize(
             audio,
             device=device,
@@ -135,12 +139,34 @@ def run_combine(aligned: dict[str, Any], diarization_segments: list[dict[str, An
     return {**combined, "segments": segments}
 
 
+def _beside(work: Callable[[], dict[str, Any]]) -> Future[dict[str, Any]]:
+    """`work` started on a thread of its own."""
+    thread = ThreadPoolExecutor(1, thread_name_prefix="beside")
+    try:
+        return thread.submit(work)
+    finally:
+        thread.shutdown(wait=False)
+
+
 def run_full_pipeline(
     audio: np.ndarray, params: PipelineParams, settings: Settings, *, progress: Progress | None = None
 ) -> dict[str, Any]:
-    """Transcribe, align, diarize and combine; progress is reported after each stage."""
+    """Transcribe, align, diarize and combine; progress is reported after each stage.
+
+    With `overlap_diarization`, diarization (which needs no transcript) runs on the same audio beside
+    transcription and alignment, sharing the device with them."""
     report = progress or (lambda _fraction, _stage: None)
     timings: dict[str, float] = {}
+    diarize = partial(
+        run_diarization,
+        audio,
+        settings,
+        diarize_params=params.diarize_params,
+        device=params.model_params.device,
+        timings=timings,
+        exclusive=not settings.overlap_diarization,
+    )
+    pending = _beside(diarize) if settings.overlap_diarization else None
     report(0.0, "transcribe")
     transcript = run_transcription(
         audio, params, settings, on_progress=lambda part: report(0.45 * part, "transcribe"), timings=timings
@@ -155,13 +181,7 @@ def run_full_pipeline(
         timings=timings,
     )
     report(0.6, "diarize")
-    speakers = run_diarization(
-        audio,
-        settings,
-        diarize_params=params.diarize_params,
-        device=params.model_params.device,
-        timings=timings,
-    )
+    speakers = pending.result() if pending else diarize()
     report(0.95, "combine")
     started = time.perf_counter()
     combined = run_combine(aligned, speakers["segments"])

@@ -10,6 +10,7 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 
 from app.config import Settings
 from app.errors import ServiceError
+from app.ml import diarization, transcription
 from app.ml.registry import registry
 from app.schemas import ModelParams, PipelineParams, SubtitleOptions, VADOptions
 from app.services.pipeline import run_full_pipeline, run_transcription
@@ -123,6 +124,35 @@ def test_no_segment_holds_two_speakers_on_the_real_call(sample_result: Any) -> N
         assert {word["speaker"] for word in segment["words"] if "speaker" in word} == {segment["speaker"]}
     # Cut, not relabelled: every word is still there, in order.
     assert result["word_segments"] == [w for s in result["segments"] for w in s["words"]]
+
+
+def test_diarization_beside_transcription_gives_the_same_result(
+    settings: Settings, dialogue_result: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    transcribe, diarize = transcription.transcribe, diarization.diarize
+
+    def spied_transcribe(*args: Any, **kwargs: Any) -> Any:
+        result = transcribe(*args, **kwargs)
+        events.append("transcribed")
+        return result
+
+    def spied_diarize(*args: Any, **kwargs: Any) -> Any:
+        events.append("diarizing")
+        return diarize(*args, **kwargs)
+
+    monkeypatch.setattr(transcription, "transcribe", spied_transcribe)
+    monkeypatch.setattr(diarization, "diarize", spied_diarize)
+    audio, _truth = two_voice_dialogue()
+
+    result = run_full_pipeline(
+        audio, PipelineParams(), settings.model_copy(update={"overlap_diarization": True})
+    )
+
+    assert events == ["diarizing", "transcribed"]
+    assert result["speakers"] == dialogue_result["speakers"]
+    assert [w["speaker"] for w in _words(result)] == [w["speaker"] for w in _words(dialogue_result)]
+    assert {"transcribe", "align", "diarize", "combine"} <= set(result["timings"])
 
 
 def test_models_are_loaded_once_and_reused(settings: Settings, sample_result: Any) -> None:
