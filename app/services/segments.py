@@ -15,9 +15,8 @@ def _pieces(words: list[dict[str, Any]], max_duration: float | None) -> list[lis
     start: float | None = None
     for word in words:
         changes = word.get("speaker") is not None and speaker is not None and word["speaker"] != speaker
-        too_long = (
-            max_duration is not None and start is not None and word.get("end", start) - start > max_duration
-        )
+        end = word.get("end")
+        too_long = max_duration is not None and start is not None and end is not None and end - start > max_duration
         if not pieces or changes or too_long:
             pieces.append([])
             speaker, start = None, None
@@ -41,7 +40,7 @@ def split_segments(
             cut.append(segment)
             continue
         for index, words in enumerate(pieces):
-            timed = [word for word in words if "start" in word]
+            timed = [word for word in words if word.get("start") is not None and word.get("end") is not None]
             piece = {**segment, "words": words, "text": joiner.join(word["word"] for word in words)}
             if index > 0 and timed:
                 piece["start"] = timed[0]["start"]

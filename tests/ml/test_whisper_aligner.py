@@ -83,9 +83,9 @@ def _assert_timed(result: dict) -> None:
         assert segment["start"] == segment["words"][0]["start"]
         assert segment["end"] == max(word["end"] for word in segment["words"])
         for word in segment["words"]:
-            assert set(word) == {"word", "start", "end", "score"}
+            assert set(word) == {"word", "start", "end", "score", "probability"}
             assert word["word"] == word["word"].strip() and word["word"]
-            assert all(type(word[key]) is float for key in ("start", "end", "score"))
+            assert all(type(word[key]) is float for key in ("start", "end", "score", "probability"))
             assert previous_start <= word["start"] <= word["end"]
             assert word["start"] == round(word["start"], 3) and 0.0 <= word["score"] <= 1.0
             previous_start = word["start"]
