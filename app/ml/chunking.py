@@ -95,33 +95,6 @@ def drop_repeated_words(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [segment for segment in segments if segment["text"].strip()]
 
 
-class PyannoteChunks(Vad):
-    """whisperx's shared pyannote VAD, its speech grouped by `plan_chunks`."""
-
-    def __init__(self, pyannote: Any) -> None:
-        self.pyannote = pyannote
-        self.duration: float | None = None
-
-    def __call__(self, audio: dict[str, Any], **kwargs: Any) -> Any:
-        self.duration = audio["waveform"].shape[-1] / audio["sample_rate"]
-        return self.pyannote(audio, **kwargs)
-
-    @staticmethod
-    def preprocess_audio(audio: np.ndarray) -> Any:
-        from whisperx.vads import Pyannote
-
-        return Pyannote.preprocess_audio(audio)
-
-    def merge_chunks(  # type: ignore[override]
-        self, segments: Any, chunk_size: int, onset: float, offset: float | None
-    ) -> list[dict[str, Any]]:
-        from whisperx.vads.pyannote import Binarize
-
-        speech = Binarize(max_duration=chunk_budget(chunk_size), onset=onset, offset=offset)(segments)
-        spans = [(turn.start, turn.end) for turn in speech.get_timeline()]
-        return plan_chunks(spans, chunk_size, self.duration)
-
-
 class SileroOnnxChunks(Vad):
     """Silero VAD through the ONNX file faster-whisper ships (whisperx's Silero fetches from torch.hub), its
     speech grouped by `plan_chunks`."""

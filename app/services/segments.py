@@ -16,7 +16,9 @@ def _pieces(words: list[dict[str, Any]], max_duration: float | None) -> list[lis
     for word in words:
         changes = word.get("speaker") is not None and speaker is not None and word["speaker"] != speaker
         end = word.get("end")
-        too_long = max_duration is not None and start is not None and end is not None and end - start > max_duration
+        too_long = (
+            max_duration is not None and start is not None and end is not None and end - start > max_duration
+        )
         if not pieces or changes or too_long:
             pieces.append([])
             speaker, start = None, None
