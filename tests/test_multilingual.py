@@ -95,8 +95,9 @@ def test_the_worker_transcribes_a_given_language(service: TestClient, multilingu
 
 
 @pytest.mark.xfail(
-    reason="pyannote's chunks start at the speech onset unpadded; base then often misses the clip's opening "
-    "and answers a stock phrase (padded chunks fix this but cost words on the English dialogues)",
+    reason="base detects this short espeak-ng clip as Thai (from the audio's first 30 s, whatever the chunks), "
+    "so its decode falls below the log-probability threshold and falls back to sampled temperatures: the "
+    "English text changes from run to run",
     strict=False,
 )
 def test_the_openai_door_translates_to_english(service: TestClient, multilingual_model: str) -> None:

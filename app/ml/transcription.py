@@ -70,13 +70,13 @@ def load_whisper(spec: WhisperSpec) -> Any:
 
 
 def load_vad(method: str, device: str, options: VADOptions, chunk_size: int) -> Any:
-    """A VAD model: whisperx's pyannote segmentation (weights ship with whisperx), its speech merged into chunks
-    by whisperx; or Silero ONNX, its speech grouped into padded chunks."""
+    """A VAD model, its speech grouped into padded chunks: whisperx's pyannote segmentation (weights ship with
+    whisperx) or Silero ONNX."""
+    # whisperx's VAD package imports pyannote: load it on use, not when the server starts.
+    from app.ml.chunking import PyannoteChunks, SileroOnnxChunks
+
     if method == "silero":
         from faster_whisper.vad import get_vad_model
-
-        # whisperx's VAD package imports pyannote: load it on use, not when the server starts.
-        from app.ml.chunking import SileroOnnxChunks
 
         get_vad_model()  # cached by faster-whisper: the ONNX session is built once per process
         return SileroOnnxChunks(options.vad_onset, chunk_size)
@@ -88,9 +88,7 @@ def load_vad(method: str, device: str, options: VADOptions, chunk_size: int) -> 
         return Pyannote(torch.device(device), vad_onset=options.vad_onset, vad_offset=options.vad_offset)
 
     # Pyannote's VAD returns raw scores; onset and offset apply later, per request, in merge_chunks.
-    # Padding its chunks into the pauses (as the Silero path does) lost words of the dialogue and sample
-    # recordings with tiny.en, so pyannote keeps whisperx's own merge.
-    return registry.get(("vad", "pyannote", device), load)
+    return PyannoteChunks(registry.get(("vad", "pyannote", device), load))
 
 
 def transcribe(
