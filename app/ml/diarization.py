@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -45,16 +46,30 @@ def load_diarizer(device: str, *, model_name: str, hf_token: SecretStr | None) -
 
 
 def diarize(
-    audio: np.ndarray, *, device: str, params: DiarizeParams, model_name: str, hf_token: SecretStr | None
+    audio: np.ndarray,
+    *,
+    device: str,
+    params: DiarizeParams,
+    model_name: str,
+    hf_token: SecretStr | None,
+    activity: Any | None = None,
 ) -> dict[str, Any]:
-    """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend"}`."""
+    """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend"}`. The embedded diarizer takes the
+    recording's speaker activity (`app.ml.segmentation`) when the VAD computed it already; the hub pipeline
+    segments with its own model."""
     pipeline, backend = load_diarizer(device, model_name=model_name, hf_token=hf_token)
-    frame = pipeline(
-        audio,
-        num_speakers=params.num_speakers,
-        min_speakers=params.min_speakers,
-        max_speakers=params.max_speakers,
-    )
+    shared = contextlib.nullcontext()
+    if activity is not None and backend == EMBEDDED_BACKEND:
+        from app.ml.embedded_diarizer import sharing_activity
+
+        shared = sharing_activity(activity)
+    with shared:
+        frame = pipeline(
+            audio,
+            num_speakers=params.num_speakers,
+            min_speakers=params.min_speakers,
+            max_speakers=params.max_speakers,
+        )
     segments = [
         {"start": round(float(row.start), 3), "end": round(float(row.end), 3), "speaker": str(row.speaker)}
         for row in frame.itertuples()
