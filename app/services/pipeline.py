@@ -116,8 +116,10 @@ def run_diarization(
     device: str | None = None,
     timings: dict[str, float] | None = None,
     exclusive: bool = True,
+    references: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend"}`."""
+    """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend"}`; speakers matching one of the
+    `references` (name → clip) go by its name, and `known_speakers` says who matched whom."""
     device = device or settings.resolved_device
     with _stage("diarize", device, timings if timings is not None else {}, exclusive=exclusive):
         return diarization.diarize(
@@ -126,6 +128,7 @@ def run_diarization(
             params=diarize_params,
             model_name=settings.diarization_model,
             hf_token=settings.hf_token,
+            references=references,
         )
 
 
@@ -149,9 +152,15 @@ def _beside(work: Callable[[], dict[str, Any]]) -> Future[dict[str, Any]]:
 
 
 def run_full_pipeline(
-    audio: np.ndarray, params: PipelineParams, settings: Settings, *, progress: Progress | None = None
+    audio: np.ndarray,
+    params: PipelineParams,
+    settings: Settings,
+    *,
+    progress: Progress | None = None,
+    references: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Transcribe, align, diarize and combine; progress is reported after each stage.
+    """Transcribe, align, diarize and combine; progress is reported after each stage. Speakers matching one of
+    the `references` (name → clip) go by its name.
 
     With `overlap_diarization`, diarization (which needs no transcript) runs on the same audio beside
     transcription and alignment, sharing the device with them."""
@@ -165,6 +174,7 @@ def run_full_pipeline(
         device=params.model_params.device,
         timings=timings,
         exclusive=not settings.overlap_diarization,
+        references=references,
     )
     pending = _beside(diarize) if settings.overlap_diarization else None
     report(0.0, "transcribe")
@@ -200,4 +210,4 @@ def run_full_pipeline(
         },
         "timings": timings,
         "audio_duration": round(len(audio) / 16_000, 3),
-    }
+    } | ({"known_speakers": speakers["known_speakers"]} if "known_speakers" in speakers else {})
