@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-# Measured with bench/speaker_names.py (the embedded diarizer's Resemblyzer d-vectors, held-out clips against
-# the speakers' centroids): the same voice scored 0.86–0.93 on pyannote's sample (two real callers) and
-# 0.89–0.97 on espeak-ng voices; different voices at most 0.84 between the two callers, 0.78 between
-# synthetic voices of another sex and pitch, 0.61 between a synthetic and a real voice. d-vectors are
-# non-negative, so even different voices sit high; two synthetic male voices reached 0.93 and cannot be told
-# apart by any threshold.
+# Measured with bench/speaker_names.py (the embedded diarizer's Resemblyzer d-vectors, clips held out of the
+# recording against the diarized speakers' centroids): the same voice scored 0.86–0.88 (one caller) and
+# 0.86–0.93 (the other) on pyannote's sample, 0.89 and 0.97 on the espeak-ng dialogue; different voices at most
+# 0.84 between the sample's two callers, 0.78 between the dialogue's voices (another sex and pitch) and 0.76
+# for an absent third voice. 0.85 sits between the two. d-vectors are non-negative, so even different voices
+# sit high: two espeak male voices (en-us m1 and m3) reached 0.93, beyond any threshold's reach.
 EMBEDDED_MATCH_THRESHOLD = 0.85
 # pyannote's hub pipelines embed with WeSpeaker's ResNet34, whose embeddings are signed: different speakers sit
 # near 0, and pyannote's speaker-diarization-3.1 clusters two stretches as one speaker down to a similarity of
