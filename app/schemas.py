@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -93,10 +94,19 @@ class AlignParams(_Params):
     return_char_alignments: bool = False
 
 
+SpeakerName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]
+DIARIZATION_LABEL = re.compile(r"SPEAKER_\d+")
+
+
 class DiarizeParams(_Params):
     num_speakers: int | None = Field(None, ge=1, le=50)
     min_speakers: int | None = Field(None, ge=1, le=50)
     max_speakers: int | None = Field(None, ge=1, le=50)
+    known_speakers: dict[SpeakerName, str] = Field(
+        default_factory=dict,
+        max_length=4,
+        description="Voices to name: name → a 2–10 s clip of that voice (data URI, base64 or http(s) URL)",
+    )
 
     @model_validator(mode="after")
     def _consistent_bounds(self) -> DiarizeParams:
@@ -106,6 +116,8 @@ class DiarizeParams(_Params):
             self.max_speakers or 50
         ):
             raise ValueError("num_speakers must lie between min_speakers and max_speakers")
+        if any(DIARIZATION_LABEL.fullmatch(name) for name in self.known_speakers):
+            raise ValueError("a known speaker's name must not look like a diarizer's label (SPEAKER_00)")
         return self
 
 
@@ -231,25 +243,6 @@ class ErrorEnvelope(BaseModel):
     """Every error response: `{"error": {"code", "message"}}`."""
 
     error: ErrorBody
-
-
-class DatabaseHealth(BaseModel):
-    kind: str = Field(description="`sqlite` or `postgresql`")
-    reachable: bool
-
-
-class HealthReport(BaseModel):
-    status: str = Field(description="`ok` when every dependency answers, else `degraded`")
-    ready: bool = Field(description="The database answers and the configured models are loaded")
-    version: str
-    worker_id: str
-    device: str
-    whisper_model: str
-    database: DatabaseHealth
-    models_loaded: list[str] = Field(default_factory=list)
-    queue_depth: int | None = Field(
-        None, description="Tasks waiting in the shared queue, plus the one this process runs"
-    )
 
 
 class WebhookState(BaseModel):

@@ -133,9 +133,11 @@ def run_diarization(
     timings: dict[str, float] | None = None,
     exclusive: bool = True,
     activity: SpeakerActivity | None = None,
+    references: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend"}`; `activity`: the recording's
-    segmentation, when the VAD computed it already."""
+    """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend"}`; speakers matching one of the
+    `references` (name → clip) go by its name, and `known_speakers` says who matched whom; `activity`: the
+    recording's segmentation, when the VAD computed it already."""
     device = device or settings.resolved_device
     with _stage("diarize", device, timings if timings is not None else {}, exclusive=exclusive):
         return diarization.diarize(
@@ -145,6 +147,7 @@ def run_diarization(
             model_name=settings.diarization_model,
             hf_token=settings.hf_token,
             activity=activity,
+            references=references,
         )
 
 
@@ -168,9 +171,15 @@ def _beside(work: Callable[[], dict[str, Any]]) -> Future[dict[str, Any]]:
 
 
 def run_full_pipeline(
-    audio: np.ndarray, params: PipelineParams, settings: Settings, *, progress: Progress | None = None
+    audio: np.ndarray,
+    params: PipelineParams,
+    settings: Settings,
+    *,
+    progress: Progress | None = None,
+    references: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Transcribe, align, diarize and combine; progress is reported after each stage.
+    """Transcribe, align, diarize and combine; progress is reported after each stage. Speakers matching one of
+    the `references` (name → clip) go by its name.
 
     With pyannote's VAD the recording is segmented once, for the VAD and the embedded diarizer alike (counted
     in the transcription stage). With `overlap_diarization`, diarization (which needs no transcript) runs on the
@@ -195,6 +204,7 @@ def run_full_pipeline(
             timings=timings,
             exclusive=not settings.overlap_diarization,
             activity=activity,
+            references=references,
         )
         if settings.overlap_diarization:
             pending = _beside(diarize)
@@ -234,4 +244,4 @@ def run_full_pipeline(
         },
         "timings": timings,
         "audio_duration": round(len(audio) / 16_000, 3),
-    }
+    } | ({"known_speakers": speakers["known_speakers"]} if "known_speakers" in speakers else {})

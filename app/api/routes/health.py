@@ -6,8 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.api.deps import ExecutorDep, RuntimeDep
-from app.schemas import HealthReport
-from app.services.health import health_report, readiness
+from app.services.health import HealthReport, health_report, readiness
 
 router = APIRouter(tags=["health"])
 ping_router = APIRouter(tags=["health"])
