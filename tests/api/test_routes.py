@@ -238,4 +238,4 @@ def test_a_full_queue_answers_503_with_retry_after_and_loses_nothing(client: Tes
     for response in accepted:
         assert wait_for(client, response.json()["identifier"])["status"] == "completed"
     failed = client.get("/task/all", params={"status": "failed", "page_size": 200}).json()["tasks"]
-    assert any(t["error"]["code"] == "queue_full" for t in failed), "the refused request is on record"
+    assert any(t["error_detail"]["code"] == "queue_full" for t in failed), "the refused request is on record"
