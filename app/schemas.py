@@ -14,6 +14,7 @@ from whisperx.utils import LANGUAGES, TO_LANGUAGE_CODE
 from app.db.models import TaskStatus, TaskType
 
 OutputFormat = Literal["json", "srt", "vtt", "txt", "tsv"]
+WebhookBody = Literal["task", "whisperx_fastapi"]  # whisperX-FastAPI's is `{status, result, metadata, error}`
 ComputeType = Literal["float16", "float32", "int8", "int8_float16", "bfloat16"]
 
 
@@ -322,6 +323,7 @@ class AudioJob(JobInput):
     url: str | None = Field(None, max_length=8192, description="http(s) URL of the audio")
     filename: str | None = Field(None, max_length=4096)
     webhook_url: str | None = Field(None, max_length=8192, description="receives the final result, signed")
+    webhook_body: WebhookBody = Field("task", description="the task, or whisperX-FastAPI's callback body")
 
     @model_validator(mode="after")
     def _one_source(self) -> AudioJob:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from app.audio.decode import Audio, decode_audio
-from app.audio.fetch import check_url, fetch_url
+from app.audio.fetch import fetch_url, probe_url
 from app.config import Settings
 from app.errors import ServiceError
 
@@ -112,11 +112,11 @@ def load_reference_clip(name: str, source: str, *, settings: Settings) -> Audio:
 
 def check_reference_clips(references: dict[str, str], *, settings: Settings) -> None:
     """Refuse, before a task is recorded, what `load_reference_clip` would: inline clips are decoded (they are
-    short), URLs checked against the downloader's rules without connecting."""
+    short), URLs checked against the downloader's rules and fetched up to their headers."""
     for name, source in references.items():
         if is_url(source.strip()):
             try:
-                check_url(source.strip(), settings.fetch)
+                probe_url(source.strip(), settings.fetch)
             except ServiceError as error:
                 raise _reference_refused(name, error.code, error.message) from None
         else:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from app.audio.decode import Audio, decode_audio, probe_audio
-from app.audio.fetch import check_url
+from app.audio.fetch import probe_url
 from app.audio.sources import (
     check_reference_clips,
     is_url,
@@ -42,6 +42,7 @@ from app.schemas import (
     SpeechToTextJob,
     TaskOut,
     TranscribeJob,
+    WebhookBody,
 )
 from app.services.models import check_model_request
 from app.services.pipeline import (
@@ -267,7 +268,7 @@ def run_job(
         finished = _run(runtime, task, job, claimed=False, on_progress=on_progress)
     if finished.status in ACTIVE_STATUSES or finished.webhook is not None:
         return finished  # still running elsewhere, or its webhook is already in the outbox
-    if record_delivery(runtime, finished, getattr(job, "webhook_url", None), wake=False):
+    if record_delivery(runtime, finished, *_webhook(job), wake=False):
         deliver_due(runtime, task_identifier=finished.identifier)
         finished = get_task(runtime, finished.identifier)
     return finished
@@ -285,14 +286,15 @@ def queue_job(
     returns its identifier.
 
     What the task would certainly fail with is refused first, and nothing is recorded: an upload that is empty,
-    not audio or declared too long (read from its header), a URL the downloader would refuse. A full queue
+    not audio or declared too long (read from its header), a URL the downloader would refuse or that does not
+    answer with a file. A full queue
     (`LIMITS__QUEUE_SIZE` queued tasks) refuses it with `queue_full`, and the refusal is recorded.
     """
     settings = runtime.settings
     _admit(settings, job, uploaded=upload is not None)
     source = job.source if isinstance(job, AudioJob) else None
     if upload is None and source and is_url(source):
-        check_url(source, settings.fetch)
+        probe_url(source, settings.fetch)
     if runtime.tasks.count_queued() >= settings.limits.queue_size:
         refused = _record(runtime, job, shared=False, file_name=file_name, owner=owner)
         error = ServiceError("queue_full", "The service is busy; retry later.", details={"retry_after": 30})
@@ -343,7 +345,7 @@ def run_queued(runtime: Runtime, task: Task) -> TaskOut:
         finished = _run(runtime, task, job, claimed=True, on_progress=None)
     finally:
         _remove_upload(runtime.settings, task.identifier)
-    record_delivery(runtime, finished, getattr(job, "webhook_url", None))
+    record_delivery(runtime, finished, *_webhook(job))
     return finished
 
 
@@ -354,6 +356,11 @@ def _merged(params: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
         both = isinstance(value, dict) and isinstance(merged.get(key), dict)
         merged[key] = _merged(merged[key], value) if both else value
     return merged
+
+
+def _webhook(job: JobInput | None) -> tuple[str | None, WebhookBody]:
+    """Where the job's webhook goes, and in which shape."""
+    return getattr(job, "webhook_url", None), getattr(job, "webhook_body", "task")
 
 
 def _remove_upload(settings: Settings, identifier: str) -> None:
