@@ -108,7 +108,7 @@ def drop_repeated_words(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class PyannoteChunks(Vad):
-    """whisperx's shared pyannote VAD, its speech grouped by `plan_chunks`."""
+    """pyannote's VAD (its scores), its speech grouped by `plan_chunks`."""
 
     def __init__(self, pyannote: Any) -> None:
         self.pyannote = pyannote
@@ -118,11 +118,8 @@ class PyannoteChunks(Vad):
         self.duration = audio["waveform"].shape[-1] / audio["sample_rate"]
         return self.pyannote(audio, **kwargs)
 
-    @staticmethod
-    def preprocess_audio(audio: np.ndarray) -> Any:
-        from whisperx.vads import Pyannote
-
-        return Pyannote.preprocess_audio(audio)
+    def preprocess_audio(self, audio: np.ndarray) -> Any:  # type: ignore[override]
+        return self.pyannote.preprocess_audio(audio)
 
     def merge_chunks(  # type: ignore[override]
         self, segments: Any, chunk_size: int, onset: float, offset: float | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from whisperx.utils import LANGUAGES
 
 from app.config import Settings
@@ -40,6 +40,8 @@ class OpenAITranscriptionRequest(OpenAITranslationRequest):
     timestamp_granularities: list[Literal["word", "segment"]] = Field(default_factory=lambda: ["segment"])
     include: list[str] = Field(default_factory=list, max_length=10)
     stream: bool = False
+    known_speaker_names: list[str] = Field(default_factory=list, max_length=4)
+    known_speaker_references: list[str] = Field(default_factory=list, max_length=4, validate_default=True)
 
     @field_validator("include")
     @classmethod
@@ -53,6 +55,22 @@ class OpenAITranscriptionRequest(OpenAITranslationRequest):
     def _no_stream(cls, value: bool) -> bool:
         if value:
             raise ValueError("streamed transcripts are not offered here; send stream=false")
+        return value
+
+    @field_validator("known_speaker_names")
+    @classmethod
+    def _names_for_diarized_json(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if value and info.data.get("response_format") != "diarized_json":
+            raise ValueError("known speakers are named only with response_format=diarized_json")
+        if len(set(value)) != len(value):
+            raise ValueError("each known speaker's name must be different")
+        return value
+
+    @field_validator("known_speaker_references")
+    @classmethod
+    def _one_reference_per_name(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if len(value) != len(info.data.get("known_speaker_names") or []):
+            raise ValueError("give exactly one reference clip per name in known_speaker_names[]")
         return value
 
 
@@ -77,7 +95,9 @@ def to_job(request: OpenAITranslationRequest, *, task: Literal["transcribe", "tr
         | ({"temperatures": [request.temperature]} if request.temperature else {}),
     }
     if request.response_format == "diarized_json":
-        return SpeechToTextJob.model_validate(groups)
+        assert isinstance(request, OpenAITranscriptionRequest)  # translations have no diarized_json
+        known = dict(zip(request.known_speaker_names, request.known_speaker_references, strict=True))
+        return SpeechToTextJob.model_validate({**groups, "diarize_params": {"known_speakers": known}})
     word_timestamps = "word" in _granularities(request) or request.response_format in ("srt", "vtt")
     return TranscribeJob.model_validate({**groups, "word_timestamps": word_timestamps})
 
@@ -123,7 +143,12 @@ def to_response(
         case "srt" | "vtt":
             return render(result, request.response_format)
         case "diarized_json":
-            letters = speaker_letters([s["speaker"] for s in segments if "speaker" in s])
+            # Named speakers keep their names; the others are lettered in order of appearance.
+            names = set(getattr(request, "known_speaker_names", []))
+            letters = speaker_letters(
+                [s["speaker"] for s in segments if s.get("speaker") not in (None, *names)]
+            )
+            letters.update({name: name for name in names})
             return {
                 "task": task,
                 "duration": result["audio_duration"],
