@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.config import Settings, settings_table
 from handler import ACTIONS, handler
-from tests.corpus import normalise
+from tests.corpus import wer
 
 RUNPOD = Path(__file__).resolve().parents[1] / ".runpod"
 HUB = json.loads((RUNPOD / "hub.json").read_text())
@@ -127,6 +127,9 @@ def test_tests_json_has_runpods_fields_and_calls_real_actions() -> None:
     assert {env.key for env in hub_tests.config.env} <= SETTINGS
 
 
+HUB_CLIP_TEXT = "Hello, this is a short test on the speech to text service."
+
+
 def hub_request(name: str) -> dict[str, Any]:
     return next(test["input"] for test in TESTS["tests"] if test["name"] == name)
 
@@ -139,7 +142,9 @@ def test_every_hub_request_succeeds_through_the_handler(service_env: Path, name:
     assert "error" not in response, response
     if name == "speech_to_text":
         result = response["result"]
-        assert "speech to text" in normalise(" ".join(segment["text"] for segment in result["segments"]))
+        # tiny.en misses a word of this 4 s clip, which one depending on where its chunk starts to 30 ms.
+        heard = " ".join(segment["text"] for segment in result["segments"])
+        assert wer(HUB_CLIP_TEXT, heard) <= 0.2, heard
         assert result["speakers"] and all(w.get("speaker") for s in result["segments"] for w in s["words"])
     if name == "health":
         assert response["result"]["database"]["reachable"] is True
