@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from whisperx.utils import LANGUAGES
 
 from app.config import Settings
@@ -21,6 +21,7 @@ OpenAIFormat = Literal[TranslationFormat, "diarized_json"]
 LISTED_ALIAS = "whisper-1"
 OPENAI_ALIASES = {LISTED_ALIAS, "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-diarize"}
 OWNER = "whisperx-service"
+STREAM_FORMATS = ("json", "text")
 
 
 class OpenAITranslationRequest(BaseModel):
@@ -50,9 +51,11 @@ class OpenAITranscriptionRequest(OpenAITranslationRequest):
 
     @field_validator("stream")
     @classmethod
-    def _no_stream(cls, value: bool) -> bool:
-        if value:
-            raise ValueError("streamed transcripts are not offered here; send stream=false")
+    def _stream_text_only(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("response_format", "json") not in STREAM_FORMATS:
+            raise ValueError(
+                "a streamed transcript is text: use response_format json or text with stream=true"
+            )
         return value
 
 
@@ -78,7 +81,9 @@ def to_job(request: OpenAITranslationRequest, *, task: Literal["transcribe", "tr
     }
     if request.response_format == "diarized_json":
         return SpeechToTextJob.model_validate(groups)
-    word_timestamps = "word" in _granularities(request) or request.response_format in ("srt", "vtt")
+    word_timestamps = not getattr(request, "stream", False) and (
+        "word" in _granularities(request) or request.response_format in ("srt", "vtt")
+    )
     return TranscribeJob.model_validate({**groups, "word_timestamps": word_timestamps})
 
 
@@ -185,3 +190,14 @@ def model_card(settings: Settings, name: str) -> dict[str, Any]:
 def model_cards(settings: Settings) -> list[dict[str, Any]]:
     """Every model `/v1` answers to: `whisper-1` (the configured model) and each served Whisper model."""
     return [model_card(settings, name) for name in [LISTED_ALIAS, *settings.served_models]]
+
+
+def stream_delta(segment: dict[str, Any], *, first: bool) -> dict[str, Any]:
+    """OpenAI's `transcript.text.delta` for one decoded segment: the deltas add up to the done event's text."""
+    return {"type": "transcript.text.delta", "delta": ("" if first else " ") + segment["text"].strip()}
+
+
+def stream_done(result: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI's `transcript.text.done`: the whole text (as the `json` format gives it) and the usage."""
+    text = " ".join(segment["text"].strip() for segment in result["segments"])
+    return {"type": "transcript.text.done", "text": text, **_usage(result, "transcribe")}

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -20,8 +20,14 @@ from app.schemas import AlignParams, DiarizeParams, ModelParams, PipelineParams,
 from app.services import metrics
 from app.services.segments import split_segments
 
-Progress = Callable[[float, str], None]
-"""Called with the task's overall progress (0–1) and the current stage; it may raise to stop the task."""
+Segments = list[dict[str, Any]]
+
+
+class Progress(Protocol):
+    """Called with the task's overall progress (0–1) and the current stage and, while transcribing, the
+    segments decoded so far (`start`, `end`, `text`); it may raise to stop the task."""
+
+    def __call__(self, fraction: float, stage: str, partial: Segments | None = None) -> None: ...
 
 
 def whisper_spec(settings: Settings, model_params: ModelParams) -> WhisperSpec:
@@ -63,10 +69,11 @@ def run_transcription(
     params: PipelineParams,
     settings: Settings,
     *,
-    on_progress: Callable[[float], None] | None = None,
+    on_progress: Callable[[float, Segments], None] | None = None,
     timings: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """Transcribe: whisperx's `{"segments", "language"}` plus the backend used."""
+    """Transcribe: whisperx's `{"segments", "language"}` plus the backend used; `on_progress` hears the
+    fraction done and the segments so far as each chunk is decoded."""
     spec = whisper_spec(settings, params.model_params)
     with _stage("transcribe", spec.device, timings if timings is not None else {}):
         result = transcription.transcribe(
@@ -148,6 +155,10 @@ def _beside(work: Callable[[], dict[str, Any]]) -> Future[dict[str, Any]]:
         thread.shutdown(wait=False)
 
 
+def _no_progress(_fraction: float, _stage: str, _partial: Segments | None = None) -> None:
+    pass
+
+
 def run_full_pipeline(
     audio: np.ndarray, params: PipelineParams, settings: Settings, *, progress: Progress | None = None
 ) -> dict[str, Any]:
@@ -155,7 +166,7 @@ def run_full_pipeline(
 
     With `overlap_diarization`, diarization (which needs no transcript) runs on the same audio beside
     transcription and alignment, sharing the device with them."""
-    report = progress or (lambda _fraction, _stage: None)
+    report = progress or _no_progress
     timings: dict[str, float] = {}
     diarize = partial(
         run_diarization,
@@ -169,7 +180,11 @@ def run_full_pipeline(
     pending = _beside(diarize) if settings.overlap_diarization else None
     report(0.0, "transcribe")
     transcript = run_transcription(
-        audio, params, settings, on_progress=lambda part: report(0.45 * part, "transcribe"), timings=timings
+        audio,
+        params,
+        settings,
+        on_progress=lambda part, partial: report(0.45 * part, "transcribe", partial),
+        timings=timings,
     )
     report(0.45, "align")
     aligned = run_alignment(
