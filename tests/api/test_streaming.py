@@ -58,7 +58,7 @@ def test_the_official_client_streams_each_segment_then_the_whole_text(server: Se
     assert done.type == "transcript.text.done"
     assert len(deltas) >= 2 and {event.type for event in deltas} == {"transcript.text.delta"}
     assert "".join(event.delta for event in deltas) == done.text
-    assert normalise(done.text).count("new jersey") == 3
+    assert normalise(done.text).count("new jersey") >= 3  # said in each of the three calls
     assert done.usage is not None and done.usage.type == "duration" and done.usage.seconds == 90
     # The deltas came as the chunks were decoded, not all at the end.
     assert arrivals[-2][0] - arrivals[0][0] > 0.2
