@@ -90,7 +90,15 @@ def _transcribe(
     return JSONResponse(body)
 
 
-@router.post("/audio/transcriptions", dependencies=[Depends(_only_fields_of(OpenAITranscriptionRequest))])
+STREAMED = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+"""With `stream`, the answer is OpenAI's server-sent events."""
+
+
+@router.post(
+    "/audio/transcriptions",
+    dependencies=[Depends(_only_fields_of(OpenAITranscriptionRequest))],
+    responses=STREAMED,
+)
 def transcriptions(
     runtime: RuntimeDep,
     executor: ExecutorDep,
