@@ -35,6 +35,7 @@ from whisperx.audio import HOP_LENGTH, SAMPLE_RATE
 from whisperx.utils import PUNKT_LANGUAGES
 
 from app.ml.nltk_setup import ensure_punkt_data
+from app.ml.voiced import trim_silence, voiced_frames
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +56,6 @@ _WINDOW_GUARD_SECONDS = 2.0
 # is cheaper than too little, since the surplus lands in the guard band and is simply re-aligned.
 _TEXT_OVERSHOOT = 1.2
 _MIN_WINDOW_SAMPLES = 2 * HOP_LENGTH
-
-# Energy envelope used to trim silence that DTW attributes to words (the first word of a window always starts
-# at the window's first frame, and pauses go to a neighbouring word).
-_ENERGY_FRAME = 2 * HOP_LENGTH
-_ENERGY_FLOOR_RANGE_DB = 60.0
-_MIN_DYNAMIC_RANGE_DB = 10.0
-_VOICED_FRACTION = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +227,7 @@ def _timings(job: _Job, window: np.ndarray, alignment: list[dict]) -> list[_Timi
     max_duration = median_duration * 2
     merge_punctuations(alignment, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS)
 
-    voiced = _voiced_frames(window)
+    voiced = voiced_frames(window)
     timings = []
     position = -1  # the text was aligned with a leading space
     for word in alignment:
@@ -243,7 +237,7 @@ def _timings(job: _Job, window: np.ndarray, alignment: list[dict]) -> list[_Timi
         # The bound only matters if the tokenizer did not give the text back verbatim.
         if first >= last or last > len(job.positions):
             continue
-        start, end = _trim_silence(voiced, float(word["start"]), float(word["end"]))
+        start, end = trim_silence(voiced, float(word["start"]), float(word["end"]))
         timings.append(
             _Timing(
                 first=job.positions[first],
@@ -258,34 +252,6 @@ def _timings(job: _Job, window: np.ndarray, alignment: list[dict]) -> list[_Timi
         # DTW starts the first word at the window's first frame, whatever precedes it.
         timings[0].start = timings[0].end - max_duration
     return timings
-
-
-def _voiced_frames(window: np.ndarray) -> np.ndarray | None:
-    """Which 10 ms frames of the window carry speech-level energy, or None when no silence stands out."""
-    if len(window) < _ENERGY_FRAME:
-        return None
-    frames = np.lib.stride_tricks.sliding_window_view(window, _ENERGY_FRAME)[::HOP_LENGTH]
-    level = 10 * np.log10(np.mean(np.square(frames, dtype=np.float64), axis=1) + 1e-12)
-    loud = float(np.percentile(level, 95))
-    quiet = max(float(np.percentile(level, 5)), loud - _ENERGY_FLOOR_RANGE_DB)
-    if loud - quiet < _MIN_DYNAMIC_RANGE_DB:
-        return None
-    return level > quiet + _VOICED_FRACTION * (loud - quiet)
-
-
-def _trim_silence(voiced: np.ndarray | None, start: float, end: float) -> tuple[float, float]:
-    """Shrink a word's span (seconds within its window) to its voiced frames, if it has any."""
-    if voiced is None:
-        return start, end
-    frame_seconds = HOP_LENGTH / SAMPLE_RATE
-    first = int(round(start / frame_seconds))
-    last = min(int(round(end / frame_seconds)), len(voiced))
-    inside = np.flatnonzero(voiced[first:last])
-    if not inside.size:
-        return start, end
-    trimmed_start = max(start, float(first + inside[0]) * frame_seconds)
-    trimmed_end = min(end, float(first + inside[-1]) * frame_seconds + _ENERGY_FRAME / SAMPLE_RATE)
-    return trimmed_start, max(trimmed_start, trimmed_end)
 
 
 def _align_long(
