@@ -24,6 +24,7 @@ HTTP_STATUS: dict[str, int] = {
     "too_large": 413,
     "audio_too_long": 413,
     "url_not_allowed": 400,
+    "callback_unreachable": 400,
     "download_failed": 502,
     "unsupported_language": 422,
     "model_not_allowed": 400,

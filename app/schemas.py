@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -13,6 +14,7 @@ from whisperx.utils import LANGUAGES, TO_LANGUAGE_CODE
 from app.db.models import TaskStatus, TaskType
 
 OutputFormat = Literal["json", "srt", "vtt", "txt", "tsv"]
+WebhookBody = Literal["task", "whisperx_fastapi"]  # whisperX-FastAPI's is `{status, result, metadata, error}`
 ComputeType = Literal["float16", "float32", "int8", "int8_float16", "bfloat16"]
 
 
@@ -93,10 +95,19 @@ class AlignParams(_Params):
     return_char_alignments: bool = False
 
 
+SpeakerName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]
+DIARIZATION_LABEL = re.compile(r"SPEAKER_\d+")
+
+
 class DiarizeParams(_Params):
     num_speakers: int | None = Field(None, ge=1, le=50)
     min_speakers: int | None = Field(None, ge=1, le=50)
     max_speakers: int | None = Field(None, ge=1, le=50)
+    known_speakers: dict[SpeakerName, str] = Field(
+        default_factory=dict,
+        max_length=4,
+        description="Voices to name: name → a 2–10 s clip of that voice (data URI, base64 or http(s) URL)",
+    )
 
     @model_validator(mode="after")
     def _consistent_bounds(self) -> DiarizeParams:
@@ -106,6 +117,8 @@ class DiarizeParams(_Params):
             self.max_speakers or 50
         ):
             raise ValueError("num_speakers must lie between min_speakers and max_speakers")
+        if any(DIARIZATION_LABEL.fullmatch(name) for name in self.known_speakers):
+            raise ValueError("a known speaker's name must not look like a diarizer's label (SPEAKER_00)")
         return self
 
 
@@ -233,25 +246,6 @@ class ErrorEnvelope(BaseModel):
     error: ErrorBody
 
 
-class DatabaseHealth(BaseModel):
-    kind: str = Field(description="`sqlite` or `postgresql`")
-    reachable: bool
-
-
-class HealthReport(BaseModel):
-    status: str = Field(description="`ok` when every dependency answers, else `degraded`")
-    ready: bool = Field(description="The database answers and the configured models are loaded")
-    version: str
-    worker_id: str
-    device: str
-    whisper_model: str
-    database: DatabaseHealth
-    models_loaded: list[str] = Field(default_factory=list)
-    queue_depth: int | None = Field(
-        None, description="Tasks waiting in the shared queue, plus the one this process runs"
-    )
-
-
 class WebhookState(BaseModel):
     """Where a task's latest webhook delivery stands."""
 
@@ -330,6 +324,7 @@ class AudioJob(JobInput):
     url: str | None = Field(None, max_length=8192, description="http(s) URL of the audio")
     filename: str | None = Field(None, max_length=4096)
     webhook_url: str | None = Field(None, max_length=8192, description="receives the final result, signed")
+    webhook_body: WebhookBody = Field("task", description="the task, or whisperX-FastAPI's callback body")
 
     @model_validator(mode="after")
     def _one_source(self) -> AudioJob:

@@ -4,13 +4,15 @@ own chunking and batched decoder against the service's padded chunks, confidence
 
     .venv/bin/python bench/pipeline.py                      # CPU, bundled tiny.en, pyannote's 30 s sample
     .venv/bin/python bench/pipeline.py --device cuda --model large-v3 --tile 10
-    .venv/bin/python bench/pipeline.py --long --runs 1  # 10.5 minutes, four voices that keep coming back
+    .venv/bin/python bench/pipeline.py --minutes 10 --runs 1  # four voices that keep coming back
     .venv/bin/python bench/pipeline.py --publish            # the service side records progress as a task does
 
 Runs of the service and of the direct calls alternate, and medians are reported, because the machine is noisy.
 CPU seconds per stage (`time.process_time`, every thread of the process) are reported beside wall seconds: on
-a shared machine they are the figure to compare. `--long` also scores the words' speakers (DER over the words'
-spans, collar 0) and counts the speakers found, the count not given.
+a shared machine they are the figure to compare. `--minutes N` builds an N-minute recording (pyannote's sample
+and a two-voice espeak-ng dialogue, alternating: 63 s a pair); with known turns, every run scores the words'
+speakers (DER over the words' spans, collar 0) and counts the speakers found, the count not given.
+`--no-direct` leaves out whisperx's own calls (long recordings).
 """
 
 from __future__ import annotations
@@ -35,7 +37,13 @@ from app.config import Settings  # noqa: E402
 from app.ml import alignment, diarization, transcription  # noqa: E402
 from app.schemas import PipelineParams  # noqa: E402
 from app.services import pipeline as pipeline_module  # noqa: E402
-from app.services.pipeline import Progress, run_full_pipeline, whisper_spec  # noqa: E402
+from app.services.pipeline import (  # noqa: E402
+    Progress,
+    preload_models,
+    run_full_pipeline,
+    run_transcription,
+    whisper_spec,
+)
 
 STAGES = ("transcribe", "align", "diarize", "combine")
 
@@ -74,23 +82,26 @@ def direct_whisperx(
     return timings
 
 
-def cpu_timed(cpu: dict[str, list[float]]) -> None:
-    """Record the CPU seconds of each stage the service runs (the stage functions, looked up by name)."""
-    for stage, name in (
-        ("transcribe", "run_transcription"),
-        ("align", "run_alignment"),
-        ("diarize", "run_diarization"),
+def cpu_timed(spent: dict[str, float]) -> None:
+    """Add up the CPU seconds of each stage the service runs (its functions, looked up by name) in `spent`."""
+    from app.ml import segmentation
+
+    for stage, module, name in (
+        ("transcribe", segmentation, "speaker_activity"),
+        ("transcribe", pipeline_module, "_transcribed"),
+        ("align", pipeline_module, "run_alignment"),
+        ("diarize", pipeline_module, "run_diarization"),
     ):
-        function = getattr(pipeline_module, name)
+        function = getattr(module, name)
 
         def timed(*args: Any, _function: Any = function, _stage: str = stage, **kwargs: Any) -> Any:
             started = time.process_time()
             try:
                 return _function(*args, **kwargs)
             finally:
-                cpu[_stage].append(time.process_time() - started)
+                spent[_stage] = spent.get(_stage, 0.0) + time.process_time() - started
 
-        setattr(pipeline_module, name, timed)
+        setattr(module, name, timed)
 
 
 def task_row_progress(folder: str) -> Progress:
@@ -136,14 +147,11 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=1, help="repeat the audio this many times")
     parser.add_argument("--runs", type=int, default=3, help="warm runs of each side")
     parser.add_argument(
-        "--long",
-        type=int,
-        nargs="?",
-        const=10,
-        default=0,
-        metavar="REPEATS",
-        help="pyannote's sample and a two-voice espeak-ng dialogue alternating REPEATS times (10: 10.5 minutes)",
+        "--minutes",
+        type=float,
+        help="an N-minute recording of four recurring voices (0.5 or less: pyannote's sample)",
     )
+    parser.add_argument("--no-direct", action="store_true", help="skip whisperx's own calls")
     parser.add_argument(
         "--publish",
         action="store_true",
@@ -153,12 +161,15 @@ def main() -> None:
 
     import pyannote.audio
 
-    reference = None
-    if args.long:
-        from tests.corpus import recurring_voices
+    from tests.corpus import recurring_voices, sample_audio, sample_reference
 
-        recording, reference = recurring_voices(args.long)
-        path, audio = Path(f"recurring x{args.long}"), np.tile(recording, args.tile)
+    reference = None
+    if args.minutes and args.minutes <= 0.5:
+        path, audio, reference = Path("sample"), np.tile(sample_audio(), args.tile), sample_reference()
+    elif args.minutes:
+        repeats = max(1, round(args.minutes * 60 / 63))
+        recording, reference = recurring_voices(repeats)
+        path, audio = Path(f"recurring x{repeats}"), np.tile(recording, args.tile)
     else:
         path = args.audio or Path(pyannote.audio.__file__).parent / "sample" / "sample.wav"
         audio = np.tile(decode_audio(path, max_seconds=24 * 3600).samples, args.tile)
@@ -167,50 +178,70 @@ def main() -> None:
     params = PipelineParams()
     progress = task_row_progress(tempfile.mkdtemp(prefix="bench-tasks-")) if args.publish else None
 
+    # A cold run (every model loaded on the way) on short audio; long audio only loads the models first.
     started = time.perf_counter()
-    run_full_pipeline(audio, params, settings, progress=progress)
+    preload_models(settings) if seconds > 120 else run_full_pipeline(
+        audio, params, settings, progress=progress
+    )
     cold = time.perf_counter() - started
 
     spec = whisper_spec(settings, params.model_params)
-    import whisperx
+    direct: dict[str, Any] = {}
+    if not args.no_direct:
+        import torch
+        import whisperx
 
-    # whisperx as it ships: its own batched decoder (no confidence figures, no fallback) and its own chunking.
-    plain_model = whisperx.asr.WhisperModel(
-        transcription.whisper_source(spec.name),
-        device=spec.device,
-        compute_type=spec.compute_type,
-        cpu_threads=spec.threads,
-    )
-    direct = {
-        "asr": whisperx.load_model(
-            spec.name,
-            spec.device,
+        # whisperx as it ships: its own batched decoder (no confidence figures, no fallback), its own VAD
+        # (5 s windows every 0.5 s) and chunking.
+        plain_model = whisperx.asr.WhisperModel(
+            transcription.whisper_source(spec.name),
+            device=spec.device,
             compute_type=spec.compute_type,
-            model=plain_model,
-            vad_model=transcription.load_vad("pyannote", spec.device, params.vad_options, 30),
-            language="en" if spec.name.endswith(".en") else None,
-        ),
-        "wav2vec2": alignment.load_wav2vec2("en", spec.device, None),
-        "diarizer": diarization.load_diarizer(
-            spec.device, model_name=settings.diarization_model, hf_token=settings.hf_token
-        )[0],
-    }
+            cpu_threads=spec.threads,
+        )
+        direct = {
+            "asr": whisperx.load_model(
+                spec.name,
+                spec.device,
+                compute_type=spec.compute_type,
+                model=plain_model,
+                vad_model=whisperx.vads.Pyannote(
+                    torch.device(spec.device),
+                    vad_onset=params.vad_options.vad_onset,
+                    vad_offset=params.vad_options.vad_offset,
+                ),
+                language="en" if spec.name.endswith(".en") else None,
+            ),
+            "wav2vec2": alignment.load_wav2vec2("en", spec.device, None),
+            "diarizer": diarization.load_diarizer(
+                spec.device, model_name=settings.diarization_model, hf_token=settings.hf_token
+            )[0],
+        }
 
     cpu: dict[str, list[float]] = {stage: [] for stage in (*STAGES, "total")}
-    cpu_timed(cpu)
+    spent: dict[str, float] = {}
+    cpu_timed(spent)
     ours: dict[str, list[float]] = {stage: [] for stage in (*STAGES, "total")}
     theirs: dict[str, list[float]] = {stage: [] for stage in (*STAGES, "total")}
+    transcription_only: list[float] = []
     for _ in range(args.runs):
         started, cpu_started = time.perf_counter(), time.process_time()
+        spent.clear()
         result = run_full_pipeline(audio, params, settings, progress=progress)
         ours["total"].append(time.perf_counter() - started)
         cpu["total"].append(time.process_time() - cpu_started)
+        for stage, seconds_spent in spent.items():
+            cpu[stage].append(seconds_spent)
         for stage in STAGES:
             ours[stage].append(result["timings"][stage])
-        direct_timings = direct_whisperx(audio, settings, params, direct)
-        theirs["total"].append(sum(direct_timings.values()))
-        for stage in STAGES:
-            theirs[stage].append(direct_timings[stage])
+        started = time.perf_counter()
+        run_transcription(audio, params, settings)
+        transcription_only.append(time.perf_counter() - started)
+        if direct:
+            direct_timings = direct_whisperx(audio, settings, params, direct)
+            theirs["total"].append(sum(direct_timings.values()))
+            for stage in STAGES:
+                theirs[stage].append(direct_timings[stage])
 
     peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
@@ -221,18 +252,19 @@ def main() -> None:
     print(f"backends: {result['backends']}")
     print()
     print(
-        "| stage | service median s | realtime factor | service CPU median s | "
+        "| stage | service median s | times realtime | service CPU median s | "
         "whisperx direct median s | overhead |"
     )
     print("| --- | --- | --- | --- | --- | --- |")
     for stage in (*STAGES, "total"):
-        mine, base = statistics.median(ours[stage]), statistics.median(theirs[stage])
+        mine = statistics.median(ours[stage])
+        base = statistics.median(theirs[stage]) if theirs[stage] else 0.0
         spent = f"{statistics.median(cpu[stage]):.2f}" if cpu[stage] else "n/a"
-        overhead = f"{(mine / base - 1) * 100:+.1f} %" if base > 0.01 else "n/a (< 10 ms)"
-        print(f"| {stage} | {mine:.2f} | {mine / seconds:.3f} | {spent} | {base:.2f} | {overhead} |")
+        overhead = f"{(mine / base - 1) * 100:+.1f} %" if base > 0.01 else "n/a"
+        print(f"| {stage} | {mine:.2f} | {seconds / mine:.1f}x | {spent} | {base:.2f} | {overhead} |")
     print()
-    ratios = [total / part for total, part in zip(ours["total"], ours["transcribe"], strict=True)]
-    print(f"pipeline time / transcription time (same runs): {statistics.median(ratios):.2f}")
+    ratios = [total / part for total, part in zip(ours["total"], transcription_only, strict=True)]
+    print(f"pipeline time / transcription-only time (same audio, same runs): {statistics.median(ratios):.2f}")
     if reference is not None:
         print(
             f"speakers found (count not given): {len(result['speakers'])} of {len(reference.labels())}; "

@@ -56,6 +56,11 @@ def local_server() -> Iterator[LocalServer]:
                 self.send_response(404)
                 self.end_headers()
 
+        def do_HEAD(self) -> None:  # a callback URL is checked with HEAD before a task is queued
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             state.received.append(Received(self.path, dict(self.headers), body))

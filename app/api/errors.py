@@ -11,8 +11,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
+from app.api import whisperx_fastapi
 from app.api.auth import authenticate
 from app.api.openai_errors import is_openai_path, openai_error_content
+from app.api.whisperx_fastapi import is_whisperx_fastapi_route
 from app.errors import HTTP_STATUS, ServiceError, invalid_input
 from app.schemas import ErrorEnvelope
 
@@ -27,23 +29,34 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def error_content(error: ServiceError, path: str = "") -> tuple[int, dict[str, object], dict[str, str]]:
-    """Status, body and headers of `error` answered on `path`."""
+def error_content(
+    error: ServiceError, path: str = "", *, method: str = "", request_id: str | None = None
+) -> tuple[int, dict[str, object], dict[str, str]]:
+    """Status, body and headers of `error` answered to `method` on `path` (the request's id as correlation id
+    on whisperX-FastAPI's routes)."""
     if is_openai_path(path):
         status, body, headers = openai_error_content(error)
+    elif is_whisperx_fastapi_route(method, path):
+        status, body = whisperx_fastapi.error_content(error, request_id)
+        headers = {}
     else:
         status, body, headers = error.http_status, {"error": error.to_dict()}, {}
-        if error.code == "queue_full":
-            headers["Retry-After"] = str((error.details or {}).get("retry_after", 30))
+    if error.code == "queue_full" and not is_openai_path(path):
+        headers["Retry-After"] = str((error.details or {}).get("retry_after", 30))
     if error.code == "unauthorized":
         headers["WWW-Authenticate"] = "Bearer"
     return status, body, headers
 
 
 def error_response(
-    error: ServiceError, path: str = "", headers: dict[str, str] | None = None
+    error: ServiceError,
+    path: str = "",
+    headers: dict[str, str] | None = None,
+    request: Request | None = None,
 ) -> JSONResponse:
-    status, body, own_headers = error_content(error, path)
+    method = request.method if request is not None else ""
+    request_id = getattr(request.state, "request_id", None) if request is not None else None
+    status, body, own_headers = error_content(error, path, method=method, request_id=request_id)
     return JSONResponse(body, status_code=status, headers={**own_headers, **(headers or {})})
 
 
@@ -60,7 +73,7 @@ def _allowed_methods(request: Request) -> set[str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        return error_response(exc, request.url.path)
+        return error_response(exc, request.url.path, request=request)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -68,13 +81,13 @@ def install_error_handlers(app: FastAPI) -> None:
         try:
             authenticate(request)
         except ServiceError as refused:
-            return error_response(refused, request.url.path)
-        return error_response(invalid_input(exc.errors()), request.url.path)
+            return error_response(refused, request.url.path, request=request)
+        return error_response(invalid_input(exc.errors()), request.url.path, request=request)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         if isinstance(exc.__cause__, ServiceError):  # e.g. the body limit, hit while FastAPI parsed a form
-            return error_response(exc.__cause__, request.url.path)
+            return error_response(exc.__cause__, request.url.path, request=request)
         headers = exc.headers
         if exc.status_code == 405:
             headers = {"Allow": ", ".join(sorted(_allowed_methods(request)))}
@@ -82,8 +95,8 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code, "invalid_input" if exc.status_code < 500 else "internal_error"
         )
         message = exc.detail if isinstance(exc.detail, str) else "The request was refused."
-        if is_openai_path(request.url.path):
-            return error_response(ServiceError(code, message), request.url.path, headers)
+        if is_openai_path(request.url.path) or is_whisperx_fastapi_route(request.method, request.url.path):
+            return error_response(ServiceError(code, message), request.url.path, headers, request)
         return JSONResponse(
             {"error": {"code": code, "message": message}}, status_code=exc.status_code, headers=headers
         )
@@ -92,4 +105,4 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected failure serving %s %s", request.method, request.url.path)
         error = ServiceError("internal_error", "The server failed unexpectedly.")
-        return error_response(error, request.url.path)
+        return error_response(error, request.url.path, request=request)

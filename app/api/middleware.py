@@ -70,7 +70,7 @@ class BodyLimitMiddleware:
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await _send_too_large(send, self.max_bytes, scope["path"])
+            await _send_too_large(send, self.max_bytes, scope)
             return
         received = 0
 
@@ -92,10 +92,15 @@ def _too_large(max_bytes: int) -> ServiceError:
     )
 
 
-async def _send_too_large(send: Send, max_bytes: int, path: str) -> None:
+async def _send_too_large(send: Send, max_bytes: int, scope: Scope) -> None:
     import json
 
-    status, content, extra = error_content(_too_large(max_bytes), path)
+    status, content, extra = error_content(
+        _too_large(max_bytes),
+        scope["path"],
+        method=scope["method"],
+        request_id=scope.get("state", {}).get("request_id"),
+    )
     body = json.dumps(content).encode()
     headers: list[Any] = [
         (b"content-type", b"application/json"),

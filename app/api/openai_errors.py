@@ -56,6 +56,9 @@ OPENAI_FIELDS = {
     "model_params.language": "language",
     "asr_options.initial_prompt": "prompt",
     "asr_options.temperatures": "temperature",
+    # Known speakers are the only diarization parameters OpenAI's form sets: a reference clip, else a name.
+    "diarize_params.known_speakers": "known_speaker_references",
+    "diarize_params": "known_speaker_names",
 }
 
 
@@ -91,7 +94,7 @@ def _named_field(details: Any) -> str | None:
     field = str(details[0].get("field", ""))
     if field in ("", "input"):
         return None
-    return OPENAI_FIELDS.get(field, field.split(".")[0])
+    return OPENAI_FIELDS.get(field) or OPENAI_FIELDS.get(field.split(".")[0], field.split(".")[0])
 
 
 def openai_error_content(error: ServiceError) -> tuple[int, dict[str, Any], dict[str, str]]:

@@ -94,53 +94,63 @@ def checked_request(
     )
 
 
-def check_url(url: str, settings: FetchSettings) -> None:
-    """Refuse, without connecting, a URL that `fetch_url` would refuse before its first request."""
-    checked_request(url, settings)
+def _open(client: httpx.Client, url: str, settings: FetchSettings) -> httpx.Response:
+    """The streamed `200` answer for `url`, following redirects and checking every hop; the caller closes it."""
+    current = url
+    for _ in range(settings.max_redirects + 1):
+        request = checked_request(current, settings)
+        try:
+            response = client.send(request, stream=True)
+        except httpx.HTTPError as error:
+            if isinstance(error, httpx.RemoteProtocolError) and "location header" in str(error):
+                # A redirect to a target httpx cannot parse (e.g. an octal IP such as 0177.0.0.1).
+                raise _refuse("the redirect target is not a valid URL") from None
+            raise ServiceError("download_failed", f"The download failed ({type(error).__name__}).") from None
+        if response.status_code in REDIRECTS and "location" in response.headers:
+            response.close()
+            current = urljoin(current, response.headers["location"])
+            continue
+        if response.status_code != 200:
+            response.close()
+            raise ServiceError("download_failed", f"The server answered HTTP {response.status_code}.")
+        return response
+    raise ServiceError("download_failed", "Too many redirects.")
+
+
+def _client(settings: FetchSettings) -> httpx.Client:
+    return httpx.Client(timeout=httpx.Timeout(min(30.0, settings.timeout_s)), follow_redirects=False)
+
+
+def probe_url(url: str, settings: FetchSettings) -> None:
+    """Refuse a URL that `fetch_url` would refuse, or whose server does not answer it with a file (read no
+    further than its headers)."""
+    with _client(settings) as client:
+        _open(client, url, settings).close()
 
 
 def fetch_url(url: str, destination: Path, *, settings: FetchSettings, max_bytes: int) -> Path:
     """Stream `url` into `destination`; raise a ServiceError for refused, failed or oversized downloads."""
     deadline = time.monotonic() + settings.timeout_s
-    current = url
-    with httpx.Client(timeout=httpx.Timeout(min(30.0, settings.timeout_s)), follow_redirects=False) as client:
-        for _ in range(settings.max_redirects + 1):
-            request = checked_request(current, settings)
-            try:
-                response = client.send(request, stream=True)
-            except httpx.HTTPError as error:
-                if isinstance(error, httpx.RemoteProtocolError) and "location header" in str(error):
-                    # A redirect to a target httpx cannot parse (e.g. an octal IP such as 0177.0.0.1).
-                    raise _refuse("the redirect target is not a valid URL") from None
-                raise ServiceError(
-                    "download_failed", f"The download failed ({type(error).__name__})."
-                ) from None
-            try:
-                if response.status_code in REDIRECTS and "location" in response.headers:
-                    current = urljoin(current, response.headers["location"])
-                    continue
-                if response.status_code != 200:
-                    raise ServiceError("download_failed", f"The server answered HTTP {response.status_code}.")
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > max_bytes:
-                    raise _too_large(max_bytes)
-                written = 0
-                with destination.open("wb") as out:
-                    for chunk in response.iter_bytes(64 * 1024):
-                        written += len(chunk)
-                        if written > max_bytes:
-                            raise _too_large(max_bytes)
-                        if time.monotonic() > deadline:
-                            raise ServiceError("download_failed", "The download took too long.")
-                        out.write(chunk)
-                return destination
-            except httpx.HTTPError as error:
-                raise ServiceError(
-                    "download_failed", f"The download failed ({type(error).__name__})."
-                ) from None
-            finally:
-                response.close()
-    raise ServiceError("download_failed", "Too many redirects.")
+    with _client(settings) as client:
+        response = _open(client, url, settings)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise _too_large(max_bytes)
+            written = 0
+            with destination.open("wb") as out:
+                for chunk in response.iter_bytes(64 * 1024):
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise _too_large(max_bytes)
+                    if time.monotonic() > deadline:
+                        raise ServiceError("download_failed", "The download took too long.")
+                    out.write(chunk)
+            return destination
+        except httpx.HTTPError as error:
+            raise ServiceError("download_failed", f"The download failed ({type(error).__name__}).") from None
+        finally:
+            response.close()
 
 
 def _too_large(max_bytes: int) -> ServiceError:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from app.audio.decode import Audio, decode_audio
-from app.audio.fetch import fetch_url
+from app.audio.fetch import fetch_url, probe_url
 from app.config import Settings
 from app.errors import ServiceError
 
@@ -38,7 +38,7 @@ def safe_file_name(name: str | None) -> str | None:
     return cleaned[:255] or None
 
 
-def decode_base64_audio(source: str, *, max_bytes: int) -> bytes:
+def decode_base64_audio(source: str, *, max_bytes: int, field: str = "`file`") -> bytes:
     """The bytes of a data URI or plain base64 string, within `max_bytes`."""
     match = DATA_URI.match(source)
     if match:
@@ -54,7 +54,7 @@ def decode_base64_audio(source: str, *, max_bytes: int) -> bytes:
         data = base64.b64decode(payload + "=" * (-len(payload) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise ServiceError(
-            "invalid_input", "`file` is neither an http(s) URL nor valid base64 (plain or a data URI)."
+            "invalid_input", f"{field} is neither an http(s) URL nor valid base64 (plain or a data URI)."
         ) from None
     if not data:
         raise ServiceError("empty_audio", "The file is empty.")
@@ -70,15 +70,59 @@ def scratch_dir(settings: Settings) -> Iterator[Path]:
         yield Path(folder)
 
 
-def load_audio_source(source: str, *, settings: Settings) -> Audio:
+def load_audio_source(
+    source: str, *, settings: Settings, max_seconds: float | None = None, field: str = "`file`"
+) -> Audio:
     """Decode the audio a `file` or `url` field names; temporary files are gone when this returns."""
     if not isinstance(source, str) or not source.strip():
-        raise ServiceError("invalid_input", "`file` must be a non-empty string: a data URI, base64 or a URL.")
+        raise ServiceError(
+            "invalid_input", f"{field} must be a non-empty string: a data URI, base64 or a URL."
+        )
     max_bytes = int(settings.limits.max_upload_mb * 2**20)
     with scratch_dir(settings) as folder:
         path = folder / "input"
         if is_url(source.strip()):
             fetch_url(source.strip(), path, settings=settings.fetch, max_bytes=max_bytes)
         else:
-            path.write_bytes(decode_base64_audio(source, max_bytes=max_bytes))
-        return decode_audio(path, max_seconds=settings.limits.max_audio_seconds)
+            path.write_bytes(decode_base64_audio(source, max_bytes=max_bytes, field=field))
+        return decode_audio(path, max_seconds=max_seconds or settings.limits.max_audio_seconds)
+
+
+REFERENCE_SECONDS = (2.0, 10.0)
+"""How long a known speaker's reference clip may be (OpenAI's bounds): long enough to hold a voice."""
+KNOWN_SPEAKERS_FIELD = "diarize_params.known_speakers"
+# Refusals that keep their own code: a reference URL is held to the same rules as any other.
+URL_POLICY_CODES = ("url_not_allowed", "download_failed")
+
+
+def load_reference_clip(name: str, source: str, *, settings: Settings) -> Audio:
+    """A known speaker's reference clip, decoded like any audio and 2 to 10 s long; a clip that is not audio,
+    too short or too long is `invalid_input` naming its speaker."""
+    shortest, longest = REFERENCE_SECONDS
+    try:
+        audio = load_audio_source(source, settings=settings, max_seconds=longest, field="The reference")
+    except ServiceError as error:
+        code = error.code if error.code in URL_POLICY_CODES else "invalid_input"
+        raise _reference_refused(name, code, error.message) from None
+    if audio.duration < shortest:
+        message = f"The reference is {audio.duration:.2f} s long; the least is {shortest:.0f} s."
+        raise _reference_refused(name, "invalid_input", message)
+    return audio
+
+
+def check_reference_clips(references: dict[str, str], *, settings: Settings) -> None:
+    """Refuse, before a task is recorded, what `load_reference_clip` would: inline clips are decoded (they are
+    short), URLs checked against the downloader's rules and fetched up to their headers."""
+    for name, source in references.items():
+        if is_url(source.strip()):
+            try:
+                probe_url(source.strip(), settings.fetch)
+            except ServiceError as error:
+                raise _reference_refused(name, error.code, error.message) from None
+        else:
+            load_reference_clip(name, source, settings=settings)
+
+
+def _reference_refused(name: str, code: str, message: str) -> ServiceError:
+    message = f"Known speaker {name!r}: {message}"
+    return ServiceError(code, message, details=[{"field": KNOWN_SPEAKERS_FIELD, "message": message}])

@@ -94,11 +94,12 @@ class TaskRepository:
         *,
         status: TaskStatus | str | None = None,
         task_type: TaskType | str | None = None,
-        limit: int = 50,
+        limit: int | None = 50,
         offset: int = 0,
         owner: str | None = None,
     ) -> tuple[Sequence[Task], int]:
-        """A page of tasks, newest first, and the total count matching the filters."""
+        """A page of tasks (every one with no `limit`), newest first, and the total count matching the
+        filters."""
         query = _owned(select(Task), owner)
         if status is not None:
             query = query.where(Task.status == TaskStatus(status))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 import numpy as np
 from pydantic import SecretStr
 
+from app.ml import speaker_names
 from app.ml.registry import registry
 from app.schemas import DiarizeParams
 
@@ -45,21 +47,56 @@ def load_diarizer(device: str, *, model_name: str, hf_token: SecretStr | None) -
 
 
 def diarize(
-    audio: np.ndarray, *, device: str, params: DiarizeParams, model_name: str, hf_token: SecretStr | None
+    audio: np.ndarray,
+    *,
+    device: str,
+    params: DiarizeParams,
+    model_name: str,
+    hf_token: SecretStr | None,
+    references: dict[str, np.ndarray] | None = None,
+    activity: Any | None = None,
 ) -> dict[str, Any]:
-    """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend"}`."""
+    """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend"}`. With `references` (name → 16
+    kHz clip), speakers whose voice matches one take its name, and `known_speakers` says who matched whom. The
+    embedded diarizer takes the recording's speaker activity (`app.ml.segmentation`) when the VAD computed it
+    already; the hub pipeline segments with its own model."""
     pipeline, backend = load_diarizer(device, model_name=model_name, hf_token=hf_token)
-    frame = pipeline(
-        audio,
-        num_speakers=params.num_speakers,
-        min_speakers=params.min_speakers,
-        max_speakers=params.max_speakers,
+    counts = {
+        "num_speakers": params.num_speakers,
+        "min_speakers": params.min_speakers,
+        "max_speakers": params.max_speakers,
+    }
+    shared: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    if activity is not None and backend == EMBEDDED_BACKEND:
+        from app.ml.embedded_diarizer import sharing_activity
+
+        shared = sharing_activity(activity)
+    with shared:
+        if not references:
+            return {"segments": _segments(pipeline(audio, **counts), {}), "backend": backend}
+        frame, centroids = pipeline(audio, **counts, return_embeddings=True)
+    # The pipeline's own embedding model (pyannote keeps it as `_embedding`), so both sides share one space.
+    clips = speaker_names.reference_embeddings(pipeline.model._embedding, references)
+    threshold = (
+        speaker_names.EMBEDDED_MATCH_THRESHOLD
+        if backend == EMBEDDED_BACKEND
+        else speaker_names.HUB_MATCH_THRESHOLD
     )
-    segments = [
-        {"start": round(float(row.start), 3), "end": round(float(row.end), 3), "speaker": str(row.speaker)}
+    matches = speaker_names.match_speakers(centroids or {}, clips, threshold=threshold)
+    segments = _segments(frame, speaker_names.speaker_names(matches))
+    return {"segments": segments, "backend": backend, "known_speakers": matches}
+
+
+def _segments(frame: Any, names: dict[str, str]) -> list[dict[str, Any]]:
+    """The diarizer's turns, each speaker under its name when it has one."""
+    return [
+        {
+            "start": round(float(row.start), 3),
+            "end": round(float(row.end), 3),
+            "speaker": names.get(str(row.speaker), str(row.speaker)),
+        }
         for row in frame.itertuples()
     ]
-    return {"segments": segments, "backend": backend}
 
 
 def assign_speakers(aligned: dict[str, Any], segments: list[dict[str, Any]]) -> dict[str, Any]:

@@ -8,13 +8,13 @@ from a model hub, so it works offline and without an access token.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-import whisperx
 from pyannote.audio import Audio, Inference, Model, Pipeline
 from pyannote.audio.core.inference import BaseInference
 from pyannote.audio.pipelines import SpeakerDiarization
@@ -27,21 +27,26 @@ from resemblyzer.hparams import audio_norm_target_dBFS, mel_window_step, partial
 from scipy.spatial.distance import cdist
 from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
 
-logger = logging.getLogger(__name__)
+from app.ml.segmentation import (
+    LONG_RECORDING,
+    LONG_WINDOW_STEP,
+    SEGMENTATION_CHECKPOINT,
+    WINDOW_STEP,
+    SpeakerActivity,
+    load_segmentation,
+)
 
-SEGMENTATION_CHECKPOINT = Path(whisperx.__file__).parent / "assets" / "pytorch_model.bin"
+logger = logging.getLogger(__name__)
 
 # Chosen with bench/tune_embedded_diarizer.py on pyannote's sample and synthetic dialogues. Resemblyzer's
 # d-vectors are non-negative, so even different speakers sit close in cosine distance: the clustering
 # threshold is far below the ones tuned for pyannote's own embeddings, and a dense segmentation step gives
-# enough embeddings for `min_cluster_size` to absorb stray ones. Past LONG_RECORDING seconds there are
-# embeddings enough at a coarser step, which cuts segmentation and embedding cost by 2.5 (bench/diarizer.py).
+# enough embeddings for `min_cluster_size` to absorb stray ones (`app.ml.segmentation` sets the steps).
 # pyannote caps `min_cluster_size` at a tenth of the embeddings, so 40 acts only on long recordings, where
 # stray clusters of ten or more otherwise become extra speakers (7 of 4 over 10.5 minutes, DER 0.110; with 40,
 # DER 0.033 whether the count is given or not).
-SEGMENTATION_STEP = 0.1
-LONG_RECORDING = 60.0
-LONG_SEGMENTATION_STEP = 0.25
+SEGMENTATION_STEP = WINDOW_STEP
+LONG_SEGMENTATION_STEP = LONG_WINDOW_STEP
 EMBEDDING_EXCLUDE_OVERLAP = True
 PARAMETERS = {
     "segmentation": {"threshold": 0.5, "min_duration_off": 0.2},
@@ -62,6 +67,19 @@ SILENT_POWER = 1e-10
 # Most embeddings that go through the linkage at once (its memory grows with the square of this).
 MAX_CLUSTERED = 2000
 MEL_HOP_SAMPLES = sampling_rate * mel_window_step // 1000
+
+# The recording's speaker activity when the VAD computed it already (set around one diarization call).
+_shared_activity: ContextVar[SpeakerActivity | None] = ContextVar("shared_activity", default=None)
+
+
+@contextmanager
+def sharing_activity(activity: SpeakerActivity) -> Iterator[None]:
+    """Diarize with `activity` as the segmentation, instead of segmenting the recording again."""
+    token = _shared_activity.set(activity)
+    try:
+        yield
+    finally:
+        _shared_activity.reset(token)
 
 
 class ResemblyzerEmbedding(BaseInference):
@@ -284,7 +302,10 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
 
     def get_segmentations(self, file: dict, hook: Callable | None = None) -> SlidingWindowFeature:
         """Segmentation windows every `segmentation_step` x their duration, `long_segmentation_step` past
-        LONG_RECORDING seconds."""
+        LONG_RECORDING seconds; the shared activity when there is one."""
+        shared = _shared_activity.get()
+        if shared is not None:
+            return shared.windows
         long = self._audio.get_duration(file) > LONG_RECORDING
         step = self.long_segmentation_step if long else self.segmentation_step
         self._segmentation.step = step * self._segmentation.duration
@@ -383,7 +404,6 @@ def build_embedded_pipeline(device: str = "cpu") -> SpeakerDiarization:
     """A pyannote.audio SpeakerDiarization pipeline assembled from local parts, instantiated with tuned parameters."""
     torch_device = torch.device(device)
     logger.info("Loading embedded diarizer (segmentation %s, Resemblyzer embedding)", SEGMENTATION_CHECKPOINT)
-    segmentation = Model.from_pretrained(SEGMENTATION_CHECKPOINT)
-    pipeline = EmbeddedSpeakerDiarization(segmentation, ResemblyzerEmbedding(torch_device))
+    pipeline = EmbeddedSpeakerDiarization(load_segmentation(device), ResemblyzerEmbedding(torch_device))
     pipeline.instantiate(PARAMETERS)
     return pipeline.to(torch_device)

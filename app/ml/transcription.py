@@ -69,9 +69,12 @@ def load_whisper(spec: WhisperSpec) -> Any:
     return registry.get(("whisper", spec.name, spec.device, spec.device_index, spec.compute_type), load)
 
 
-def load_vad(method: str, device: str, options: VADOptions, chunk_size: int) -> Any:
-    """A VAD model: whisperx's pyannote segmentation (weights ship with whisperx), its speech merged into chunks
-    by whisperx; or Silero ONNX, its speech grouped into padded chunks."""
+def load_vad(
+    method: str, device: str, options: VADOptions, chunk_size: int, activity: Any | None = None
+) -> Any:
+    """A VAD model: pyannote's segmentation (weights ship with whisperx; `activity` when the recording's was
+    computed already), its speech merged into chunks by whisperx; or Silero ONNX, its speech grouped into
+    padded chunks."""
     if method == "silero":
         from faster_whisper.vad import get_vad_model
 
@@ -81,16 +84,13 @@ def load_vad(method: str, device: str, options: VADOptions, chunk_size: int) -> 
         get_vad_model()  # cached by faster-whisper: the ONNX session is built once per process
         return SileroOnnxChunks(options.vad_onset, chunk_size)
 
-    def load() -> Any:
-        import torch
-        from whisperx.vads import Pyannote
+    from app.ml.segmentation import SharedSegmentationVad, load_segmentation
 
-        return Pyannote(torch.device(device), vad_onset=options.vad_onset, vad_offset=options.vad_offset)
-
+    load_segmentation(device)
     # Pyannote's VAD returns raw scores; onset and offset apply later, per request, in merge_chunks.
     # Padding its chunks into the pauses (as the Silero path does) lost words of the dialogue and sample
     # recordings with tiny.en, so pyannote keeps whisperx's own merge.
-    return registry.get(("vad", "pyannote", device), load)
+    return SharedSegmentationVad(device, options.vad_onset, activity)
 
 
 def transcribe(
@@ -102,8 +102,10 @@ def transcribe(
     vad_options: VADOptions,
     batch_size: int,
     on_progress: Callable[[float, list[dict[str, Any]]], None] | None = None,
+    activity: Any | None = None,
 ) -> dict[str, Any]:
-    """Transcribe 16 kHz mono audio; returns whisperx's `{"segments", "language"}`.
+    """Transcribe 16 kHz mono audio; returns whisperx's `{"segments", "language"}`. `activity`: the recording's
+    speaker activity (`app.ml.segmentation`), when it was computed already.
 
     `on_progress` is called as each chunk is decoded with the fraction done and the segments so far
     (`start`, `end`, `text`), exactly as the result will hold them."""
@@ -114,7 +116,7 @@ def transcribe(
 
     language = model_params.language
     model = load_whisper(spec)
-    vad = load_vad(vad_options.vad_method, spec.device, vad_options, model_params.chunk_size)
+    vad = load_vad(vad_options.vad_method, spec.device, vad_options, model_params.chunk_size, activity)
     # whisperx prints a notice when handed a ready VAD model; keep stdout for the service's own output.
     with contextlib.redirect_stdout(io.StringIO()):
         pipeline = whisperx.load_model(

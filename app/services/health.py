@@ -5,16 +5,35 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from app import __version__
 from app.ml.devices import device_usable
 from app.ml.registry import registry
 from app.runtime import Runtime
-from app.schemas import DatabaseHealth, HealthReport
 from app.services.lifecycle import model_preload
 
 log = logging.getLogger(__name__)
+
+
+class DatabaseHealth(BaseModel):
+    kind: str = Field(description="`sqlite` or `postgresql`")
+    reachable: bool
+
+
+class HealthReport(BaseModel):
+    status: str = Field(description="`ok` when every dependency answers, else `degraded`")
+    ready: bool = Field(description="The database answers and the configured models are loaded")
+    version: str
+    worker_id: str
+    device: str
+    whisper_model: str
+    database: DatabaseHealth
+    models_loaded: list[str] = Field(default_factory=list)
+    queue_depth: int | None = Field(
+        None, description="Tasks waiting in the shared queue, plus the one this process runs"
+    )
 
 
 def fitness_problems(runtime: Runtime) -> list[str]:

@@ -41,6 +41,8 @@ class OpenAITranscriptionRequest(OpenAITranslationRequest):
     timestamp_granularities: list[Literal["word", "segment"]] = Field(default_factory=lambda: ["segment"])
     include: list[str] = Field(default_factory=list, max_length=10)
     stream: bool = False
+    known_speaker_names: list[str] = Field(default_factory=list, max_length=4)
+    known_speaker_references: list[str] = Field(default_factory=list, max_length=4, validate_default=True)
 
     @field_validator("include")
     @classmethod
@@ -56,6 +58,22 @@ class OpenAITranscriptionRequest(OpenAITranslationRequest):
             raise ValueError(
                 "a streamed transcript is text: use response_format json or text with stream=true"
             )
+        return value
+
+    @field_validator("known_speaker_names")
+    @classmethod
+    def _names_for_diarized_json(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if value and info.data.get("response_format") != "diarized_json":
+            raise ValueError("known speakers are named only with response_format=diarized_json")
+        if len(set(value)) != len(value):
+            raise ValueError("each known speaker's name must be different")
+        return value
+
+    @field_validator("known_speaker_references")
+    @classmethod
+    def _one_reference_per_name(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if len(value) != len(info.data.get("known_speaker_names") or []):
+            raise ValueError("give exactly one reference clip per name in known_speaker_names[]")
         return value
 
 
@@ -80,7 +98,9 @@ def to_job(request: OpenAITranslationRequest, *, task: Literal["transcribe", "tr
         | ({"temperatures": [request.temperature]} if request.temperature else {}),
     }
     if request.response_format == "diarized_json":
-        return SpeechToTextJob.model_validate(groups)
+        assert isinstance(request, OpenAITranscriptionRequest)  # translations have no diarized_json
+        known = dict(zip(request.known_speaker_names, request.known_speaker_references, strict=True))
+        return SpeechToTextJob.model_validate({**groups, "diarize_params": {"known_speakers": known}})
     word_timestamps = not getattr(request, "stream", False) and (
         "word" in _granularities(request) or request.response_format in ("srt", "vtt")
     )
@@ -128,7 +148,12 @@ def to_response(
         case "srt" | "vtt":
             return render(result, request.response_format)
         case "diarized_json":
-            letters = speaker_letters([s["speaker"] for s in segments if "speaker" in s])
+            # Named speakers keep their names; the others are lettered in order of appearance.
+            names = set(getattr(request, "known_speaker_names", []))
+            letters = speaker_letters(
+                [s["speaker"] for s in segments if s.get("speaker") not in (None, *names)]
+            )
+            letters.update({name: name for name in names})
             return {
                 "task": task,
                 "duration": result["audio_duration"],

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from app.ml.transcription import WhisperSpec
 from app.schemas import AlignParams, DiarizeParams, ModelParams, PipelineParams, VADOptions
 from app.services import metrics
 from app.services.segments import split_segments
+
+if TYPE_CHECKING:
+    from app.ml.segmentation import SpeakerActivity
 
 Segments = list[dict[str, Any]]
 
@@ -76,15 +79,28 @@ def run_transcription(
     fraction done and the segments so far as each chunk is decoded."""
     spec = whisper_spec(settings, params.model_params)
     with _stage("transcribe", spec.device, timings if timings is not None else {}):
-        result = transcription.transcribe(
-            audio,
-            spec=spec,
-            model_params=params.model_params,
-            asr_options=params.asr_options,
-            vad_options=params.vad_options,
-            batch_size=params.model_params.batch_size or settings.batch_size,
-            on_progress=on_progress,
-        )
+        return _transcribed(audio, params, settings, on_progress=on_progress)
+
+
+def _transcribed(
+    audio: np.ndarray,
+    params: PipelineParams,
+    settings: Settings,
+    *,
+    on_progress: Callable[[float, Segments], None] | None,
+    activity: SpeakerActivity | None = None,
+) -> dict[str, Any]:
+    spec = whisper_spec(settings, params.model_params)
+    result = transcription.transcribe(
+        audio,
+        spec=spec,
+        model_params=params.model_params,
+        asr_options=params.asr_options,
+        vad_options=params.vad_options,
+        batch_size=params.model_params.batch_size or settings.batch_size,
+        on_progress=on_progress,
+        activity=activity,
+    )
     return {**result, "backend": f"faster-whisper:{spec.name}", "vad": params.vad_options.vad_method}
 
 
@@ -123,8 +139,12 @@ def run_diarization(
     device: str | None = None,
     timings: dict[str, float] | None = None,
     exclusive: bool = True,
+    activity: SpeakerActivity | None = None,
+    references: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend"}`."""
+    """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend"}`; speakers matching one of the
+    `references` (name → clip) go by its name, and `known_speakers` says who matched whom; `activity`: the
+    recording's segmentation, when the VAD computed it already."""
     device = device or settings.resolved_device
     with _stage("diarize", device, timings if timings is not None else {}, exclusive=exclusive):
         return diarization.diarize(
@@ -133,6 +153,8 @@ def run_diarization(
             params=diarize_params,
             model_name=settings.diarization_model,
             hf_token=settings.hf_token,
+            activity=activity,
+            references=references,
         )
 
 
@@ -160,32 +182,50 @@ def _no_progress(_fraction: float, _stage: str, _partial: Segments | None = None
 
 
 def run_full_pipeline(
-    audio: np.ndarray, params: PipelineParams, settings: Settings, *, progress: Progress | None = None
+    audio: np.ndarray,
+    params: PipelineParams,
+    settings: Settings,
+    *,
+    progress: Progress | None = None,
+    references: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Transcribe, align, diarize and combine; progress is reported after each stage.
+    """Transcribe, align, diarize and combine; progress is reported after each stage. Speakers matching one of
+    the `references` (name → clip) go by its name.
 
-    With `overlap_diarization`, diarization (which needs no transcript) runs on the same audio beside
-    transcription and alignment, sharing the device with them."""
+    With pyannote's VAD the recording is segmented once, for the VAD and the embedded diarizer alike (counted
+    in the transcription stage). With `overlap_diarization`, diarization (which needs no transcript) runs on the
+    same audio beside transcription and alignment, sharing the device with them."""
     report = progress or _no_progress
     timings: dict[str, float] = {}
-    diarize = partial(
-        run_diarization,
-        audio,
-        settings,
-        diarize_params=params.diarize_params,
-        device=params.model_params.device,
-        timings=timings,
-        exclusive=not settings.overlap_diarization,
-    )
-    pending = _beside(diarize) if settings.overlap_diarization else None
+    device = whisper_spec(settings, params.model_params).device
+    pending: Future[dict[str, Any]] | None = None
     report(0.0, "transcribe")
-    transcript = run_transcription(
-        audio,
-        params,
-        settings,
-        on_progress=lambda part, partial: report(0.45 * part, "transcribe", partial),
-        timings=timings,
-    )
+    with _stage("transcribe", device, timings):
+        activity = None
+        if params.vad_options.vad_method == "pyannote":
+            from app.ml.segmentation import speaker_activity
+
+            activity = speaker_activity(audio, device)
+        diarize = partial(
+            run_diarization,
+            audio,
+            settings,
+            diarize_params=params.diarize_params,
+            device=params.model_params.device,
+            timings=timings,
+            exclusive=not settings.overlap_diarization,
+            activity=activity,
+            references=references,
+        )
+        if settings.overlap_diarization:
+            pending = _beside(diarize)
+        transcript = _transcribed(
+            audio,
+            params,
+            settings,
+            on_progress=lambda part, partial: report(0.45 * part, "transcribe", partial),
+            activity=activity,
+        )
     report(0.45, "align")
     aligned = run_alignment(
         audio,
@@ -215,4 +255,4 @@ def run_full_pipeline(
         },
         "timings": timings,
         "audio_duration": round(len(audio) / 16_000, 3),
-    }
+    } | ({"known_speakers": speakers["known_speakers"]} if "known_speakers" in speakers else {})

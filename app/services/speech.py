@@ -18,8 +18,14 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from app.audio.decode import Audio, decode_audio, probe_audio
-from app.audio.fetch import check_url
-from app.audio.sources import is_url, load_audio_source, safe_file_name
+from app.audio.fetch import probe_url
+from app.audio.sources import (
+    check_reference_clips,
+    is_url,
+    load_audio_source,
+    load_reference_clip,
+    safe_file_name,
+)
 from app.config import Settings
 from app.db.models import ACTIVE_STATUSES, Task, TaskStatus, TaskType
 from app.errors import ServiceError
@@ -29,12 +35,14 @@ from app.schemas import (
     AudioJob,
     CombineJob,
     DiarizeJob,
+    DiarizeParams,
     JobInput,
     PipelineParams,
     RenderedJob,
     SpeechToTextJob,
     TaskOut,
     TranscribeJob,
+    WebhookBody,
 )
 from app.services.models import check_model_request
 from app.services.pipeline import (
@@ -62,7 +70,8 @@ def _full_process(
     job: SpeechToTextJob, audio: Audio, progress: Progress, settings: Settings
 ) -> dict[str, Any]:
     # The job is itself a PipelineParams: it carries every parameter group.
-    return run_full_pipeline(audio.samples, job, settings, progress=progress)
+    references = _known_speakers(job.diarize_params, settings)
+    return run_full_pipeline(audio.samples, job, settings, progress=progress, references=references)
 
 
 def _transcription(
@@ -102,7 +111,13 @@ def _alignment(job: AlignJob, audio: Audio, progress: Progress, settings: Settin
 
 def _diarization(job: DiarizeJob, audio: Audio, progress: Progress, settings: Settings) -> dict[str, Any]:
     progress(0.0, "diarize")
-    result = run_diarization(audio.samples, settings, diarize_params=job.diarize_params, device=job.device)
+    result = run_diarization(
+        audio.samples,
+        settings,
+        diarize_params=job.diarize_params,
+        device=job.device,
+        references=_known_speakers(job.diarize_params, settings),
+    )
     return {**result, "audio_duration": round(audio.duration, 3)}
 
 
@@ -117,18 +132,34 @@ class SpeechAction:
     task_type: TaskType
     work: Work
     documents: tuple[str, ...] = ()
-    """Request fields kept in the task's `inputs` rather than its visible `params` (they can be large)."""
+    """Request fields (dotted paths into groups) kept in the task's `inputs` rather than its visible `params`
+    (they can be large)."""
 
     @property
     def needs_audio(self) -> bool:
         return issubclass(self.request, AudioJob)
 
+    @property
+    def document_fields(self) -> dict[str, Any]:
+        """`documents` as pydantic's nested include/exclude: `{"diarize_params": {"known_speakers": True}}`."""
+        fields: dict[str, Any] = {}
+        for path in self.documents:
+            *groups, name = path.split(".")
+            level = fields
+            for group in groups:
+                level = level.setdefault(group, {})
+            level[name] = True
+        return fields
+
+
+KNOWN_SPEAKERS = "diarize_params.known_speakers"
+
 
 SPEECH_ACTIONS = (
-    SpeechAction(SpeechToTextJob, TaskType.full_process, _full_process),
+    SpeechAction(SpeechToTextJob, TaskType.full_process, _full_process, (KNOWN_SPEAKERS,)),
     SpeechAction(TranscribeJob, TaskType.transcription, _transcription),
     SpeechAction(AlignJob, TaskType.transcription_alignment, _alignment, ("transcript",)),
-    SpeechAction(DiarizeJob, TaskType.diarization, _diarization),
+    SpeechAction(DiarizeJob, TaskType.diarization, _diarization, (KNOWN_SPEAKERS,)),
     SpeechAction(
         CombineJob,
         TaskType.combine_transcript_diarization,
@@ -157,8 +188,8 @@ def _record(
     return submit_task(
         runtime,
         task_type=action.task_type,
-        params=job.model_dump(mode="json", exclude={"file", *action.documents}),
-        inputs=job.model_dump(mode="json", include=set(action.documents)) if action.documents else None,
+        params=job.model_dump(mode="json", exclude={"file": True, **action.document_fields}),
+        inputs=job.model_dump(mode="json", include=action.document_fields) if action.documents else None,
         file_name=safe_file_name(file_name or getattr(job, "filename", None)),
         url=source if source and is_url(source) else None,
         external_job_id=external_job_id,
@@ -175,6 +206,16 @@ def _admit(settings: Settings, job: JobInput, *, uploaded: bool) -> None:
         raise ServiceError(*NO_AUDIO)
     if isinstance(job, SpeechToTextJob | TranscribeJob | AlignJob):
         check_model_request(settings, job.model_params, transcribes=not isinstance(job, AlignJob))
+    if isinstance(job, SpeechToTextJob | DiarizeJob):
+        check_reference_clips(job.diarize_params.known_speakers, settings=settings)
+
+
+def _known_speakers(params: DiarizeParams, settings: Settings) -> dict[str, Any]:
+    """The known speakers' reference clips (name → 16 kHz samples), loaded as any audio is."""
+    return {
+        name: load_reference_clip(name, source, settings=settings).samples
+        for name, source in params.known_speakers.items()
+    }
 
 
 def _load_audio(settings: Settings, task: Task, job: JobInput) -> Audio | None:
@@ -230,7 +271,7 @@ def run_job(
         finished = _run(runtime, task, job, claimed=False, on_progress=on_progress)
     if finished.status in ACTIVE_STATUSES or finished.webhook is not None:
         return finished  # still running elsewhere, or its webhook is already in the outbox
-    if record_delivery(runtime, finished, getattr(job, "webhook_url", None), wake=False):
+    if record_delivery(runtime, finished, *_webhook(job), wake=False):
         deliver_due(runtime, task_identifier=finished.identifier)
         finished = get_task(runtime, finished.identifier)
     return finished
@@ -248,14 +289,15 @@ def queue_job(
     returns its identifier.
 
     What the task would certainly fail with is refused first, and nothing is recorded: an upload that is empty,
-    not audio or declared too long (read from its header), a URL the downloader would refuse. A full queue
+    not audio or declared too long (read from its header), a URL the downloader would refuse or that does not
+    answer with a file. A full queue
     (`LIMITS__QUEUE_SIZE` queued tasks) refuses it with `queue_full`, and the refusal is recorded.
     """
     settings = runtime.settings
     _admit(settings, job, uploaded=upload is not None)
     source = job.source if isinstance(job, AudioJob) else None
     if upload is None and source and is_url(source):
-        check_url(source, settings.fetch)
+        probe_url(source, settings.fetch)
     if runtime.tasks.count_queued() >= settings.limits.queue_size:
         refused = _record(runtime, job, shared=False, file_name=file_name, owner=owner)
         error = ServiceError("queue_full", "The service is busy; retry later.", details={"retry_after": 30})
@@ -290,7 +332,7 @@ def run_queued(runtime: Runtime, task: Task) -> TaskOut:
     webhook."""
     try:
         action = BY_TASK_TYPE[TaskType(task.task_type)]
-        job = action.request.model_validate_json(json.dumps({**task.params, **(task.inputs or {})}))
+        job = action.request.model_validate_json(json.dumps(_merged(task.params, task.inputs or {})))
     except (KeyError, ValueError):
         log.exception("task %s cannot be rebuilt from its row", task.identifier)
         runtime.tasks.fail(
@@ -306,8 +348,22 @@ def run_queued(runtime: Runtime, task: Task) -> TaskOut:
         finished = _run(runtime, task, job, claimed=True, on_progress=None)
     finally:
         _remove_upload(runtime.settings, task.identifier)
-    record_delivery(runtime, finished, getattr(job, "webhook_url", None))
+    record_delivery(runtime, finished, *_webhook(job))
     return finished
+
+
+def _merged(params: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+    """A task's request from its row: `inputs` laid back into `params`, group by group."""
+    merged = dict(params)
+    for key, value in inputs.items():
+        both = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = _merged(merged[key], value) if both else value
+    return merged
+
+
+def _webhook(job: JobInput | None) -> tuple[str | None, WebhookBody]:
+    """Where the job's webhook goes, and in which shape."""
+    return getattr(job, "webhook_url", None), getattr(job, "webhook_body", "task")
 
 
 def _remove_upload(settings: Settings, identifier: str) -> None:

@@ -132,16 +132,22 @@ def get_task(runtime: Runtime, identifier: str, *, owner: str | None = None) -> 
     return view
 
 
-def list_tasks(runtime: Runtime, query: TaskQuery, *, owner: str | None = None) -> TaskPage:
+def list_tasks(
+    runtime: Runtime, query: TaskQuery, *, owner: str | None = None, complete: bool = False
+) -> TaskPage:
+    """A page of tasks, newest first; every task matching the filters when `complete`."""
     page, total = runtime.tasks.list(
         owner=owner,
         status=query.status,
         task_type=query.task_type,
-        limit=query.page_size,
-        offset=(query.page - 1) * query.page_size,
+        limit=None if complete else query.page_size,
+        offset=0 if complete else (query.page - 1) * query.page_size,
     )
     return TaskPage(
-        tasks=[task_out(t) for t in page], total=total, page=query.page, page_size=query.page_size
+        tasks=[task_out(t) for t in page],
+        total=total,
+        page=1 if complete else query.page,
+        page_size=max(total, 1) if complete else query.page_size,
     )
 
 

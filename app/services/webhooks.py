@@ -17,7 +17,8 @@ from app.audio.fetch import checked_request
 from app.db.models import WebhookDelivery, utcnow
 from app.errors import ServiceError
 from app.runtime import Runtime
-from app.schemas import TaskOut
+from app.schemas import TaskOut, WebhookBody
+from app.schemas_whisperx_fastapi import WHISPERX_FASTAPI, callback_body
 from app.services import metrics
 
 log = logging.getLogger(__name__)
@@ -33,14 +34,22 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def record_delivery(runtime: Runtime, task: TaskOut, url: str | None, *, wake: bool = True) -> bool:
+def record_delivery(
+    runtime: Runtime, task: TaskOut, url: str | None, shape: WebhookBody = "task", *, wake: bool = True
+) -> bool:
     """Put a finished task's webhook in the outbox (to `url`, else the configured default; none without),
-    and `wake` the deliverer (not when the caller sends it itself). False when there is nowhere to send it."""
+    its body in `shape`, and `wake` the deliverer (not when the caller sends it itself). False when there is
+    nowhere to send it."""
     settings = runtime.settings.webhook
     url = url or settings.url
     if not url:
         return False
-    body = json.dumps(task.model_dump(mode="json", exclude={"params", "webhook"}), ensure_ascii=False)
+    content = (
+        callback_body(task)
+        if shape == WHISPERX_FASTAPI
+        else task.model_dump(mode="json", exclude={"params", "webhook"})
+    )
+    body = json.dumps(content, ensure_ascii=False)
     signature = sign(body.encode(), settings.secret.get_secret_value()) if settings.secret else None
     runtime.deliveries.add(task_identifier=task.identifier, url=url, body=body, signature=signature)
     deliverer = runtime.background.get(DELIVERER)

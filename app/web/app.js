@@ -174,7 +174,7 @@ async function poll() {
     renderResult(task);
   } else {
     setStatus(task.status, task.status === "cancelled" ? "Cancelled" : "Failed", task.progress || 0);
-    showError(task.error?.message || `The task was ${task.status}.`);
+    showError(task.error_detail?.message || task.error || `The task was ${task.status}.`);
   }
 }
 

@@ -92,8 +92,8 @@ def _killed_with_running_and_queued_tasks(data_dir: Path, env: dict[str, str]) -
             return task if task["status"] not in ACTIVE else None
 
         task = wait_until(lambda: settled(running_id), timeout=30, what="recovery of the killed task")
-        assert task["status"] == "failed" and task["error"]["code"] == "interrupted", task
-        assert "Traceback" not in task["error"]["message"]
+        assert task["status"] == "failed" and task["error_detail"]["code"] == "interrupted", task
+        assert "Traceback" not in task["error"]
 
         queued = wait_until(lambda: settled(queued_id), timeout=120, what="the queued task to run")
         assert queued["status"] == "completed", queued

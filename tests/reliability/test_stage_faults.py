@@ -180,7 +180,7 @@ def test_a_stage_fault_in_the_rest_app(
     assert bool(freed) == frees
     identifier = response.json()["error"]["details"]["identifier"]
     task = client.get(f"/task/{identifier}").json()
-    assert task["status"] == "failed" and task["error"]["code"] == code
+    assert task["status"] == "failed" and task["error_detail"]["code"] == code
     assert_settled(client, data_dir)
 
     following = rest_job(client)

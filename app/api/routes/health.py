@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.api.deps import ExecutorDep, RuntimeDep
-from app.schemas import HealthReport
-from app.services.health import health_report, readiness
+from app.api.whisperx_fastapi import health_body, live_body, ready_body
+from app.services.health import HealthReport, health_report, readiness
 
 router = APIRouter(tags=["health"])
 ping_router = APIRouter(tags=["health"])
@@ -15,23 +15,24 @@ ping_router = APIRouter(tags=["health"])
 PING_STATUS = {"ready": 200, "initializing": 204, "unhealthy": 503}
 
 
-@router.get("/health", response_model=HealthReport)
-def health(runtime: RuntimeDep, executor: ExecutorDep) -> HealthReport:
-    """Database, device, loaded models and queue depth."""
-    return health_report(runtime, queue_depth=executor.depth)
+@router.get("/health", responses={200: {"model": HealthReport}})
+def health(runtime: RuntimeDep, executor: ExecutorDep) -> JSONResponse:
+    """Database, device, loaded models and queue depth; `message` as whisperX-FastAPI's."""
+    return JSONResponse(health_body(health_report(runtime, queue_depth=executor.depth)))
 
 
 @router.get("/health/live")
-async def live() -> dict[str, str]:
-    """The process answers."""
-    return {"status": "ok"}
+async def live() -> JSONResponse:
+    """The process answers: `status`, `timestamp` (Unix seconds) and `message`."""
+    return JSONResponse(live_body())
 
 
-@router.get("/health/ready", response_model=HealthReport, responses={503: {"model": HealthReport}})
+@router.get("/health/ready", responses={200: {"model": HealthReport}, 503: {"model": HealthReport}})
 def ready(runtime: RuntimeDep, executor: ExecutorDep) -> JSONResponse:
-    """Ready to take work: the database answers and the configured models are loaded."""
+    """Ready to take work: the database answers and the configured models are loaded. As whisperX-FastAPI's,
+    `status` is `ok` or `error` and `database` `connected` or `disconnected` (our report: `database_detail`)."""
     report = health_report(runtime, queue_depth=executor.depth)
-    return JSONResponse(report.model_dump(mode="json"), status_code=200 if report.ready else 503)
+    return JSONResponse(ready_body(report), status_code=200 if report.ready else 503)
 
 
 @ping_router.get(

@@ -33,7 +33,10 @@ from app.services.render import MEDIA_TYPES
 router = APIRouter(prefix="/v1", tags=["openai"], responses=OPENAI_ERROR_RESPONSES)
 
 # Form names of list fields, as OpenAI's clients send them.
-LIST_FIELDS = {"timestamp_granularities": "timestamp_granularities[]", "include": "include[]"}
+LIST_FIELDS = {
+    name: f"{name}[]"
+    for name in ("timestamp_granularities", "include", "known_speaker_names", "known_speaker_references")
+}
 
 Granularities = Annotated[
     list[Literal["word", "segment"]] | None,
@@ -42,6 +45,17 @@ Granularities = Annotated[
 Include = Annotated[
     list[str] | None,
     Form(alias="include[]", description="Refused: token log-probabilities are not offered"),
+]
+KnownSpeakerNames = Annotated[
+    list[str] | None,
+    Form(alias="known_speaker_names[]", description="Up to 4 names of voices to recognise (diarized_json)"),
+]
+KnownSpeakerReferences = Annotated[
+    list[str] | None,
+    Form(
+        alias="known_speaker_references[]",
+        description="A 2–10 s clip of each named voice, as a data URL, in the order of the names",
+    ),
 ]
 
 
@@ -114,6 +128,8 @@ def transcriptions(
     stream: Annotated[
         bool, Form(description="`true` (with `json` or `text`): server-sent events as segments are decoded")
     ] = False,
+    known_speaker_names: KnownSpeakerNames = None,
+    known_speaker_references: KnownSpeakerReferences = None,
 ) -> Response:
     """Transcribe audio, in OpenAI's request and response shapes; with `stream`, as OpenAI's
     `transcript.text.delta` events, then `transcript.text.done`."""
@@ -133,6 +149,8 @@ def transcriptions(
             "timestamp_granularities": timestamp_granularities,
             "include": include,
             "stream": stream,
+            "known_speaker_names": known_speaker_names,
+            "known_speaker_references": known_speaker_references,
         },
     )
 

@@ -1,7 +1,8 @@
 """whisperX-FastAPI style routes: the full pipeline and each stage, queued as tasks.
 
 Parameter groups travel as form fields holding JSON objects, and are validated by the same schemas as the
-worker's input.
+worker's input. whisperX-FastAPI's query parameters are taken too (`app/schemas_whisperx_fastapi.py`: the form
+group wins, key by key), and its `.json` file parts wherever a document is expected.
 """
 
 # No `from __future__ import annotations`: the route factory's annotations must be evaluated (FastAPI
@@ -9,12 +10,13 @@ worker's input.
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from app.api.deps import ExecutorDep, OwnerDep, RuntimeDep
 from app.api.submit import TaskAccepted, queue_job, validated
+from app.api.whisperx_fastapi import DOCUMENT_FIELDS, check_callback, combine_fields, read_documents
 from app.schemas import (
     AlignJob,
     CombineJob,
@@ -23,6 +25,13 @@ from app.schemas import (
     SpeechToTextJob,
     TaskOut,
     TranscribeJob,
+)
+from app.schemas_whisperx_fastapi import (
+    AlignServiceQuery,
+    DiarizeServiceQuery,
+    SpeechToTextQuery,
+    TranscribeQuery,
+    job_fields,
 )
 from app.services.render import MEDIA_TYPES
 
@@ -80,8 +89,9 @@ class SpeechToTextUrlForm(SpeechToTextForm):
 
 
 class AlignForm(_Rendered):
-    transcript: str = Field(
-        description='Transcript JSON: `{"language": "en", "segments": [{"start", "end", "text"}]}`'
+    transcript: UploadFile | str = Field(
+        description='Transcript JSON, as text or a `.json` file: `{"language": "en", "segments": [{"start", '
+        '"end", "text"}]}`'
     )
     align_params: str | None = _group('{"interpolate_method": "nearest"}')
     model_params: str | None = _group('{"model": "tiny.en"}')
@@ -93,8 +103,24 @@ class DiarizeForm(_Delivery):
     device: Literal["cpu", "cuda"] | None = None
 
 
-def _upload_route(path: str, form_type: type[_Delivery], job_type: type[BaseModel], summary: str) -> None:
-    """A route taking an uploaded `file` and the form `form_type`, queuing `job_type` (the worker's schema)."""
+def _job(runtime: RuntimeDep, job_type: type[BaseModel], query: BaseModel, form: _Delivery) -> BaseModel:
+    """The job from the query string and the form; a callback named in the query is checked reachable."""
+    documents = {name: getattr(form, name) for name in DOCUMENT_FIELDS if hasattr(form, name)}
+    job = validated(job_type, job_fields(query, read_documents({**form.job_fields(), **documents})))
+    if getattr(job, "webhook_body", "task") != "task" and job.webhook_url:  # type: ignore[attr-defined]
+        check_callback(job.webhook_url, runtime.settings.fetch)  # type: ignore[attr-defined]
+    return job
+
+
+def _upload_route(
+    path: str,
+    form_type: type[_Delivery],
+    query_type: type[BaseModel],
+    job_type: type[BaseModel],
+    summary: str,
+) -> None:
+    """A route taking an uploaded `file`, the form `form_type` and the query `query_type`, queuing `job_type`
+    (the worker's schema)."""
 
     def route(
         runtime: RuntimeDep,
@@ -102,27 +128,43 @@ def _upload_route(path: str, form_type: type[_Delivery], job_type: type[BaseMode
         owner: OwnerDep,
         file: Upload,
         form: Annotated[form_type, Form()],  # type: ignore[valid-type]
+        query: Annotated[query_type, Query()],  # type: ignore[valid-type]
         wait: Wait = False,
     ) -> Response:
-        job = validated(job_type, form.job_fields())
+        job = _job(runtime, job_type, query, form)
         return queue_job(runtime, executor, job, upload=file, wait=wait, owner=owner)
 
     router.post(path, responses=RESPONSES, summary=summary, description=summary)(route)
 
 
 _upload_route(
-    "/speech-to-text", SpeechToTextForm, SpeechToTextJob, "Transcribe, align, diarize and combine a file"
+    "/speech-to-text",
+    SpeechToTextForm,
+    SpeechToTextQuery,
+    SpeechToTextJob,
+    "Transcribe, align, diarize and combine a file",
 )
 _upload_route(
     "/service/transcribe",
     TranscribeOnlyForm,
+    TranscribeQuery,
     TranscribeJob,
     "Transcription only (`word_timestamps`: aligned words too)",
 )
 _upload_route(
-    "/service/align", AlignForm, AlignJob, "Word timings for a given transcript against the uploaded audio"
+    "/service/align",
+    AlignForm,
+    AlignServiceQuery,
+    AlignJob,
+    "Word timings for a given transcript (text or a `.json` file) against the uploaded audio",
 )
-_upload_route("/service/diarize", DiarizeForm, DiarizeJob, "Speaker diarization only: who spoke when")
+_upload_route(
+    "/service/diarize",
+    DiarizeForm,
+    DiarizeServiceQuery,
+    DiarizeJob,
+    "Speaker diarization only: who spoke when",
+)
 
 
 @router.post("/speech-to-text-url", responses=RESPONSES)
@@ -131,10 +173,11 @@ def speech_to_text_url(
     executor: ExecutorDep,
     owner: OwnerDep,
     form: Annotated[SpeechToTextUrlForm, Form()],
+    query: Annotated[SpeechToTextQuery, Query()],
     wait: Wait = False,
 ) -> Response:
     """The full pipeline on audio fetched from an http(s) URL."""
-    job = validated(SpeechToTextJob, form.job_fields())
+    job = _job(runtime, SpeechToTextJob, query, form)
     return queue_job(runtime, executor, job, wait=wait, owner=owner)
 
 
@@ -156,13 +199,56 @@ COMBINE_EXAMPLE = {
 }
 
 
-@router.post("/service/combine", responses=RESPONSES)
+_DOCUMENT = {"type": "string", "format": "binary", "description": "JSON text or a `.json` file"}
+COMBINE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["aligned_transcript", "diarization_result"],
+                    "properties": {
+                        "aligned_transcript": {"type": "object", "description": "The `align` result"},
+                        "diarization_result": {
+                            "type": "array",
+                            "items": {"type": "object"},
+                            "description": "The `diarize` result's segments (or the result itself)",
+                        },
+                        "output_format": {"type": "string", "enum": ["json", "srt", "vtt", "txt", "tsv"]},
+                        "subtitle_options": {"type": "object"},
+                        "webhook_url": {"type": "string"},
+                    },
+                },
+                "example": COMBINE_EXAMPLE,
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["aligned_transcript", "diarization_result"],
+                    "properties": {
+                        "aligned_transcript": _DOCUMENT,
+                        "diarization_result": _DOCUMENT,
+                        "output_format": {"type": "string", "enum": ["json", "srt", "vtt", "txt", "tsv"]},
+                        "subtitle_options": {"type": "string"},
+                        "callback_url": {"type": "string"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@router.post("/service/combine", responses=RESPONSES, openapi_extra=COMBINE_BODY)
 def combine(
     runtime: RuntimeDep,
     executor: ExecutorDep,
     owner: OwnerDep,
-    job: Annotated[CombineJob, Body(examples=[COMBINE_EXAMPLE])],
+    fields: Annotated[dict[str, object], Depends(combine_fields)],
     wait: Wait = False,
 ) -> Response:
-    """Assign diarization speakers to an aligned transcript's segments and words."""
+    """Assign diarization speakers to an aligned transcript's segments and words: a JSON body, or a form whose
+    `aligned_transcript` and `diarization_result` are JSON text or `.json` files."""
+    job = validated(CombineJob, fields)
     return queue_job(runtime, executor, job, wait=wait, owner=owner)

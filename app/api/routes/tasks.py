@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from app.api.deps import OwnerDep, RuntimeDep
 from app.api.submit import task_result_response
 from app.db.models import TaskStatus, TaskType
 from app.schemas import OutputFormat, RenderedJob, SubtitleOptions, TaskOut, TaskQuery
+from app.schemas_whisperx_fastapi import TASK_TYPES_BY_NAME, task_view
 from app.services import tasks
 from app.services.render import MEDIA_TYPES
 from app.services.tasks import TaskPage
@@ -24,24 +25,37 @@ class TaskDeleted(BaseModel):
     message: str
 
 
-@router.get("/all", response_model=TaskPage)
+TASK_SHAPE = (
+    "whisperX-FastAPI's shape beside ours: `metadata`, `error` as text (ours is `error_detail`), `start_time`, "
+    "`end_time`, its task type names, a diarization as its list of turns"
+)
+
+
+@router.get("/all", responses={200: {"model": TaskPage, "description": f"Tasks in {TASK_SHAPE}"}})
 def list_tasks(
     runtime: RuntimeDep,
     owner: OwnerDep,
     status: TaskStatus | None = None,
-    task_type: TaskType | None = None,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=200)] = 20,
-) -> TaskPage:
-    """Tasks, newest first, filtered by status and type."""
-    query = TaskQuery(status=status, task_type=task_type, page=page, page_size=page_size)
-    return tasks.list_tasks(runtime, query, owner=owner)
+    task_type: TaskType | Literal["combine_transcript&diarization"] | None = None,
+    page: Annotated[int | None, Query(ge=1, le=1_000_000, description="1 when `page_size` is given")] = None,
+    page_size: Annotated[int | None, Query(ge=1, le=200, description="20 when `page` is given")] = None,
+) -> JSONResponse:
+    """Tasks, newest first, filtered by status and type: every one, unless `page` or `page_size` asks for a
+    page."""
+    query = TaskQuery(
+        status=status,
+        task_type=TASK_TYPES_BY_NAME.get(task_type, task_type) if task_type else None,
+        page=page or 1,
+        page_size=page_size or 20,
+    )
+    listed = tasks.list_tasks(runtime, query, owner=owner, complete=page is None and page_size is None)
+    return JSONResponse({**listed.model_dump(mode="json"), "tasks": [task_view(t) for t in listed.tasks]})
 
 
-@router.get("/{identifier}", response_model=TaskOut)
-def get_task(runtime: RuntimeDep, owner: OwnerDep, identifier: str) -> TaskOut:
+@router.get("/{identifier}", responses={200: {"model": TaskOut, "description": f"The task, in {TASK_SHAPE}"}})
+def get_task(runtime: RuntimeDep, owner: OwnerDep, identifier: str) -> JSONResponse:
     """A task's status, progress, parameters, result and error."""
-    return tasks.get_task(runtime, identifier, owner=owner)
+    return JSONResponse(task_view(tasks.get_task(runtime, identifier, owner=owner)))
 
 
 @router.get(

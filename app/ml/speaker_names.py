@@ -1,0 +1,84 @@
+"""Known speakers by name: each diarized speaker takes the name of the reference clip its voice matches best.
+
+Voices are compared by the diarizer's own speaker embeddings: a reference clip is embedded by the model that
+embedded the recording, and compared (cosine similarity) with each diarized speaker's centroid. Names go to
+speakers by an optimal one-to-one assignment, so a name is never given to two speakers, and only where the
+similarity reaches the embedding's threshold; any other speaker keeps its diarization label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+# Measured with bench/speaker_names.py (the embedded diarizer's Resemblyzer d-vectors, clips held out of the
+# recording against the diarized speakers' centroids): the same voice scored 0.86–0.88 (one caller) and
+# 0.86–0.93 (the other) on pyannote's sample, 0.89 and 0.97 on the espeak-ng dialogue; different voices at most
+# 0.84 between the sample's two callers, 0.78 between the dialogue's voices (another sex and pitch) and 0.76
+# for an absent third voice. 0.85 sits between the two. d-vectors are non-negative, so even different voices
+# sit high: two espeak male voices (en-us m1 and m3) reached 0.93, beyond any threshold's reach.
+EMBEDDED_MATCH_THRESHOLD = 0.85
+# pyannote's hub pipelines embed with WeSpeaker's ResNet34, whose embeddings are signed: different speakers sit
+# near 0, and pyannote's speaker-diarization-3.1 clusters two stretches as one speaker down to a similarity of
+# 0.30 (cosine distance 0.70). Naming asks more than clustering, as the embedded threshold does over its own
+# clustering's (0.78). Not measured here (no hub); bench/speaker_names.py measures it where HF_TOKEN works.
+HUB_MATCH_THRESHOLD = 0.5
+
+SpeakerEmbedding = Callable[..., Any]
+"""pyannote's speaker-embedding interface: (batch, 1, samples) waveforms in, (batch, dimension) array out."""
+
+
+def reference_embeddings(
+    embedding: SpeakerEmbedding, clips: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Each 16 kHz clip's embedding by the diarizer's own embedding model."""
+    import torch
+
+    return {
+        name: np.asarray(embedding(torch.from_numpy(np.ascontiguousarray(clip, np.float32))[None, None]))[0]
+        for name, clip in clips.items()
+    }
+
+
+def cosine_similarities(speakers: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """(speakers, references) cosine similarities; a zero or undefined embedding is -1 (matches nothing)."""
+    norms = np.linalg.norm(speakers, axis=1)[:, None] * np.linalg.norm(references, axis=1)[None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        similarities = speakers @ references.T / norms
+    return np.where(np.isfinite(similarities), similarities, -1.0)
+
+
+def match_speakers(
+    speakers: Mapping[str, Sequence[float] | np.ndarray],
+    references: Mapping[str, np.ndarray],
+    *,
+    threshold: float,
+) -> dict[str, dict[str, Any]]:
+    """For each reference name, the diarized speaker it names (`None` when none matches) and the similarity
+    of that pair (else the best similarity it reached with any speaker, `None` without speakers)."""
+    from scipy.optimize import linear_sum_assignment
+
+    labels, names = list(speakers), list(references)
+    if not labels or not names:
+        return {name: {"speaker": None, "similarity": None} for name in names}
+    similarities = cosine_similarities(
+        np.vstack([np.asarray(speakers[label], np.float64) for label in labels]),
+        np.vstack([np.asarray(references[name], np.float64) for name in names]),
+    )
+    # Pairs under the threshold weigh nothing, so the assignment maximises the similarity of the pairs kept.
+    eligible = np.where(similarities >= threshold, similarities, 0.0)
+    rows, columns = linear_sum_assignment(eligible, maximize=True)
+    named = {names[c]: labels[r] for r, c in zip(rows, columns, strict=True) if eligible[r, c] > 0}
+    matches: dict[str, dict[str, Any]] = {}
+    for column, name in enumerate(names):
+        speaker = named.get(name)
+        similarity = similarities[labels.index(speaker), column] if speaker else similarities[:, column].max()
+        matches[name] = {"speaker": speaker, "similarity": round(float(similarity), 3)}
+    return matches
+
+
+def speaker_names(matches: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Diarization label → name, for the speakers `match_speakers` named."""
+    return {match["speaker"]: name for name, match in matches.items() if match["speaker"]}
