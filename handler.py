@@ -36,7 +36,7 @@ from app.services.compat_workers import job_task_ids, serve_worker_input, worker
 from app.services.health import fitness_problems, health_report
 from app.services.lifecycle import start_service
 from app.services.metrics import job_figures
-from app.services.pipeline import Progress
+from app.services.pipeline import Progress, Segments
 from app.services.speech import rendered_result, run_job
 from app.services.webhooks import start_deliverer
 
@@ -50,14 +50,20 @@ def _validated(schema: type[Model], job_input: dict[str, Any]) -> Model:
 
 
 def _runpod_progress(job: dict[str, Any]) -> Progress | None:
-    """Progress updates through RunPod, when running on RunPod (locally there is nowhere to send them)."""
+    """Progress updates through RunPod, when running on RunPod (locally there is nowhere to send them): the
+    stage, the fraction done and, once transcription has decoded some, the newest segment's text."""
     if not os.environ.get("RUNPOD_WEBHOOK_POST_OUTPUT"):
         return None
     import runpod
 
-    return lambda fraction, stage: runpod.serverless.progress_update(
-        job, {"stage": stage, "progress": round(fraction, 3)}
-    )
+    newest: dict[str, str] = {}
+
+    def update(fraction: float, stage: str, partial: Segments | None = None) -> None:
+        if partial:
+            newest["text"] = partial[-1]["text"].strip()
+        runpod.serverless.progress_update(job, {"stage": stage, "progress": round(fraction, 3), **newest})
+
+    return update
 
 
 def _task_response(task: TaskOut, request: BaseModel) -> dict[str, Any]:

@@ -272,6 +272,7 @@ class TaskOut(BaseModel):
     audio_duration: float | None
     progress: float
     stage: str | None
+    partial: list[dict[str, Any]] | None = Field(None, description="Segments decoded so far, while running")
     result: Any | None
     error: ErrorBody | None = None
     created_at: datetime

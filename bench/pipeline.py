@@ -5,6 +5,7 @@ own chunking and batched decoder against the service's padded chunks, confidence
     .venv/bin/python bench/pipeline.py                      # CPU, bundled tiny.en, pyannote's 30 s sample
     .venv/bin/python bench/pipeline.py --device cuda --model large-v3 --tile 10
     .venv/bin/python bench/pipeline.py --minutes 10 --runs 1  # four voices that keep coming back
+    .venv/bin/python bench/pipeline.py --publish            # the service side records progress as a task does
 
 Runs of the service and of the direct calls alternate, and medians are reported, because the machine is noisy.
 CPU seconds per stage (`time.process_time`, every thread of the process) are reported beside wall seconds: on
@@ -21,6 +22,7 @@ import os
 import resource
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ from app.ml import alignment, diarization, transcription  # noqa: E402
 from app.schemas import PipelineParams  # noqa: E402
 from app.services import pipeline as pipeline_module  # noqa: E402
 from app.services.pipeline import (  # noqa: E402
+    Progress,
     preload_models,
     run_full_pipeline,
     run_transcription,
@@ -101,6 +104,26 @@ def cpu_timed(spent: dict[str, float]) -> None:
         setattr(module, name, timed)
 
 
+def task_row_progress(folder: str) -> Progress:
+    """What a running task does with its progress: record it, with the segments decoded so far, in its row
+    (a SQLite task store in `folder`)."""
+    from app.db.migrate import upgrade
+    from app.db.models import TaskType
+    from app.db.repository import TaskRepository
+    from app.db.session import make_engine, make_session_factory
+
+    engine = make_engine(f"sqlite:///{folder}/tasks.db")
+    upgrade(engine)
+    tasks = TaskRepository(make_session_factory(engine), lease_seconds=60)
+    identifier = tasks.create(task_type=TaskType.full_process, worker_id="bench").identifier
+    tasks.claim(identifier, worker_id="bench")
+
+    def progress(fraction: float, stage: str, partial: list[dict[str, Any]] | None = None) -> None:
+        tasks.progress(identifier, worker_id="bench", progress=fraction, stage=stage, partial=partial)
+
+    return progress
+
+
 def words_der(reference: Any, result: dict) -> float:
     """DER of the words' speakers, over the words' spans only (collar 0)."""
     from pyannote.core import Annotation, Segment, Timeline
@@ -129,6 +152,11 @@ def main() -> None:
         help="an N-minute recording of four recurring voices (0.5 or less: pyannote's sample)",
     )
     parser.add_argument("--no-direct", action="store_true", help="skip whisperx's own calls")
+    parser.add_argument(
+        "--publish",
+        action="store_true",
+        help="the service side records progress and the segments so far in a task row, as a task does",
+    )
     args = parser.parse_args()
 
     import pyannote.audio
@@ -148,10 +176,13 @@ def main() -> None:
     seconds = len(audio) / SAMPLE_RATE
     settings = Settings(_env_file=None, device=args.device, whisper_model=args.model)  # type: ignore[call-arg]
     params = PipelineParams()
+    progress = task_row_progress(tempfile.mkdtemp(prefix="bench-tasks-")) if args.publish else None
 
     # A cold run (every model loaded on the way) on short audio; long audio only loads the models first.
     started = time.perf_counter()
-    preload_models(settings) if seconds > 120 else run_full_pipeline(audio, params, settings)
+    preload_models(settings) if seconds > 120 else run_full_pipeline(
+        audio, params, settings, progress=progress
+    )
     cold = time.perf_counter() - started
 
     spec = whisper_spec(settings, params.model_params)
@@ -196,7 +227,7 @@ def main() -> None:
     for _ in range(args.runs):
         started, cpu_started = time.perf_counter(), time.process_time()
         spent.clear()
-        result = run_full_pipeline(audio, params, settings)
+        result = run_full_pipeline(audio, params, settings, progress=progress)
         ours["total"].append(time.perf_counter() - started)
         cpu["total"].append(time.process_time() - cpu_started)
         for stage, seconds_spent in spent.items():
@@ -216,6 +247,7 @@ def main() -> None:
     print(
         f"audio {seconds:.1f} s ({path.name} x{args.tile}), device {spec.device}, model {spec.name}, "
         f"compute {spec.compute_type}, threads {spec.threads}, batch {settings.batch_size}, {args.runs} warm runs"
+        + (", progress and segments so far recorded in a task row" if args.publish else "")
     )
     print(f"backends: {result['backends']}")
     print()

@@ -85,6 +85,8 @@ class Task(Base):
     audio_duration: Mapped[float | None] = mapped_column(Float)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     stage: Mapped[str | None] = mapped_column(String(40))
+    partial: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    """The segments decoded so far, while the task runs (readable by any process sharing the database)."""
     result: Mapped[Any | None] = mapped_column(JSON)
     error_code: Mapped[str | None] = mapped_column(String(40))
     error_message: Mapped[str | None] = mapped_column(Text)

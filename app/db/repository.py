@@ -162,9 +162,18 @@ class TaskRepository:
             )
             return set(session.scalars(query))
 
-    def progress(self, identifier: str, *, worker_id: str, progress: float, stage: str | None = None) -> bool:
-        """Record progress and renew the lease. False means the task is no longer this worker's to run
-        (cancelled, recovered or deleted): the worker should stop."""
+    def progress(
+        self,
+        identifier: str,
+        *,
+        worker_id: str,
+        progress: float,
+        stage: str | None = None,
+        partial: list[dict[str, Any]] | None = None,
+    ) -> bool:
+        """Record progress (and the segments decoded so far, when given) and renew the lease. False means the
+        task is no longer this worker's to run (cancelled, recovered or deleted): the worker should stop."""
+        published = {"partial": partial} if partial is not None else {}
         return self._update(
             (
                 Task.identifier == identifier,
@@ -174,6 +183,7 @@ class TaskRepository:
             progress=max(0.0, min(1.0, progress)),
             stage=stage,
             lease_expires_at=utcnow() + self.lease,
+            **published,
         )
 
     def renew_leases(self, worker_id: str) -> int:
@@ -247,6 +257,7 @@ class TaskRepository:
                     error_message=INTERRUPTED_MESSAGE,
                     finished_at=now,
                     lease_expires_at=None,
+                    partial=None,
                 )
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
@@ -278,6 +289,7 @@ class TaskRepository:
             task.status = status
             task.finished_at = now
             task.lease_expires_at = None
+            task.partial = None  # the result, or nothing, replaces what was published while it ran
             if task.started_at is not None:
                 task.duration = (now - task.started_at).total_seconds()
             return True

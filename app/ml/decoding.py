@@ -8,6 +8,7 @@ at the next of `temperatures`, by sampling, as faster-whisper's `generate_with_f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ import numpy as np
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import TranscriptionOptions, get_compression_ratio
 from whisperx.asr import FasterWhisperPipeline, WhisperModel
+from whisperx.vads.vad import Vad
 
 from app.schemas import CONFIDENCE_FIELDS
 
@@ -143,8 +145,33 @@ class ConfidentWhisperModel(WhisperModel):
         return decoded
 
 
+OnChunk = Callable[[float, dict[str, Any]], None]
+"""Called as each chunk is decoded, in order: the fraction of chunks done and the chunk's segment."""
+
+
+class PlannedChunks(Vad):
+    """A VAD model that keeps the chunks it planned, so each chunk's times are known as soon as it is decoded."""
+
+    def __init__(self, vad: Vad) -> None:
+        self.vad = vad
+        self.chunks: list[dict[str, Any]] = []
+
+    def __call__(self, audio: Any, **kwargs: Any) -> Any:
+        return self.vad(audio, **kwargs)
+
+    def preprocess_audio(self, audio: Any) -> Any:  # type: ignore[override]
+        return self.vad.preprocess_audio(audio)
+
+    def merge_chunks(  # type: ignore[override]
+        self, segments: Any, chunk_size: int, onset: float, offset: float | None
+    ) -> list[dict[str, Any]]:
+        self.chunks = self.vad.merge_chunks(segments, chunk_size, onset=onset, offset=offset)
+        return self.chunks
+
+
 class ConfidentPipeline(FasterWhisperPipeline):
-    """whisperx's pipeline whose segments carry each chunk's decoder figures."""
+    """whisperx's pipeline whose segments carry each chunk's decoder figures, and which hands each chunk's
+    segment to `on_chunk` as soon as it is decoded."""
 
     @classmethod
     def from_pipeline(cls, pipeline: FasterWhisperPipeline) -> ConfidentPipeline:
@@ -160,15 +187,31 @@ class ConfidentPipeline(FasterWhisperPipeline):
         )
 
     def postprocess(self, model_outputs: dict[str, Any]) -> dict[str, Any]:
-        # Chunks come back in order, one by one when batched (a list of one otherwise); the loop in
-        # `transcribe` keeps only their text.
+        # Chunks come back in order, one by one when batched (a list of one otherwise), as whisperx's loop
+        # reaches them; that loop keeps only their text.
         decoded = model_outputs["decoded"]
-        self.decoded.extend(decoded if isinstance(decoded, list) else [decoded])
+        for chunk in decoded if isinstance(decoded, list) else [decoded]:
+            self.decoded.append(chunk)
+            if self.on_chunk is not None:
+                planned = self.planned.chunks
+                times = planned[len(self.decoded) - 1]
+                segment = {
+                    "start": round(times["start"], 3),
+                    "end": round(times["end"], 3),
+                    "text": chunk.text,
+                }
+                self.on_chunk(len(self.decoded) / len(planned), segment)
         return model_outputs
 
-    def transcribe(self, audio: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def transcribe(self, audio: Any, on_chunk: OnChunk | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
         self.decoded: list[Decoded] = []
-        result = super().transcribe(audio, **kwargs)
+        self.on_chunk = on_chunk
+        self.planned = PlannedChunks(self.vad_model)
+        self.vad_model = self.planned
+        try:
+            result = super().transcribe(audio, **kwargs)
+        finally:
+            self.vad_model = self.planned.vad
         for segment, decoded in zip(result["segments"], self.decoded, strict=True):
             segment.update(decoded.figures())
         return result

@@ -98,11 +98,14 @@ def transcribe(
     asr_options: ASROptions,
     vad_options: VADOptions,
     batch_size: int,
-    on_progress: Callable[[float], None] | None = None,
+    on_progress: Callable[[float, list[dict[str, Any]]], None] | None = None,
     activity: Any | None = None,
 ) -> dict[str, Any]:
     """Transcribe 16 kHz mono audio; returns whisperx's `{"segments", "language"}`. `activity`: the recording's
-    speaker activity (`app.ml.segmentation`), when it was computed already."""
+    speaker activity (`app.ml.segmentation`), when it was computed already.
+
+    `on_progress` is called as each chunk is decoded with the fraction done and the segments so far
+    (`start`, `end`, `text`), exactly as the result will hold them."""
     import whisperx
 
     from app.ml.chunking import drop_repeated_words
@@ -128,13 +131,22 @@ def transcribe(
             model=model,
             task=model_params.task,
         )
+    decoded: list[dict[str, Any]] = []
+
+    def publish(fraction: float, segment: dict[str, Any]) -> None:
+        decoded.append(segment)
+        if on_progress is not None:
+            # Copies: the dedup edits texts in place. It only looks back one segment, so the segments so far
+            # come out exactly as the whole result's first segments will.
+            on_progress(fraction, drop_repeated_words([dict(s) for s in decoded]))
+
     result = ConfidentPipeline.from_pipeline(pipeline).transcribe(
         audio,
         batch_size=batch_size,
         chunk_size=model_params.chunk_size,
         language=language,
         task=model_params.task,
-        progress_callback=(lambda percent: on_progress(percent / 100)) if on_progress else None,
+        on_chunk=publish if on_progress else None,
     )
     result["segments"] = drop_repeated_words(result["segments"])
     return dict(result)

@@ -21,6 +21,7 @@ OpenAIFormat = Literal[TranslationFormat, "diarized_json"]
 LISTED_ALIAS = "whisper-1"
 OPENAI_ALIASES = {LISTED_ALIAS, "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-diarize"}
 OWNER = "whisperx-service"
+STREAM_FORMATS = ("json", "text")
 
 
 class OpenAITranslationRequest(BaseModel):
@@ -52,9 +53,11 @@ class OpenAITranscriptionRequest(OpenAITranslationRequest):
 
     @field_validator("stream")
     @classmethod
-    def _no_stream(cls, value: bool) -> bool:
-        if value:
-            raise ValueError("streamed transcripts are not offered here; send stream=false")
+    def _stream_text_only(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("response_format", "json") not in STREAM_FORMATS:
+            raise ValueError(
+                "a streamed transcript is text: use response_format json or text with stream=true"
+            )
         return value
 
     @field_validator("known_speaker_names")
@@ -98,7 +101,9 @@ def to_job(request: OpenAITranslationRequest, *, task: Literal["transcribe", "tr
         assert isinstance(request, OpenAITranscriptionRequest)  # translations have no diarized_json
         known = dict(zip(request.known_speaker_names, request.known_speaker_references, strict=True))
         return SpeechToTextJob.model_validate({**groups, "diarize_params": {"known_speakers": known}})
-    word_timestamps = "word" in _granularities(request) or request.response_format in ("srt", "vtt")
+    word_timestamps = not getattr(request, "stream", False) and (
+        "word" in _granularities(request) or request.response_format in ("srt", "vtt")
+    )
     return TranscribeJob.model_validate({**groups, "word_timestamps": word_timestamps})
 
 
@@ -210,3 +215,14 @@ def model_card(settings: Settings, name: str) -> dict[str, Any]:
 def model_cards(settings: Settings) -> list[dict[str, Any]]:
     """Every model `/v1` answers to: `whisper-1` (the configured model) and each served Whisper model."""
     return [model_card(settings, name) for name in [LISTED_ALIAS, *settings.served_models]]
+
+
+def stream_delta(segment: dict[str, Any], *, first: bool) -> dict[str, Any]:
+    """OpenAI's `transcript.text.delta` for one decoded segment: the deltas add up to the done event's text."""
+    return {"type": "transcript.text.delta", "delta": ("" if first else " ") + segment["text"].strip()}
+
+
+def stream_done(result: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI's `transcript.text.done`: the whole text (as the `json` format gives it) and the usage."""
+    text = " ".join(segment["text"].strip() for segment in result["segments"])
+    return {"type": "transcript.text.done", "text": text, **_usage(result, "transcribe")}

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -23,8 +23,14 @@ from app.services.segments import split_segments
 if TYPE_CHECKING:
     from app.ml.segmentation import SpeakerActivity
 
-Progress = Callable[[float, str], None]
-"""Called with the task's overall progress (0–1) and the current stage; it may raise to stop the task."""
+Segments = list[dict[str, Any]]
+
+
+class Progress(Protocol):
+    """Called with the task's overall progress (0–1) and the current stage and, while transcribing, the
+    segments decoded so far (`start`, `end`, `text`); it may raise to stop the task."""
+
+    def __call__(self, fraction: float, stage: str, partial: Segments | None = None) -> None: ...
 
 
 def whisper_spec(settings: Settings, model_params: ModelParams) -> WhisperSpec:
@@ -66,10 +72,11 @@ def run_transcription(
     params: PipelineParams,
     settings: Settings,
     *,
-    on_progress: Callable[[float], None] | None = None,
+    on_progress: Callable[[float, Segments], None] | None = None,
     timings: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """Transcribe: whisperx's `{"segments", "language"}` plus the backend used."""
+    """Transcribe: whisperx's `{"segments", "language"}` plus the backend used; `on_progress` hears the
+    fraction done and the segments so far as each chunk is decoded."""
     spec = whisper_spec(settings, params.model_params)
     with _stage("transcribe", spec.device, timings if timings is not None else {}):
         return _transcribed(audio, params, settings, on_progress=on_progress)
@@ -80,7 +87,7 @@ def _transcribed(
     params: PipelineParams,
     settings: Settings,
     *,
-    on_progress: Callable[[float], None] | None,
+    on_progress: Callable[[float, Segments], None] | None,
     activity: SpeakerActivity | None = None,
 ) -> dict[str, Any]:
     spec = whisper_spec(settings, params.model_params)
@@ -170,6 +177,10 @@ def _beside(work: Callable[[], dict[str, Any]]) -> Future[dict[str, Any]]:
         thread.shutdown(wait=False)
 
 
+def _no_progress(_fraction: float, _stage: str, _partial: Segments | None = None) -> None:
+    pass
+
+
 def run_full_pipeline(
     audio: np.ndarray,
     params: PipelineParams,
@@ -184,7 +195,7 @@ def run_full_pipeline(
     With pyannote's VAD the recording is segmented once, for the VAD and the embedded diarizer alike (counted
     in the transcription stage). With `overlap_diarization`, diarization (which needs no transcript) runs on the
     same audio beside transcription and alignment, sharing the device with them."""
-    report = progress or (lambda _fraction, _stage: None)
+    report = progress or _no_progress
     timings: dict[str, float] = {}
     device = whisper_spec(settings, params.model_params).device
     pending: Future[dict[str, Any]] | None = None
@@ -212,7 +223,7 @@ def run_full_pipeline(
             audio,
             params,
             settings,
-            on_progress=lambda part: report(0.45 * part, "transcribe"),
+            on_progress=lambda part, partial: report(0.45 * part, "transcribe", partial),
             activity=activity,
         )
     report(0.45, "align")

@@ -82,7 +82,10 @@ def _transcription(
     )
     share = 0.8 if job.word_timestamps else 1.0
     result = run_transcription(
-        audio.samples, params, settings, on_progress=lambda part: progress(share * part, "transcribe")
+        audio.samples,
+        params,
+        settings,
+        on_progress=lambda part, partial: progress(share * part, "transcribe", partial),
     )
     if job.word_timestamps:
         progress(share, "align")

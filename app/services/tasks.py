@@ -13,7 +13,7 @@ from app.errors import NotFoundError, ServiceError
 from app.runtime import Runtime
 from app.schemas import ErrorBody, TaskOut, TaskQuery, WebhookState
 from app.services import metrics
-from app.services.pipeline import Progress
+from app.services.pipeline import Progress, Segments
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +86,13 @@ def run_task(
     tasks, worker = runtime.tasks, runtime.worker_id
     if claimed or tasks.claim(identifier, worker_id=worker):
 
-        def progress(fraction: float, stage: str) -> None:
-            if not tasks.progress(identifier, worker_id=worker, progress=fraction, stage=stage):
+        def progress(fraction: float, stage: str, partial: Segments | None = None) -> None:
+            if not tasks.progress(
+                identifier, worker_id=worker, progress=fraction, stage=stage, partial=partial
+            ):
                 raise TaskCancelled(identifier)
             if on_progress is not None:
-                on_progress(fraction, stage)
+                on_progress(fraction, stage, partial)
 
         try:
             result = work(progress)

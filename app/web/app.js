@@ -1,5 +1,7 @@
 // The transcript page: submit audio, follow the task, show the speaker-coloured transcript.
-const $ = (selector) => document.querySelector(selector);
+import { $, clock, el } from "./dom.js";
+import { showPartial } from "./partial.js";
+
 const form = $("#job-form");
 const player = $("#player");
 const transcript = $("#transcript");
@@ -69,19 +71,6 @@ function showError(message) {
   box.textContent = message || "";
   box.hidden = !message;
 }
-
-function el(tag, props = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}
-
-const clock = (seconds) => {
-  const s = Math.max(0, Math.floor(seconds));
-  const mm = String(Math.floor(s / 60) % 60).padStart(2, "0");
-  const ss = String(s % 60).padStart(2, "0");
-  return s >= 3600 ? `${Math.floor(s / 3600)}:${mm}:${ss}` : `${Math.floor(s / 60)}:${ss}`;
-};
 
 // --- submitting -----------------------------------------------------------
 
@@ -173,9 +162,11 @@ async function poll() {
   if (ACTIVE.has(task.status)) {
     const stage = STAGES[task.stage] || (task.status === "queued" ? "Queued" : "Working");
     setStatus(task.status, `${stage}…`, task.progress || 0);
+    showPartial(task.partial);
     pollTimer = setTimeout(poll, POLL_MS);
     return;
   }
+  showPartial(null);
   loadTasks();
   if (task.status === "completed") {
     setStatus("completed", task.duration ? `Done in ${Math.round(task.duration)} s` : "Done", 1);

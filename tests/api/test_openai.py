@@ -116,7 +116,7 @@ ERRORS: list[tuple[str, type[openai.APIStatusError], int, str | None, str, dict[
     ("english-only model, spanish", openai.BadRequestError, 400, "language", "english_only_model", {"language": "es"}),
     ("logprobs", openai.BadRequestError, 400, "include", "invalid_input", {"include": ["logprobs"]}),
     ("unknown field", openai.BadRequestError, 400, "colour", "invalid_input", {"extra_body": {"colour": "blue"}}),
-    ("stream", openai.BadRequestError, 400, "stream", "invalid_input", {"extra_body": {"stream": "true"}}),
+    ("stream srt", openai.BadRequestError, 400, "stream", "invalid_input", {"stream": True, "response_format": "srt"}),
 ]  # fmt: skip
 
 

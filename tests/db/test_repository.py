@@ -67,6 +67,30 @@ def test_claim_progress_complete(tasks: TaskRepository) -> None:
     assert not tasks.complete(task.identifier, worker_id="w1", result={}), "a finished task stays finished"
 
 
+@pytest.mark.parametrize("ending", ["complete", "fail", "cancel", "recover"])
+def test_segments_so_far_are_kept_while_running_and_dropped_at_the_end(
+    tasks: TaskRepository, ending: str
+) -> None:
+    task = tasks.create(task_type=TaskType.transcription)
+    tasks.claim(task.identifier, worker_id="w1")
+    first = [{"start": 0.0, "end": 1.5, "text": " One."}]
+    both = [*first, {"start": 1.5, "end": 3.0, "text": " Two, naïve café."}]
+    assert tasks.progress(task.identifier, worker_id="w1", progress=0.2, stage="transcribe", partial=first)
+    assert tasks.get(task.identifier).partial == first  # type: ignore[union-attr]
+    assert tasks.progress(task.identifier, worker_id="w1", progress=0.4, stage="transcribe", partial=both)
+    assert tasks.progress(task.identifier, worker_id="w1", progress=0.6, stage="align")
+    assert tasks.get(task.identifier).partial == both  # type: ignore[union-attr]
+    if ending == "complete":
+        tasks.complete(task.identifier, worker_id="w1", result={"segments": both})
+    elif ending == "fail":
+        tasks.fail(task.identifier, code="internal_error", message="x", worker_id="w1")
+    elif ending == "cancel":
+        tasks.cancel(task.identifier)
+    else:
+        assert tasks.recover_expired(now=utcnow() + timedelta(seconds=120)) == 1
+    assert tasks.get(task.identifier).partial is None  # type: ignore[union-attr]
+
+
 def test_fail_records_code_and_message(tasks: TaskRepository) -> None:
     queued = tasks.create(task_type=TaskType.diarization)
     assert tasks.fail(queued.identifier, code="not_audio", message="That file is not audio.")

@@ -41,7 +41,7 @@ def sample_result(settings: Settings) -> tuple[dict[str, Any], list[tuple[float,
         sample_audio(),
         PipelineParams.model_validate({"diarize_params": {"num_speakers": 2}}),
         settings,
-        progress=lambda fraction, stage: reports.append((fraction, stage)),
+        progress=lambda fraction, stage, _partial=None: reports.append((fraction, stage)),
     )
     return result, reports
 
@@ -64,6 +64,26 @@ def test_transcription_of_the_real_sample_is_accurate(settings: Settings, vad_me
     hypothesis = " ".join(segment["text"] for segment in result["segments"])
     assert result["language"] == "en"
     assert wer(reference, hypothesis) <= 0.20
+
+
+@pytest.mark.parametrize("vad_method", ["pyannote", "silero"])
+def test_segments_are_published_as_each_chunk_is_decoded(settings: Settings, vad_method: str) -> None:
+    # Ten-second chunks two at a time: several batches, and more than one chunk in a batch.
+    params = PipelineParams(
+        model_params=ModelParams(chunk_size=10, batch_size=2), vad_options=VADOptions(vad_method=vad_method)
+    )
+    published: list[tuple[float, list[dict[str, Any]]]] = []
+    result = run_transcription(
+        sample_audio(), params, settings, on_progress=lambda part, partial: published.append((part, partial))
+    )
+    assert len(published) >= 3
+    fractions = [part for part, _partial in published]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    # Every publication extends the one before, and the last is the result itself.
+    for (_, before), (_, after) in zip(published, published[1:], strict=False):
+        assert after[: len(before)] == before
+    final = [{key: segment[key] for key in ("start", "end", "text")} for segment in result["segments"]]
+    assert published[-1][1] == final and "new jersey" in normalise(" ".join(s["text"] for s in final))
 
 
 def test_full_pipeline_on_the_real_sample(

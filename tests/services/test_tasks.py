@@ -27,18 +27,25 @@ def _submit(runtime: Runtime, **extra: Any) -> str:
 
 def test_a_task_records_progress_and_its_result(runtime: Runtime) -> None:
     identifier = _submit(runtime, file_name="a.wav")
-    seen: list[tuple[float, str]] = []
+    seen: list[tuple[float, str, Any]] = []
+    decoded = [{"start": 0.0, "end": 2.5, "text": " Hello there."}]
 
     def work(progress: Any) -> dict[str, Any]:
-        progress(0.5, "transcribe")
-        assert runtime.tasks.get(identifier).progress == 0.5  # type: ignore[union-attr]
-        return {"language": "en", "segments": [], "audio_duration": 3.0}
+        progress(0.5, "transcribe", decoded)
+        running = task_service.get_task(runtime, identifier)
+        assert running.progress == 0.5 and running.partial == decoded
+        progress(0.7, "align")  # a stage that decodes nothing keeps what was published
+        assert task_service.get_task(runtime, identifier).partial == decoded
+        return {"language": "en", "segments": decoded, "audio_duration": 3.0}
 
-    done = task_service.run_task(runtime, identifier, work, on_progress=lambda f, s: seen.append((f, s)))
+    done = task_service.run_task(
+        runtime, identifier, work, on_progress=lambda f, s, partial=None: seen.append((f, s, partial))
+    )
     assert done.status == TaskStatus.completed
-    assert done.result == {"language": "en", "segments": [], "audio_duration": 3.0}
+    assert done.result == {"language": "en", "segments": decoded, "audio_duration": 3.0}
     assert done.language == "en" and done.audio_duration == 3.0 and done.progress == 1.0
-    assert seen == [(0.5, "transcribe")]
+    assert done.partial is None  # the result holds the segments now
+    assert seen == [(0.5, "transcribe", decoded), (0.7, "align", None)]
 
 
 @pytest.mark.parametrize(

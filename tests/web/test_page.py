@@ -30,6 +30,10 @@ NEEDS_CHROMIUM = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium (scripts/install-system-packages.sh)"
 )
 FINISHED = "['completed', 'failed', 'cancelled'].includes(document.querySelector('#status').dataset.state)"
+DECODED_WHILE_RUNNING = (
+    "document.querySelector('#status').dataset.state === 'processing'"
+    " && document.querySelector('#partial-text').textContent.includes('Jersey')"
+)
 
 
 @pytest.mark.slow
@@ -58,9 +62,12 @@ def test_page_transcribes_an_upload_and_seeks_to_a_clicked_word(tmp_path: Path) 
             page.click("#submit")
             page.wait_for_selector("#error", state="hidden")
 
+            # The text appears as it is decoded, while speakers are still being found.
+            page.wait_for_function(DECODED_WHILE_RUNNING, timeout=480_000, polling=100)
             page.wait_for_function(FINISHED, timeout=480_000, polling=1000)
             status = page.get_attribute("#status", "data-state")
             assert status == "completed", page.inner_text("#error")
+            assert page.is_hidden("#partial")  # the result took its place
             identifier = unquote(page.evaluate("location.hash").removeprefix("#task="))
 
             # Two speakers, each with a label and a colour of its own.

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from app.api.deps import ExecutorDep, OwnerDep, RuntimeDep
+from app.api.event_stream import TranscriptEventStream
 from app.api.openai_errors import OPENAI_ERROR_RESPONSES
 from app.api.submit import enqueue
 from app.db.models import TaskStatus
@@ -26,6 +27,7 @@ from app.services.openai_compat import (
     to_job,
     to_response,
 )
+from app.services.openai_stream import TranscriptStream
 from app.services.render import MEDIA_TYPES
 
 router = APIRouter(prefix="/v1", tags=["openai"], responses=OPENAI_ERROR_RESPONSES)
@@ -84,7 +86,10 @@ def _transcribe(
         job = to_job(request, task=task)
     except ValidationError as error:
         raise invalid_input(error) from None
-    finished = executor.wait(enqueue(runtime, executor, job, upload=file, owner=owner))
+    identifier = enqueue(runtime, executor, job, upload=file, owner=owner)
+    if getattr(request, "stream", False):
+        return TranscriptEventStream(TranscriptStream(runtime, identifier))
+    finished = executor.wait(identifier)
     if finished.status != TaskStatus.completed or finished.result is None:
         error = finished.error
         raise ServiceError(
@@ -99,7 +104,15 @@ def _transcribe(
     return JSONResponse(body)
 
 
-@router.post("/audio/transcriptions", dependencies=[Depends(_only_fields_of(OpenAITranscriptionRequest))])
+STREAMED = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+"""With `stream`, the answer is OpenAI's server-sent events."""
+
+
+@router.post(
+    "/audio/transcriptions",
+    dependencies=[Depends(_only_fields_of(OpenAITranscriptionRequest))],
+    responses=STREAMED,
+)
 def transcriptions(
     runtime: RuntimeDep,
     executor: ExecutorDep,
@@ -112,11 +125,14 @@ def transcriptions(
     temperature: Annotated[float, Form()] = 0.0,
     timestamp_granularities: Granularities = None,
     include: Include = None,
-    stream: Annotated[bool, Form(description="Only `false`: transcripts are not streamed")] = False,
+    stream: Annotated[
+        bool, Form(description="`true` (with `json` or `text`): server-sent events as segments are decoded")
+    ] = False,
     known_speaker_names: KnownSpeakerNames = None,
     known_speaker_references: KnownSpeakerReferences = None,
 ) -> Response:
-    """Transcribe audio, in OpenAI's request and response shapes."""
+    """Transcribe audio, in OpenAI's request and response shapes; with `stream`, as OpenAI's
+    `transcript.text.delta` events, then `transcript.text.done`."""
     return _transcribe(
         runtime,
         executor,

@@ -1,0 +1,54 @@
+"""OpenAI's streamed transcription: a queued task followed through its row, its published segments becoming
+`transcript.text.delta` events in order and its result `transcript.text.done`.
+
+The task row is read, not a process's memory, so the stream follows the task whichever process sharing the
+database runs it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.db.models import TaskStatus
+from app.errors import ServiceError
+from app.runtime import Runtime
+from app.services.openai_compat import stream_delta, stream_done
+from app.services.tasks import get_task
+
+
+class TranscriptStream:
+    """The events of one transcription task, as they become known."""
+
+    def __init__(self, runtime: Runtime, identifier: str) -> None:
+        self.runtime = runtime
+        self.identifier = identifier
+        self.sent = 0
+        self.finished = False
+
+    def next_events(self) -> list[dict[str, Any]]:
+        """Events for the segments published since the last call, and `done` once the task has completed
+        (then `finished` is set). A task that failed or was cancelled raises its error."""
+        task = get_task(self.runtime, self.identifier)
+        if task.status == TaskStatus.completed and task.result is not None:
+            segments, self.finished = task.result["segments"], True
+        elif task.status in (TaskStatus.failed, TaskStatus.cancelled):
+            self.finished = True
+            code, message = (task.error.code, task.error.message) if task.error else ("cancelled", "")
+            raise ServiceError(
+                code, message or "The task was cancelled.", details={"identifier": task.identifier}
+            )
+        else:
+            segments = task.partial or []
+        events = [
+            stream_delta(segment, first=index == 0)
+            for index, segment in enumerate(segments[self.sent :], start=self.sent)
+        ]
+        self.sent = len(segments)
+        if self.finished and task.result is not None:
+            events.append(stream_done(task.result))
+        return events
+
+    def abandon(self) -> None:
+        """The client left before the end: cancel the task (a running one stops at its next chunk)."""
+        if not self.finished and self.runtime.tasks.cancel(self.identifier):
+            self.finished = True
