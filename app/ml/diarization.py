@@ -68,7 +68,7 @@ def diarize(
     }
     shared: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if activity is not None and backend == EMBEDDED_BACKEND:
-        from app.ml.embedded_diarizer import sharing_activity
+        from app.ml.segmentation import sharing_activity
 
         shared = sharing_activity(activity)
     with shared:

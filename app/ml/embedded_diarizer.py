@@ -8,9 +8,7 @@ from a model hub, so it works offline and without an access token.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -32,8 +30,8 @@ from app.ml.segmentation import (
     LONG_WINDOW_STEP,
     SEGMENTATION_CHECKPOINT,
     WINDOW_STEP,
-    SpeakerActivity,
     load_segmentation,
+    shared_activity,
 )
 
 logger = logging.getLogger(__name__)
@@ -67,19 +65,6 @@ SILENT_POWER = 1e-10
 # Most embeddings that go through the linkage at once (its memory grows with the square of this).
 MAX_CLUSTERED = 2000
 MEL_HOP_SAMPLES = sampling_rate * mel_window_step // 1000
-
-# The recording's speaker activity when the VAD computed it already (set around one diarization call).
-_shared_activity: ContextVar[SpeakerActivity | None] = ContextVar("shared_activity", default=None)
-
-
-@contextmanager
-def sharing_activity(activity: SpeakerActivity) -> Iterator[None]:
-    """Diarize with `activity` as the segmentation, instead of segmenting the recording again."""
-    token = _shared_activity.set(activity)
-    try:
-        yield
-    finally:
-        _shared_activity.reset(token)
 
 
 class ResemblyzerEmbedding(BaseInference):
@@ -303,7 +288,7 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
     def get_segmentations(self, file: dict, hook: Callable | None = None) -> SlidingWindowFeature:
         """Segmentation windows every `segmentation_step` x their duration, `long_segmentation_step` past
         LONG_RECORDING seconds; the shared activity when there is one."""
-        shared = _shared_activity.get()
+        shared = shared_activity()
         if shared is not None:
             return shared.windows
         long = self._audio.get_duration(file) > LONG_RECORDING

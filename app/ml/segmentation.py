@@ -11,6 +11,9 @@ recurring-voices recording, for a fifth of the segmentation time on long files.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +81,24 @@ class SpeakerActivity:
             # The last window was zero-padded: its frames past the end are no speech.
             scores.data = scores.crop(Segment(0.0, self.num_samples / SAMPLE_RATE), mode="loose")
         return scores
+
+
+# The recording's speaker activity when the VAD computed it already (set around one diarization call).
+_shared: ContextVar[SpeakerActivity | None] = ContextVar("shared_activity", default=None)
+
+
+@contextmanager
+def sharing_activity(activity: SpeakerActivity) -> Iterator[None]:
+    """Let the embedded diarizer take `activity` as its segmentation instead of segmenting again."""
+    token = _shared.set(activity)
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
+def shared_activity() -> SpeakerActivity | None:
+    return _shared.get()
 
 
 def speaker_activity(audio: np.ndarray, device: str, *, step: float | None = None) -> SpeakerActivity:
