@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, HttpUrl, field_validator
 from whisperx.utils import LANGUAGES
 
 from app.db.models import TaskType
-from app.schemas import TaskOut
+from app.schemas import ErrorBody, TaskOut
 
 WHISPERX_FASTAPI = "whisperx_fastapi"
 """The `webhook_body` of a task whose callback takes whisperX-FastAPI's shape."""
@@ -202,6 +202,25 @@ def task_metadata(task: TaskOut) -> dict[str, Any]:
         "start_time": task.started_at.isoformat() if task.started_at else None,
         "end_time": task.finished_at.isoformat() if task.finished_at else None,
     }
+
+
+class TaskView(TaskOut):
+    """A task on whisperX-FastAPI's routes: its keys (`metadata`, `error` as text, its task type names) and ours."""
+
+    task_type: TaskType | Literal["combine_transcript&diarization"]  # type: ignore[assignment]
+    error: str | None = None  # type: ignore[assignment]
+    error_detail: ErrorBody | None = None
+    metadata: dict[str, Any]
+    start_time: str | None
+    end_time: str | None
+    callback_url: str | None
+
+
+class TaskViewPage(BaseModel):
+    tasks: list[TaskView]
+    total: int
+    page: int
+    page_size: int
 
 
 def task_view(task: TaskOut) -> dict[str, Any]:

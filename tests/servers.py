@@ -107,4 +107,5 @@ def in_process_app(data_dir: Path, **env: str) -> Iterator[TestClient]:
         get_settings.cache_clear()
         with TestClient(create_app()) as client:
             yield client
+        stop_runtime()
         get_settings.cache_clear()

@@ -19,12 +19,10 @@ import soundfile as sf
 from fastapi.testclient import TestClient
 from openai import OpenAI
 
-from app.config import get_settings
-from app.main import create_app
 from app.ml.speaker_names import EMBEDDED_MATCH_THRESHOLD
-from app.runtime import stop_runtime
 from handler import handler
 from tests.corpus import silent_wav, two_voice_dialogue
+from tests.servers import in_process_app
 from tests.synth import SAMPLE_RATE, TrueWord, dialogue
 
 pytestmark = pytest.mark.slow
@@ -76,16 +74,8 @@ def named_right(segments: list[dict[str, Any]], names: dict[str, str]) -> float:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The REST app, and (sharing its settings and models) the worker's handler."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DATA_DIR", str(tmp_path_factory.mktemp("known-speakers")))
-        env.delenv("DATABASE_URL", raising=False)
-        env.setenv("PRELOAD_MODELS", "false")
-        stop_runtime()
-        get_settings.cache_clear()
-        with TestClient(create_app()) as client:
-            yield client
-        stop_runtime()
-        get_settings.cache_clear()
+    with in_process_app(tmp_path_factory.mktemp("known-speakers")) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,9 @@ import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
 
-from app.config import get_settings
-from app.main import create_app
-from app.runtime import stop_runtime
 from handler import handler
 from tests.corpus import normalise, wer
+from tests.servers import in_process_app
 from tests.synth import SAMPLE_RATE, speak
 
 pytestmark = pytest.mark.slow
@@ -50,17 +48,9 @@ def sentence_wav(language: str) -> bytes:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, multilingual_model: str) -> Iterator[TestClient]:
     """The REST app, and (sharing its settings) the worker's handler, serving the multilingual model too."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("ALLOWED_MODELS", json.dumps([multilingual_model]))
-        env.setenv("DATA_DIR", str(tmp_path_factory.mktemp("multilingual")))
-        env.delenv("DATABASE_URL", raising=False)
-        env.setenv("PRELOAD_MODELS", "false")
-        stop_runtime()
-        get_settings.cache_clear()
-        with TestClient(create_app()) as client:
-            yield client
-        stop_runtime()
-        get_settings.cache_clear()
+    data_dir = tmp_path_factory.mktemp("multilingual")
+    with in_process_app(data_dir, ALLOWED_MODELS=json.dumps([multilingual_model])) as client:
+        yield client
 
 
 def worker_transcribe(model: str, wav: bytes, **model_params: Any) -> dict[str, Any]:

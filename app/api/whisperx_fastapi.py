@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from fastapi import Request
@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from app.audio.fetch import checked_request
 from app.config import FetchSettings
 from app.errors import ServiceError, invalid_input
-from app.services.health import HealthReport
+from app.services.health import DatabaseHealth, HealthReport
 
 ROUTES = re.compile(
     r"^(POST /(speech-to-text|speech-to-text-url|service/(transcribe|align|diarize|combine))"
@@ -103,6 +103,20 @@ def check_callback(url: str, settings: FetchSettings) -> None:
         status = None
     if status is None or (status >= 400 and status != 405):
         raise ServiceError("callback_unreachable", "Callback URL is not reachable.")
+
+
+class HealthBody(HealthReport):
+    """`/health` as whisperX-FastAPI answers it: our report with its `message`."""
+
+    message: str
+
+
+class ReadyBody(HealthBody):
+    """`/health/ready` as whisperX-FastAPI answers it: its `status` and `database`, our report beside."""
+
+    status: Literal["ok", "error"]  # type: ignore[assignment]
+    database: Literal["connected", "disconnected"]  # type: ignore[assignment]
+    database_detail: DatabaseHealth
 
 
 def health_body(report: HealthReport) -> dict[str, Any]:

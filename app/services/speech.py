@@ -296,8 +296,8 @@ def queue_job(
     settings = runtime.settings
     _admit(settings, job, uploaded=upload is not None)
     source = job.source if isinstance(job, AudioJob) else None
-    if upload is None and source and is_url(source):
-        probe_url(source, settings.fetch)
+    if upload is None and source and (is_url(source) or getattr(job, "url", None)):
+        probe_url(source, settings.fetch)  # a `url` must be an http(s) URL whatever it looks like
     if runtime.tasks.count_queued() >= settings.limits.queue_size:
         refused = _record(runtime, job, shared=False, file_name=file_name, owner=owner)
         error = ServiceError("queue_full", "The service is busy; retry later.", details={"retry_after": 30})

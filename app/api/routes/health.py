@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.api.deps import ExecutorDep, RuntimeDep
-from app.api.whisperx_fastapi import health_body, live_body, ready_body
-from app.services.health import HealthReport, health_report, readiness
+from app.api.whisperx_fastapi import HealthBody, ReadyBody, health_body, live_body, ready_body
+from app.services.health import health_report, readiness
 
 router = APIRouter(tags=["health"])
 ping_router = APIRouter(tags=["health"])
@@ -15,7 +15,7 @@ ping_router = APIRouter(tags=["health"])
 PING_STATUS = {"ready": 200, "initializing": 204, "unhealthy": 503}
 
 
-@router.get("/health", responses={200: {"model": HealthReport}})
+@router.get("/health", responses={200: {"model": HealthBody}})
 def health(runtime: RuntimeDep, executor: ExecutorDep) -> JSONResponse:
     """Database, device, loaded models and queue depth; `message` as whisperX-FastAPI's."""
     return JSONResponse(health_body(health_report(runtime, queue_depth=executor.depth)))
@@ -27,7 +27,7 @@ async def live() -> JSONResponse:
     return JSONResponse(live_body())
 
 
-@router.get("/health/ready", responses={200: {"model": HealthReport}, 503: {"model": HealthReport}})
+@router.get("/health/ready", responses={200: {"model": ReadyBody}, 503: {"model": ReadyBody}})
 def ready(runtime: RuntimeDep, executor: ExecutorDep) -> JSONResponse:
     """Ready to take work: the database answers and the configured models are loaded. As whisperX-FastAPI's,
     `status` is `ok` or `error` and `database` `connected` or `disconnected` (our report: `database_detail`)."""

@@ -199,6 +199,11 @@ COMBINE_EXAMPLE = {
 }
 
 
+def _or_null(schema: dict[str, object]) -> dict[str, object]:
+    """A body field that may be null (null leaves the default), as the route reads it."""
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
 _DOCUMENT = {"type": "string", "format": "binary", "description": "JSON text or a `.json` file"}
 COMBINE_BODY = {
     "requestBody": {
@@ -215,9 +220,11 @@ COMBINE_BODY = {
                             "items": {"type": "object"},
                             "description": "The `diarize` result's segments (or the result itself)",
                         },
-                        "output_format": {"type": "string", "enum": ["json", "srt", "vtt", "txt", "tsv"]},
-                        "subtitle_options": {"type": "object"},
-                        "webhook_url": {"type": "string"},
+                        "output_format": _or_null(
+                            {"type": "string", "enum": ["json", "srt", "vtt", "txt", "tsv"]}
+                        ),
+                        "subtitle_options": _or_null({"type": "object"}),
+                        "webhook_url": _or_null({"type": "string"}),
                     },
                 },
                 "example": COMBINE_EXAMPLE,

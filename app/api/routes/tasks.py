@@ -12,10 +12,9 @@ from app.api.deps import OwnerDep, RuntimeDep
 from app.api.submit import task_result_response
 from app.db.models import TaskStatus, TaskType
 from app.schemas import OutputFormat, RenderedJob, SubtitleOptions, TaskOut, TaskQuery
-from app.schemas_whisperx_fastapi import TASK_TYPES_BY_NAME, task_view
+from app.schemas_whisperx_fastapi import TASK_TYPES_BY_NAME, TaskView, TaskViewPage, task_view
 from app.services import tasks
 from app.services.render import MEDIA_TYPES
-from app.services.tasks import TaskPage
 
 router = APIRouter(prefix="/task", tags=["tasks"])
 
@@ -31,7 +30,7 @@ TASK_SHAPE = (
 )
 
 
-@router.get("/all", responses={200: {"model": TaskPage, "description": f"Tasks in {TASK_SHAPE}"}})
+@router.get("/all", responses={200: {"model": TaskViewPage, "description": f"Tasks in {TASK_SHAPE}"}})
 def list_tasks(
     runtime: RuntimeDep,
     owner: OwnerDep,
@@ -52,7 +51,9 @@ def list_tasks(
     return JSONResponse({**listed.model_dump(mode="json"), "tasks": [task_view(t) for t in listed.tasks]})
 
 
-@router.get("/{identifier}", responses={200: {"model": TaskOut, "description": f"The task, in {TASK_SHAPE}"}})
+@router.get(
+    "/{identifier}", responses={200: {"model": TaskView, "description": f"The task, in {TASK_SHAPE}"}}
+)
 def get_task(runtime: RuntimeDep, owner: OwnerDep, identifier: str) -> JSONResponse:
     """A task's status, progress, parameters, result and error."""
     return JSONResponse(task_view(tasks.get_task(runtime, identifier, owner=owner)))
