@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     """Hugging Face token for gated models (pyannote diarization pipeline)."""
     diarization_model: str = "pyannote/speaker-diarization-community-1"
     """pyannote pipeline used when an HF token is set; without one the embedded diarizer runs."""
-    overlap_diarization: bool = False
+    overlap_diarization: bool = True
     """Run diarization beside transcription and alignment in the full pipeline, instead of after them."""
     preload_models: bool = True
     """Load the configured models when the worker or server starts."""

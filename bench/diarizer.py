@@ -70,7 +70,8 @@ def _timed(method: Callable[..., Any], stage: str, cost: dict[str, list[float]])
 
 
 def run_variant(variant: str, cases: list[Recording], threads: int) -> list[dict[str, Any]]:
-    """Diarize every recording with one variant ("pooled:STEP" or "windows:STEP"); runs in a child process."""
+    """Diarize every recording with one variant ("pooled:STEP" or "windows:STEP", and optionally ":PARTIAL_STEP"
+    in mel frames); runs in a child process."""
     import torch
     from pyannote.audio import Model
     from pyannote.metrics.diarization import DiarizationErrorRate
@@ -79,16 +80,18 @@ def run_variant(variant: str, cases: list[Recording], threads: int) -> list[dict
 
     warnings.filterwarnings("ignore")
     torch.set_num_threads(threads)
-    way, step = variant.split(":")
+    way, step, *partial_step = variant.split(":")
+    way, _, borrowed = way.partition("+")
     pipeline = ed.EmbeddedSpeakerDiarization(
         Model.from_pretrained(ed.SEGMENTATION_CHECKPOINT),
-        ed.ResemblyzerEmbedding(),
+        ed.ResemblyzerEmbedding(**({"partial_step": int(partial_step[0])} if partial_step else {})),
         **(
             {}
             if step == "auto"
             else {"segmentation_step": float(step), "long_segmentation_step": float(step)}
         ),
         pooled_embeddings=way == "pooled",
+        borrowed_embeddings=borrowed == "borrowed",
     )
     pipeline.instantiate(ed.PARAMETERS)
     # Training mode keeps a file's segmentation and embeddings between its two runs (count given, then not).
@@ -127,9 +130,11 @@ def main() -> None:
     parser.add_argument(
         "--variants",
         nargs="+",
-        default=["windows:0.1", "windows:auto", "pooled:auto"],
-        help="WAY:STEP, WAY 'windows' (each (window, speaker) embedded alone) or 'pooled'; STEP x 10 s windows, "
-        "or 'auto' for the shipped steps",
+        default=["windows:0.1", "windows:auto", "windows+borrowed:auto", "pooled:auto"],
+        help="WAY:STEP[:PARTIAL_STEP], WAY 'windows' (each (window, speaker) embedded alone), 'windows+borrowed' "
+        "(past a minute, every other window embedded, the others borrowing) or 'pooled'; STEP x "
+        "the 5 s windows, or 'auto' for the shipped steps; PARTIAL_STEP: mel frames (10 ms) between the speaker "
+        "encoder's 160-frame partials (default 80)",
     )
     parser.add_argument("--repeats", type=int, default=10, help="sample+dialogue pairs in the long recording")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")

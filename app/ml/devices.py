@@ -55,6 +55,20 @@ def device_failures_as_errors(stage: str) -> Iterator[None]:
         raise
 
 
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the calling thread's torch work on `count` intra-op threads, then restore its count. OpenMP keeps the
+    count per thread, so threads already running torch keep theirs."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def device_usable(device: str) -> None:
     """Run one small computation on `device`; raises when the device cannot compute."""
     import torch

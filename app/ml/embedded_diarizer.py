@@ -23,8 +23,9 @@ from resemblyzer import VoiceEncoder
 from resemblyzer.audio import normalize_volume, wav_to_mel_spectrogram
 from resemblyzer.hparams import audio_norm_target_dBFS, mel_window_step, partials_n_frames, sampling_rate
 from scipy.spatial.distance import cdist
-from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
+from torch.nn.utils.rnn import pad_sequence
 
+from app.ml.borrowed_embeddings import borrow_embeddings, even_windows
 from app.ml.segmentation import (
     LONG_RECORDING,
     LONG_WINDOW_STEP,
@@ -188,22 +189,18 @@ class ResemblyzerEmbedding(BaseInference):
     def _encode(self, partials: list[torch.Tensor]) -> torch.Tensor:
         """`VoiceEncoder.forward` for partials of any length: each ends at its own last real frame.
 
-        Full-length partials go through the LSTM as one dense batch; only shorter ones are packed, because a
-        packed sequence takes a far slower path (one step at a time) on the CPU.
+        All partials go through the LSTM as one dense batch, shorter ones padded at the end: the LSTM reads
+        forward, so its output at a partial's last real frame is what a packed batch would give, and a packed
+        sequence takes a far slower path (one step at a time) on the CPU.
         """
-        full = [i for i, partial in enumerate(partials) if len(partial) == partials_n_frames]
-        short = [i for i, partial in enumerate(partials) if len(partial) != partials_n_frames]
-        hidden = torch.empty(len(partials), self.encoder.linear.in_features)
-        if full:
-            _, (last, _) = self.encoder.lstm(torch.stack([partials[i] for i in full]).to(self.device))
-            hidden[full] = last[-1].cpu()
-        if short:
-            lengths = torch.tensor([len(partials[i]) for i in short])
-            padded = pad_sequence([partials[i] for i in short], batch_first=True).to(self.device)
-            packed = pack_padded_sequence(padded, lengths, batch_first=True, enforce_sorted=False)
-            _, (last, _) = self.encoder.lstm(packed)
-            hidden[short] = last[-1].cpu()
-        raw = self.encoder.relu(self.encoder.linear(hidden.to(self.device)))
+        lengths = torch.tensor([len(partial) for partial in partials])
+        if bool((lengths == partials_n_frames).all()):
+            _, (last, _) = self.encoder.lstm(torch.stack(partials).to(self.device))
+            hidden = last[-1]
+        else:
+            outputs, _ = self.encoder.lstm(pad_sequence(partials, batch_first=True).to(self.device))
+            hidden = outputs[torch.arange(len(partials)), lengths.to(self.device) - 1]
+        raw = self.encoder.relu(self.encoder.linear(hidden))
         return F.normalize(raw, dim=1).cpu()
 
 
@@ -254,6 +251,7 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
         segmentation_batch_size: int = 32,
         embedding_batch_size: int = 32,
         pooled_embeddings: bool = False,
+        borrowed_embeddings: bool = True,
     ) -> None:
         if segmentation.specifications.powerset:
             raise ValueError("expected a multi-label segmentation model, whose threshold PARAMETERS tunes")
@@ -264,6 +262,7 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
         self.embedding_batch_size = embedding_batch_size
         self.embedding_exclude_overlap = embedding_exclude_overlap
         self.pooled_embeddings = pooled_embeddings
+        self.borrowed_embeddings = borrowed_embeddings
         self.der_variant = {"collar": 0.0, "skip_overlap": False}
 
         segmentation.eval()
@@ -312,7 +311,10 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
         calls (bench/diarizer.py). Masks too short to embed give NaN rows, which clustering leaves out.
         """
         if not self.pooled_embeddings:
-            return super().get_embeddings(file, binary_segmentations, exclude_overlap, hook)
+            if not (self.borrowed_embeddings and self._audio.get_duration(file) > LONG_RECORDING):
+                return super().get_embeddings(file, binary_segmentations, exclude_overlap, hook)
+            even = super().get_embeddings(file, even_windows(binary_segmentations), exclude_overlap, hook)
+            return borrow_embeddings(even, binary_segmentations)
         # While tuning, a file's embeddings are reused across settings that keep its segmentation threshold.
         cached = file.get("training_cache/pooled", {}) if self.training else {}
         if cached.get("threshold") == self.segmentation.threshold:

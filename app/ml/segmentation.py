@@ -1,11 +1,11 @@
 """One pass of pyannote's segmentation model per recording, shared by whisperx's VAD and the embedded diarizer.
 
-Both use the PyanNet checkpoint that ships with whisperx. For each 10 s window it gives the activity of up to
+Both use the PyanNet checkpoint that ships with whisperx. For each 5 s window it gives the activity of up to
 three local speakers, frame by frame. whisperx's VAD keeps the likeliest speaker of each frame and averages the
 overlapping windows (pyannote's `VoiceActivityDetection`); the embedded diarizer takes the windows as they are.
 Computed once, at the diarizer's step, the windows serve both, so a full run no longer segments the recording
-twice. whisperx's own VAD steps its windows every 0.5 s; every 1 s (up to a minute of audio) or every 2.5 s
-(beyond) its chunks start and end within 0.03 s of the same places on the sample, the dialogue and the
+twice. whisperx's own VAD steps its windows every 0.5 s, as the diarizer does up to a minute of audio; every
+1.25 s (beyond) its chunks start and end within 0.03 s of the same places on the sample, the dialogue and the
 recurring-voices recording, for a fifth of the segmentation time on long files.
 """
 
@@ -31,7 +31,7 @@ from app.ml.registry import registry
 
 SEGMENTATION_CHECKPOINT = Path(whisperx.__file__).parent / "assets" / "pytorch_model.bin"
 
-# Windows step by this fraction of their 10 s duration; past LONG_RECORDING seconds embeddings are plenty at a
+# Windows step by this fraction of their 5 s duration; past LONG_RECORDING seconds embeddings are plenty at a
 # coarser step, which cuts segmentation and embedding cost by 2.5 (bench/diarizer.py).
 WINDOW_STEP = 0.1
 LONG_RECORDING = 60.0

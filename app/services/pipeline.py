@@ -13,7 +13,7 @@ import numpy as np
 
 from app.config import Settings
 from app.ml import alignment, diarization, transcription
-from app.ml.devices import device_failures_as_errors
+from app.ml.devices import device_failures_as_errors, torch_threads
 from app.ml.registry import registry
 from app.ml.transcription import WhisperSpec
 from app.schemas import AlignParams, DiarizeParams, ModelParams, PipelineParams, VADOptions
@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from app.ml.segmentation import SpeakerActivity
 
 Segments = list[dict[str, Any]]
+
+BESIDE_CPU_THREADS = 1
+"""torch threads for diarization beside transcription on the CPU: the speaker encoder's LSTM is no faster on two
+(bench/diarizer.py), and the other cores go on decoding."""
 
 
 class Progress(Protocol):
@@ -79,18 +83,18 @@ def run_transcription(
     fraction done and the segments so far as each chunk is decoded."""
     spec = whisper_spec(settings, params.model_params)
     with _stage("transcribe", spec.device, timings if timings is not None else {}):
-        return _transcribed(audio, params, settings, on_progress=on_progress)
+        return _transcribed(audio, params, settings, spec, on_progress=on_progress)
 
 
 def _transcribed(
     audio: np.ndarray,
     params: PipelineParams,
     settings: Settings,
+    spec: WhisperSpec,
     *,
     on_progress: Callable[[float, Segments], None] | None,
     activity: SpeakerActivity | None = None,
 ) -> dict[str, Any]:
-    spec = whisper_spec(settings, params.model_params)
     result = transcription.transcribe(
         audio,
         spec=spec,
@@ -168,11 +172,16 @@ def run_combine(aligned: dict[str, Any], diarization_segments: list[dict[str, An
     return {**combined, "segments": segments}
 
 
-def _beside(work: Callable[[], dict[str, Any]]) -> Future[dict[str, Any]]:
-    """`work` started on a thread of its own."""
+def _beside(work: Callable[[], dict[str, Any]], device: str) -> Future[dict[str, Any]]:
+    """`work` started on a thread of its own; on the CPU its torch work runs on BESIDE_CPU_THREADS."""
+
+    def run() -> dict[str, Any]:
+        with torch_threads(BESIDE_CPU_THREADS) if device == "cpu" else nullcontext():
+            return work()
+
     thread = ThreadPoolExecutor(1, thread_name_prefix="beside")
     try:
-        return thread.submit(work)
+        return thread.submit(run)
     finally:
         thread.shutdown(wait=False)
 
@@ -197,7 +206,8 @@ def run_full_pipeline(
     same audio beside transcription and alignment, sharing the device with them."""
     report = progress or _no_progress
     timings: dict[str, float] = {}
-    device = whisper_spec(settings, params.model_params).device
+    spec = whisper_spec(settings, params.model_params)
+    device = spec.device
     pending: Future[dict[str, Any]] | None = None
     report(0.0, "transcribe")
     with _stage("transcribe", device, timings):
@@ -218,11 +228,12 @@ def run_full_pipeline(
             references=references,
         )
         if settings.overlap_diarization:
-            pending = _beside(diarize)
+            pending = _beside(diarize, device)
         transcript = _transcribed(
             audio,
             params,
             settings,
+            spec,
             on_progress=lambda part, partial: report(0.45 * part, "transcribe", partial),
             activity=activity,
         )

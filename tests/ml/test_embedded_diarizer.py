@@ -16,6 +16,7 @@ from pyannote.audio.pipelines import clustering as clustering_module
 from pyannote.core import Annotation, Segment
 from pyannote.database.util import load_rttm
 from pyannote.metrics.diarization import DiarizationErrorRate
+from resemblyzer.audio import wav_to_mel_spectrogram
 from whisperx.diarize import DiarizationPipeline
 
 from app.ml.embedded_diarizer import (
@@ -163,6 +164,19 @@ def test_timeline_spectrogram_cut_into_batches_matches_the_whole(
     batched, batched_starts = ResemblyzerEmbedding(batch_size=7).timeline(samples, TIMELINE_HOP)
     np.testing.assert_array_equal(starts, batched_starts)
     np.testing.assert_allclose(batched, whole, atol=1e-5)
+
+
+def test_partials_of_any_length_encode_as_the_voice_encoder_does_each_alone(
+    sample: tuple[np.ndarray, Annotation],
+) -> None:
+    samples, _ = sample
+    embedding = ResemblyzerEmbedding()
+    mel = torch.from_numpy(wav_to_mel_spectrogram(samples[: 4 * SAMPLE_RATE]))
+    partials = [mel[:160], mel[20:120], mel[200:360], mel[50:90]]
+    with torch.inference_mode():
+        alone = torch.cat([embedding.encoder(partial[None]) for partial in partials])
+    np.testing.assert_allclose(embedding._encode(partials).numpy(), alone.numpy(), atol=1e-5)
+    np.testing.assert_allclose(embedding._encode(partials[2:3]).numpy(), alone[2:3].numpy(), atol=1e-5)
 
 
 def test_clustering_links_a_bounded_subset_and_assigns_every_embedding(

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 from app.config import Settings
@@ -13,7 +14,7 @@ from app.errors import ServiceError
 from app.ml import diarization, transcription
 from app.ml.registry import registry
 from app.schemas import ModelParams, PipelineParams, SubtitleOptions, VADOptions
-from app.services.pipeline import run_full_pipeline, run_transcription
+from app.services.pipeline import _beside, run_full_pipeline, run_transcription
 from app.services.render import render
 from tests.corpus import (
     annotation,
@@ -146,7 +147,7 @@ def test_no_segment_holds_two_speakers_on_the_real_call(sample_result: Any) -> N
     assert result["word_segments"] == [w for s in result["segments"] for w in s["words"]]
 
 
-def test_diarization_beside_transcription_gives_the_same_result(
+def test_diarization_after_transcription_gives_the_same_result(
     settings: Settings, dialogue_result: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events: list[str] = []
@@ -166,13 +167,22 @@ def test_diarization_beside_transcription_gives_the_same_result(
     audio, _truth = two_voice_dialogue()
 
     result = run_full_pipeline(
-        audio, PipelineParams(), settings.model_copy(update={"overlap_diarization": True})
+        audio, PipelineParams(), settings.model_copy(update={"overlap_diarization": False})
     )
 
-    assert events == ["diarizing", "transcribed"]
+    # `dialogue_result` ran diarization beside transcription, as the settings do by default.
+    assert settings.overlap_diarization
+    assert events == ["transcribed", "diarizing"]
     assert result["speakers"] == dialogue_result["speakers"]
     assert [w["speaker"] for w in _words(result)] == [w["speaker"] for w in _words(dialogue_result)]
     assert {"transcribe", "align", "diarize", "combine"} <= set(result["timings"])
+
+
+def test_work_beside_the_stages_takes_one_torch_thread_on_the_cpu() -> None:
+    before = torch.get_num_threads()
+    assert _beside(lambda: {"threads": torch.get_num_threads()}, "cpu").result() == {"threads": 1}
+    assert torch.get_num_threads() == before
+    assert _beside(lambda: {"threads": torch.get_num_threads()}, "cuda").result() == {"threads": before}
 
 
 def test_models_are_loaded_once_and_reused(settings: Settings, sample_result: Any) -> None:
