@@ -147,8 +147,10 @@ def task_row_progress(folder: str) -> Progress:
     return progress
 
 
-def words_der(reference: Any, result: dict) -> float:
-    """DER of the words' speakers, over the words' spans only (collar 0)."""
+def words_der(reference: Any, result: dict) -> dict[str, float]:
+    """DER of the words' speakers, over the words' spans only (collar 0), with its parts as fractions of the
+    reference speech: confusion (the wrong speaker), false alarm (a word's span over a reference pause) and
+    missed (overlapped speech, where a word has one speaker)."""
     from pyannote.core import Annotation, Segment, Timeline
     from pyannote.metrics.diarization import DiarizationErrorRate
 
@@ -157,7 +159,14 @@ def words_der(reference: Any, result: dict) -> float:
     for word in words:
         hypothesis[Segment(word["start"], word["end"])] = word.get("speaker", "none")
     spans = Timeline([Segment(word["start"], word["end"]) for word in words]).support()
-    return float(DiarizationErrorRate(collar=0.0)(reference, hypothesis, uem=spans))
+    parts = DiarizationErrorRate(collar=0.0)(reference, hypothesis, uem=spans, detailed=True)
+    total = parts["total"] or 1.0
+    return {
+        "der": parts["diarization error rate"],
+        "confusion": parts["confusion"] / total,
+        "false alarm": parts["false alarm"] / total,
+        "missed": parts["missed detection"] / total,
+    }
 
 
 def main() -> None:
@@ -309,9 +318,11 @@ def main() -> None:
             f"the plan costs {(planned / merged - 1) * 100:+.1f} %"
         )
     if reference is not None:
+        scores = words_der(reference, result)
         print(
             f"speakers found (count not given): {len(result['speakers'])} of {len(reference.labels())}; "
-            f"DER of the words' speakers: {words_der(reference, result):.3f}"
+            f"DER of the words' speakers: {scores['der']:.3f} (confusion {scores['confusion']:.3f}, "
+            f"false alarm {scores['false alarm']:.3f}, missed {scores['missed']:.3f})"
         )
     print(
         f"cold first run (loads every model): {cold:.1f} s; warm median: {statistics.median(ours['total']):.1f} s"

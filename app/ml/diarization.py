@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -55,8 +56,10 @@ def diarize(
     hf_token: SecretStr | None,
     references: dict[str, np.ndarray] | None = None,
     activity: Any | None = None,
+    on_progress: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
-    """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend"}`. With `references` (name → 16
+    """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend"}`; `on_progress` hears the percent
+    done after each batch of embeddings, and may raise to stop. With `references` (name → 16
     kHz clip), speakers whose voice matches one take its name, and `known_speakers` says who matched whom. The
     embedded diarizer takes the recording's speaker activity (`app.ml.segmentation`) when the VAD computed it
     already; the hub pipeline segments with its own model."""
@@ -73,8 +76,9 @@ def diarize(
         shared = sharing_activity(activity)
     with shared:
         if not references:
-            return {"segments": _segments(pipeline(audio, **counts), {}), "backend": backend}
-        frame, centroids = pipeline(audio, **counts, return_embeddings=True)
+            frame = pipeline(audio, **counts, progress_callback=on_progress)
+            return {"segments": _segments(frame, {}), "backend": backend}
+        frame, centroids = pipeline(audio, **counts, return_embeddings=True, progress_callback=on_progress)
     # The pipeline's own embedding model (pyannote keeps it as `_embedding`), so both sides share one space.
     clips = speaker_names.reference_embeddings(pipeline.model._embedding, references)
     threshold = (

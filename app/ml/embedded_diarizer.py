@@ -41,15 +41,16 @@ logger = logging.getLogger(__name__)
 # d-vectors are non-negative, so even different speakers sit close in cosine distance: the clustering
 # threshold is far below the ones tuned for pyannote's own embeddings, and a dense segmentation step gives
 # enough embeddings for `min_cluster_size` to absorb stray ones (`app.ml.segmentation` sets the steps).
-# pyannote caps `min_cluster_size` at a tenth of the embeddings, so 40 acts only on long recordings, where
-# stray clusters of ten or more otherwise become extra speakers (7 of 4 over 10.5 minutes, DER 0.110; with 40,
-# DER 0.033 whether the count is given or not).
+# pyannote caps `min_cluster_size` at a tenth of the embeddings, so 120 acts only on long recordings, where
+# stray clusters otherwise become extra speakers: over 10.5 minutes, 7 of 4 with 10 (DER 0.110), 4 with 40;
+# over an hour, 6 of 4 with 40 (DER 0.129 against 0.050 with the count given), 4 with 120 (0.050). The price: in
+# a long recording, a voice active in fewer than 120 windows (a minute or two of speech) joins its nearest one.
 SEGMENTATION_STEP = WINDOW_STEP
 LONG_SEGMENTATION_STEP = LONG_WINDOW_STEP
 EMBEDDING_EXCLUDE_OVERLAP = True
 PARAMETERS = {
     "segmentation": {"threshold": 0.5, "min_duration_off": 0.2},
-    "clustering": {"method": "average", "threshold": 0.22, "min_cluster_size": 40},
+    "clustering": {"method": "average", "threshold": 0.22, "min_cluster_size": 120},
 }
 # Shortest masked speech (s) worth an embedding (a partial is 1.6 s; less is mostly noise), and mel frames
 # between consecutive partials (50% overlap).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -145,10 +146,12 @@ def run_diarization(
     exclusive: bool = True,
     activity: SpeakerActivity | None = None,
     references: dict[str, np.ndarray] | None = None,
+    on_progress: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
     """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend"}`; speakers matching one of the
     `references` (name → clip) go by its name, and `known_speakers` says who matched whom; `activity`: the
-    recording's segmentation, when the VAD computed it already."""
+    recording's segmentation, when the VAD computed it already; `on_progress` hears the percent done and may
+    raise to stop."""
     device = device or settings.resolved_device
     with _stage("diarize", device, timings if timings is not None else {}, exclusive=exclusive):
         return diarization.diarize(
@@ -159,6 +162,7 @@ def run_diarization(
             hf_token=settings.hf_token,
             activity=activity,
             references=references,
+            on_progress=on_progress,
         )
 
 
@@ -186,6 +190,25 @@ def _beside(work: Callable[[], dict[str, Any]], device: str) -> Future[dict[str,
         thread.shutdown(wait=False)
 
 
+class _Abandoned(Exception):
+    """The stages beside which diarization ran have failed or were cancelled: its result is not wanted."""
+
+
+def _stop_when_set(abandoned: threading.Event, _percent: float) -> None:
+    if abandoned.is_set():
+        raise _Abandoned
+
+
+@contextmanager
+def _abandoned_on_failure(abandoned: threading.Event) -> Iterator[None]:
+    """Set `abandoned` when the block fails, so diarization beside it stops at its next batch of embeddings."""
+    try:
+        yield
+    except BaseException:
+        abandoned.set()
+        raise
+
+
 def _no_progress(_fraction: float, _stage: str, _partial: Segments | None = None) -> None:
     pass
 
@@ -209,45 +232,48 @@ def run_full_pipeline(
     spec = whisper_spec(settings, params.model_params)
     device = spec.device
     pending: Future[dict[str, Any]] | None = None
-    report(0.0, "transcribe")
-    with _stage("transcribe", device, timings):
-        activity = None
-        if params.vad_options.vad_method == "pyannote":
-            from app.ml.segmentation import speaker_activity
+    abandoned = threading.Event()
+    with _abandoned_on_failure(abandoned):
+        report(0.0, "transcribe")
+        with _stage("transcribe", device, timings):
+            activity = None
+            if params.vad_options.vad_method == "pyannote":
+                from app.ml.segmentation import speaker_activity
 
-            activity = speaker_activity(audio, device)
-        diarize = partial(
-            run_diarization,
+                activity = speaker_activity(audio, device)
+            diarize = partial(
+                run_diarization,
+                audio,
+                settings,
+                diarize_params=params.diarize_params,
+                device=params.model_params.device,
+                timings=timings,
+                exclusive=not settings.overlap_diarization,
+                activity=activity,
+                references=references,
+                on_progress=partial(_stop_when_set, abandoned),
+            )
+            if settings.overlap_diarization:
+                pending = _beside(diarize, device)
+            transcript = _transcribed(
+                audio,
+                params,
+                settings,
+                spec,
+                on_progress=lambda part, partial: report(0.45 * part, "transcribe", partial),
+                activity=activity,
+            )
+        report(0.45, "align")
+        aligned = run_alignment(
             audio,
+            transcript,
             settings,
-            diarize_params=params.diarize_params,
-            device=params.model_params.device,
+            align_params=params.align_params,
+            model_params=params.model_params,
             timings=timings,
-            exclusive=not settings.overlap_diarization,
-            activity=activity,
-            references=references,
         )
-        if settings.overlap_diarization:
-            pending = _beside(diarize, device)
-        transcript = _transcribed(
-            audio,
-            params,
-            settings,
-            spec,
-            on_progress=lambda part, partial: report(0.45 * part, "transcribe", partial),
-            activity=activity,
-        )
-    report(0.45, "align")
-    aligned = run_alignment(
-        audio,
-        transcript,
-        settings,
-        align_params=params.align_params,
-        model_params=params.model_params,
-        timings=timings,
-    )
-    report(0.6, "diarize")
-    speakers = pending.result() if pending else diarize()
+        report(0.6, "diarize")
+        speakers = pending.result() if pending else diarize()
     report(0.95, "combine")
     started = time.perf_counter()
     combined = run_combine(aligned, speakers["segments"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -183,6 +185,32 @@ def test_work_beside_the_stages_takes_one_torch_thread_on_the_cpu() -> None:
     assert _beside(lambda: {"threads": torch.get_num_threads()}, "cpu").result() == {"threads": 1}
     assert torch.get_num_threads() == before
     assert _beside(lambda: {"threads": torch.get_num_threads()}, "cuda").result() == {"threads": before}
+
+
+def test_diarization_beside_stops_when_the_stages_it_runs_beside_fail(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stopped = threading.Event()
+
+    def endless_diarize(*_args: Any, on_progress: Any, **_kwargs: Any) -> Any:
+        deadline = time.monotonic() + 30
+        try:
+            while time.monotonic() < deadline:
+                on_progress(50.0)
+                time.sleep(0.01)
+        except Exception:
+            stopped.set()
+            raise
+        return {"segments": [], "backend": "endless"}
+
+    def failing_transcribe(*_args: Any, **_kwargs: Any) -> Any:
+        raise ServiceError("invalid_input", "The decoder failed.")
+
+    monkeypatch.setattr(diarization, "diarize", endless_diarize)
+    monkeypatch.setattr(transcription, "transcribe", failing_transcribe)
+    with pytest.raises(ServiceError):
+        run_full_pipeline(sample_audio()[: 16_000 * 5], PipelineParams(), settings)
+    assert stopped.wait(5), "diarization went on after the transcription failed"
 
 
 def test_models_are_loaded_once_and_reused(settings: Settings, sample_result: Any) -> None:
