@@ -6,7 +6,8 @@ first syllable of a chunk can be cut off, and Whisper then skips the whole clipp
 
 - speech runs longer than a chunk are cut by the VAD itself at its quietest point (pyannote: the lowest speech
   score in the run's second half; Silero: the last silence), within the chunk's budget;
-- spans are grouped into chunks cut at the widest pause in the chunk's second half, not the last one;
+- spans are grouped into chunks cut at the last pause in the chunk's second half wide enough for both chunks'
+  padding (the widest pause there when none is), not simply at the last one;
 - every chunk is padded into the pauses around it (the VAD's pad, or half the pause when it is shorter), and
   chunks cut inside continuous speech overlap by the pad on both sides, so each edge word is heard whole by
   at least one chunk; `drop_repeated_words` then keeps a word decoded by both chunks once.
@@ -45,9 +46,11 @@ def chunk_budget(chunk_size: float, pad: float = EDGE_PAD) -> float:
     return max(chunk_size - 2 * pad, chunk_size / 2)
 
 
-def _cut_index(group: list[Span], budget: float) -> int:
-    """Where to split an over-long group: at the widest pause that leaves a first part of at least half the
-    budget (and at most the whole budget); the last pause when none does."""
+def _cut_index(group: list[Span], budget: float, pad: float) -> int:
+    """Where to split an over-long group, among the pauses that leave a first part of at least half the budget
+    (and at most the whole budget): the last one wide enough for both chunks' padding, else the widest; the last
+    pause when none qualifies. The latest safe cut keeps chunks long, so there are few of them (each costs a
+    full 30 s pass of the encoder, however little it holds)."""
     start = group[0][0]
     candidates = [
         index
@@ -56,6 +59,9 @@ def _cut_index(group: list[Span], budget: float) -> int:
     ]
     if not candidates:
         return len(group) - 1
+    wide = [index for index in candidates if group[index][0] - group[index - 1][1] >= 2 * pad]
+    if wide:
+        return wide[-1]
     return max(candidates, key=lambda index: group[index][0] - group[index - 1][1])
 
 
@@ -70,7 +76,7 @@ def plan_chunks(
     for span in spans:
         current.append(span)
         while len(current) > 1 and current[-1][1] - current[0][0] > budget:
-            cut = _cut_index(current, budget)
+            cut = _cut_index(current, budget, pad)
             groups.append(current[:cut])
             current = current[cut:]
     if current:

@@ -1,4 +1,5 @@
-"""Chunks for the batched decoder: padded into pauses, cut at the widest pause, words decoded twice kept once."""
+"""Chunks for the batched decoder: padded into pauses, cut at a pause wide enough for the padding, words decoded
+twice kept once."""
 
 from __future__ import annotations
 
@@ -32,12 +33,26 @@ def test_chunks_are_padded_into_pauses_and_never_overlap_there() -> None:
     assert all(chunk["end"] - chunk["start"] <= 30 for chunk in chunks)
 
 
-def test_a_long_run_is_cut_at_the_widest_pause_in_the_second_half() -> None:
+def test_a_long_run_is_cut_at_the_only_pause_wide_enough_for_both_paddings() -> None:
     # Pauses of 0.2 s everywhere except one of 0.9 s at 18 s; whisperx would cut at the last pause (27.8 s).
     spans = [(0.0, 6.0), (6.2, 12.0), (12.2, 18.0), (18.9, 24.0), (24.2, 27.8), (28.0, 34.0)]
     chunks = plan_chunks(spans, 30)
     assert chunks[0]["segments"] == spans[:3]
     assert chunks[1]["segments"] == spans[3:]
+
+
+def test_a_long_run_is_cut_at_the_last_wide_pause_so_chunks_stay_long() -> None:
+    # Wide pauses at 18 s (1.5 s) and 25 s (0.9 s): the later keeps the first chunk long.
+    spans = [(0.0, 6.0), (6.2, 12.0), (12.2, 18.0), (19.5, 25.0), (25.9, 27.8), (28.0, 34.0)]
+    first, second = plan_chunks(spans, 30)
+    assert first["segments"] == spans[:4]
+    assert second["segments"] == spans[4:]
+
+
+def test_without_a_wide_pause_a_long_run_is_cut_at_the_widest() -> None:
+    spans = [(0.0, 6.0), (6.2, 12.0), (12.2, 18.0), (18.5, 24.0), (24.2, 27.8), (28.0, 34.0)]
+    first, _second = plan_chunks(spans, 30)
+    assert first["segments"] == spans[:3]
 
 
 def test_a_cut_through_speech_overlaps_both_chunks() -> None:
