@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import TypeVar
 
 from app.errors import ServiceError
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def is_out_of_memory(error: BaseException) -> bool:
@@ -55,18 +60,35 @@ def device_failures_as_errors(stage: str) -> Iterator[None]:
         raise
 
 
-@contextmanager
-def torch_threads(count: int) -> Iterator[None]:
-    """Run the calling thread's torch work on `count` intra-op threads, then restore its count. OpenMP keeps the
-    count per thread, so threads already running torch keep theirs."""
+def beside(work: Callable[[], T], *, torch_threads: int | None = None) -> Future[T]:
+    """`work` started on a thread of its own; with `torch_threads`, its torch work runs on that many intra-op
+    threads. OpenMP keeps the count per thread, so the stages it runs beside keep theirs; but setting it also
+    sets the count that new threads start with, so once the new thread has taken its count the caller sets its
+    own back, and with it that default."""
     import torch
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
+    caller = torch.get_num_threads()
+    taken = threading.Event()
+
+    def run() -> T:
+        try:
+            if torch_threads:
+                # torch sets a thread's count up on its first use, from that default: let it do so first.
+                torch.get_num_threads()
+                torch.set_num_threads(torch_threads)
+        finally:
+            taken.set()
+        return work()
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="beside")
     try:
-        yield
+        future = pool.submit(run)
     finally:
-        torch.set_num_threads(before)
+        pool.shutdown(wait=False)
+    taken.wait()
+    if torch_threads:
+        torch.set_num_threads(caller)
+    return future
 
 
 def device_usable(device: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager, nullcontext
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
@@ -14,7 +14,7 @@ import numpy as np
 
 from app.config import Settings
 from app.ml import alignment, diarization, transcription
-from app.ml.devices import device_failures_as_errors, torch_threads
+from app.ml.devices import beside, device_failures_as_errors
 from app.ml.registry import registry
 from app.ml.transcription import WhisperSpec
 from app.schemas import AlignParams, DiarizeParams, ModelParams, PipelineParams, VADOptions
@@ -176,20 +176,6 @@ def run_combine(aligned: dict[str, Any], diarization_segments: list[dict[str, An
     return {**combined, "segments": segments}
 
 
-def _beside(work: Callable[[], dict[str, Any]], device: str) -> Future[dict[str, Any]]:
-    """`work` started on a thread of its own; on the CPU its torch work runs on BESIDE_CPU_THREADS."""
-
-    def run() -> dict[str, Any]:
-        with torch_threads(BESIDE_CPU_THREADS) if device == "cpu" else nullcontext():
-            return work()
-
-    thread = ThreadPoolExecutor(1, thread_name_prefix="beside")
-    try:
-        return thread.submit(run)
-    finally:
-        thread.shutdown(wait=False)
-
-
 class _Abandoned(Exception):
     """The stages beside which diarization ran have failed or were cancelled: its result is not wanted."""
 
@@ -254,7 +240,7 @@ def run_full_pipeline(
                 on_progress=partial(_stop_when_set, abandoned),
             )
             if settings.overlap_diarization:
-                pending = _beside(diarize, device)
+                pending = beside(diarize, torch_threads=BESIDE_CPU_THREADS if device == "cpu" else None)
             transcript = _transcribed(
                 audio,
                 params,

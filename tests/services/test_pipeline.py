@@ -14,9 +14,10 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 from app.config import Settings
 from app.errors import ServiceError
 from app.ml import diarization, transcription
+from app.ml.devices import beside
 from app.ml.registry import registry
 from app.schemas import ModelParams, PipelineParams, SubtitleOptions, VADOptions
-from app.services.pipeline import _beside, run_full_pipeline, run_transcription
+from app.services.pipeline import run_full_pipeline, run_transcription
 from app.services.render import render
 from tests.corpus import (
     annotation,
@@ -180,11 +181,28 @@ def test_diarization_after_transcription_gives_the_same_result(
     assert {"transcribe", "align", "diarize", "combine"} <= set(result["timings"])
 
 
-def test_work_beside_the_stages_takes_one_torch_thread_on_the_cpu() -> None:
+def _new_thread_torch_threads() -> int:
+    counts: list[int] = []
+    thread = threading.Thread(target=lambda: counts.append(torch.get_num_threads()))
+    thread.start()
+    thread.join()
+    return counts[0]
+
+
+def test_work_beside_the_stages_takes_its_own_torch_threads_and_leaves_everyone_elses() -> None:
     before = torch.get_num_threads()
-    assert _beside(lambda: {"threads": torch.get_num_threads()}, "cpu").result() == {"threads": 1}
+    assert beside(lambda: torch.get_num_threads(), torch_threads=1).result() == 1
+    assert beside(lambda: torch.get_num_threads()).result() == before
+    # Two at once (diarizations of two requests): each on one thread, and the caller and every thread started
+    # afterwards keep the caller's count.
+    release = threading.Event()
+    first = beside(lambda: release.wait(10) and torch.get_num_threads(), torch_threads=1)
+    second = beside(lambda: release.wait(10) and torch.get_num_threads(), torch_threads=1)
+    assert _new_thread_torch_threads() == before
+    release.set()
+    assert (first.result(), second.result()) == (1, 1)
     assert torch.get_num_threads() == before
-    assert _beside(lambda: {"threads": torch.get_num_threads()}, "cuda").result() == {"threads": before}
+    assert _new_thread_torch_threads() == before
 
 
 def test_diarization_beside_stops_when_the_stages_it_runs_beside_fail(
