@@ -34,6 +34,11 @@ def load_wav2vec2(language: str, device: str, model_name: str | None) -> tuple[A
     return registry.get(("align", language, model_name or "default", device), load)  # type: ignore[no-any-return]
 
 
+def aligns_with_whisper(language: str, *, device: str, params: AlignParams) -> bool:
+    """Whether `align` takes Whisper's word timings for `language`: no wav2vec2 model can be had for it."""
+    return load_wav2vec2(language, device, params.align_model) is None
+
+
 def align(
     audio: np.ndarray,
     transcript: dict[str, Any],
@@ -43,8 +48,11 @@ def align(
     params: AlignParams,
     whisper_model: Any,
     whisper_name: str,
+    decoded_words: dict[float, Any] | None = None,
 ) -> dict[str, Any]:
-    """Align `transcript`'s segments to `audio`; the result's `aligner` names the method used."""
+    """Align `transcript`'s segments to `audio`; the result's `aligner` names the method used.
+    `decoded_words`: the word alignments the decoder made (`transcription.transcribe`), used by Whisper's
+    aligner where a segment is still the chunk they were made for."""
     import whisperx
 
     segments = [{"start": s["start"], "end": s["end"], "text": s["text"]} for s in transcript["segments"]]
@@ -64,7 +72,7 @@ def align(
     else:
         from app.ml.whisper_aligner import align_with_whisper
 
-        result = align_with_whisper(whisper_model, audio, segments, language)
+        result = align_with_whisper(whisper_model, audio, segments, language, decoded=decoded_words)
         aligner = f"whisper:{whisper_name}"
     _keep_confidence(transcript["segments"], result["segments"])
     return {**result, "language": language, "aligner": aligner}

@@ -4,21 +4,28 @@ whisperx's batched decoder keeps only the text and the average log-probability o
 temperature. Here every chunk also keeps its no-speech probability and compression ratio, and a chunk whose
 decoding fails faster-whisper's thresholds (too repetitive, or too improbable while not silent) is decoded again
 at the next of `temperatures`, by sampling, as faster-whisper's `generate_with_fallback` does.
+
+When asked, each chunk's words are also aligned to its audio on the encoder output its decoding used
+(`app.ml.whisper_aligner.align_decoded`), so Whisper's word timings cost no second encoder pass.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import TranscriptionOptions, get_compression_ratio
 from whisperx.asr import FasterWhisperPipeline, WhisperModel
+from whisperx.audio import HOP_LENGTH, N_FRAMES, SAMPLE_RATE
 from whisperx.vads.vad import Vad
 
 from app.schemas import CONFIDENCE_FIELDS
+
+if TYPE_CHECKING:
+    from app.ml.whisper_aligner import DecodedWords
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,7 @@ class Decoded:
     no_speech_prob: float
     compression_ratio: float
     temperature: float
+    words: DecodedWords | None = None
 
     def needs_fallback(self, options: TranscriptionOptions) -> bool:
         """faster-whisper's rule: retry when too repetitive or too improbable, unless the chunk is silence."""
@@ -58,7 +66,10 @@ class ConfidentWhisperModel(WhisperModel):
         tokenizer: Tokenizer,
         options: TranscriptionOptions,
         encoder_output: Any = None,
+        num_frames: list[int] | None = None,
     ) -> dict[str, list[Any]]:
+        """Decode a batch of chunks; with `num_frames` (each chunk's frames of real audio) also align each
+        chunk's words on the same encoder output."""
         initial = tokenizer.encode(" " + options.initial_prompt.strip()) if options.initial_prompt else []
         prompt = self.get_prompt(
             tokenizer,
@@ -72,8 +83,11 @@ class ConfidentWhisperModel(WhisperModel):
         chosen: list[Decoded | None] = [None] * len(features)
         tried: list[list[Decoded]] = [[] for _ in features]
         pending = list(range(len(features)))
+        # Encoded once: every chunk at the first temperature, and the word alignment, share it.
+        encoded = self.encode(features)
         for temperature in options.temperatures:
-            decoded = self._decode(features[pending], prompt, tokenizer, options, temperature)
+            retried = encoded if len(pending) == len(features) else self.encode(features[pending])
+            decoded = self._decode(retried, len(pending), prompt, tokenizer, options, temperature)
             for index, result in zip(pending, decoded, strict=True):
                 tried[index].append(result)
                 if not result.needs_fallback(options):
@@ -91,6 +105,11 @@ class ConfidentWhisperModel(WhisperModel):
             ]
             chosen[index] = max(plain or tried[index], key=lambda d: d.avg_logprob)
         final = [result for result in chosen if result is not None]
+        if num_frames is not None:
+            from app.ml.whisper_aligner import align_decoded
+
+            aligned = align_decoded(self, tokenizer, encoded, [result.text for result in final], num_frames)
+            final = [replace(result, words=words) for result, words in zip(final, aligned, strict=True)]
         return {
             "text": [result.text for result in final],
             "avg_logprob": [result.avg_logprob for result in final],
@@ -99,7 +118,8 @@ class ConfidentWhisperModel(WhisperModel):
 
     def _decode(
         self,
-        features: np.ndarray,
+        encoded: Any,
+        count: int,
         prompt: list[int],
         tokenizer: Tokenizer,
         options: TranscriptionOptions,
@@ -115,8 +135,8 @@ class ConfidentWhisperModel(WhisperModel):
         else:
             sampling = {"beam_size": options.beam_size, "patience": options.patience}
         results = self.model.generate(
-            self.encode(features),
-            [prompt] * len(features),
+            encoded,
+            [prompt] * count,
             length_penalty=options.length_penalty,
             max_length=self.max_length,
             suppress_blank=options.suppress_blank,
@@ -169,6 +189,16 @@ class PlannedChunks(Vad):
         return self.chunks
 
 
+AlignsWords = Callable[[str], bool]
+"""Asked once per batch with the transcription's language: should the decoder align the chunks' words?"""
+
+
+def chunk_frames(chunk: dict[str, Any]) -> int:
+    """The mel frames of a planned chunk's own audio (whisperx cuts it at these samples, then pads to 30 s)."""
+    samples = int(chunk["end"] * SAMPLE_RATE) - int(chunk["start"] * SAMPLE_RATE)
+    return min(samples // HOP_LENGTH, N_FRAMES)
+
+
 class ConfidentPipeline(FasterWhisperPipeline):
     """whisperx's pipeline whose segments carry each chunk's decoder figures, and which hands each chunk's
     segment to `on_chunk` as soon as it is decoded."""
@@ -184,6 +214,17 @@ class ConfidentPipeline(FasterWhisperPipeline):
             tokenizer=pipeline.tokenizer,
             language=pipeline.preset_language,
             suppress_numerals=pipeline.suppress_numerals,
+        )
+
+    def _forward(self, model_inputs: dict[str, Any]) -> dict[str, Any]:
+        features = model_inputs["inputs"]
+        # Batches come in the planned chunks' order.
+        first, self.forwarded = self.forwarded, self.forwarded + len(features)
+        num_frames = None
+        if self.aligns_words is not None and self.aligns_words(self.tokenizer.language_code):
+            num_frames = [chunk_frames(chunk) for chunk in self.planned.chunks[first : self.forwarded]]
+        return self.model.generate_segment_batched(  # type: ignore[no-any-return]
+            features, self.tokenizer, self.options, num_frames=num_frames
         )
 
     def postprocess(self, model_outputs: dict[str, Any]) -> dict[str, Any]:
@@ -203,9 +244,22 @@ class ConfidentPipeline(FasterWhisperPipeline):
                 self.on_chunk(len(self.decoded) / len(planned), segment)
         return model_outputs
 
-    def transcribe(self, audio: Any, on_chunk: OnChunk | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
+    def transcribe(  # type: ignore[override]
+        self,
+        audio: Any,
+        on_chunk: OnChunk | None = None,
+        aligns_words: AlignsWords | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """whisperx's result; with `aligns_words` (when it answers yes), also `decoded_words`: each chunk's
+        word alignment by the chunk's start, for `app.ml.whisper_aligner.align_with_whisper`. A translation's
+        words are not aligned: its text is not what was said."""
+        if kwargs.get("task") == "translate":
+            aligns_words = None
         self.decoded: list[Decoded] = []
         self.on_chunk = on_chunk
+        self.aligns_words = aligns_words
+        self.forwarded = 0
         self.planned = PlannedChunks(self.vad_model)
         self.vad_model = self.planned
         try:
@@ -214,4 +268,10 @@ class ConfidentPipeline(FasterWhisperPipeline):
             self.vad_model = self.planned.vad
         for segment, decoded in zip(result["segments"], self.decoded, strict=True):
             segment.update(decoded.figures())
+        if aligns_words is not None:
+            result["decoded_words"] = {
+                segment["start"]: decoded.words
+                for segment, decoded in zip(result["segments"], self.decoded, strict=True)
+                if decoded.words is not None
+            }
         return result

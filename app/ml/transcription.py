@@ -100,12 +100,15 @@ def transcribe(
     batch_size: int,
     on_progress: Callable[[float, list[dict[str, Any]]], None] | None = None,
     activity: Any | None = None,
+    aligns_words: Callable[[str], bool] | None = None,
 ) -> dict[str, Any]:
     """Transcribe 16 kHz mono audio; returns whisperx's `{"segments", "language"}`. `activity`: the recording's
     speaker activity (`app.ml.segmentation`), when it was computed already.
 
     `on_progress` is called as each chunk is decoded with the fraction done and the segments so far
-    (`start`, `end`, `text`), exactly as the result will hold them."""
+    (`start`, `end`, `text`), exactly as the result will hold them. When `aligns_words(language)` answers yes,
+    each chunk's words are aligned on its encoder output as it is decoded, and the result's `decoded_words`
+    holds them for `app.ml.alignment.align` (in-process only: not part of any response)."""
     import whisperx
 
     from app.ml.chunking import drop_repeated_words
@@ -147,6 +150,7 @@ def transcribe(
         language=language,
         task=model_params.task,
         on_chunk=publish if on_progress else None,
+        aligns_words=aligns_words,
     )
     result["segments"] = drop_repeated_words(result["segments"])
     return dict(result)

@@ -14,6 +14,10 @@ Windows are encoded at their own length rather than padded to 30 s: forced align
 accurate that way and the encoder runs several times faster on short segments. Segments longer than the
 encoder's 30 s (or with more text than the decoder takes) are aligned window after window, each window
 starting where the words confidently placed in the previous one end.
+
+In the full pipeline the decoder has each chunk's encoder output at hand: `align_decoded` aligns the decoded
+text on it (the chunk padded to 30 s, as faster-whisper's own word timestamps do), and `align_with_whisper`
+takes those alignments for segments that are still those chunks, so no window is encoded twice.
 """
 
 from __future__ import annotations
@@ -24,18 +28,16 @@ import re
 import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass
+from typing import Any
 
-import nltk
 import numpy as np
 from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import merge_punctuations
-from nltk.tokenize.punkt import PunktSentenceTokenizer
 from whisperx.audio import HOP_LENGTH, SAMPLE_RATE
-from whisperx.utils import PUNKT_LANGUAGES
 
-from app.ml.nltk_setup import ensure_punkt_data
 from app.ml.voiced import trim_silence, voiced_frames
+from app.ml.word_timings import WordTiming, sentence_splitter, sentences, spread_evenly
 
 logger = logging.getLogger(__name__)
 
@@ -68,16 +70,12 @@ class _Job:
     end: float
 
 
-@dataclass(slots=True)
-class _Timing:
-    """One Whisper word (punctuation merged): its characters in the segment text and its time in seconds."""
+@dataclass(frozen=True, slots=True)
+class DecodedWords:
+    """faster-whisper's word alignment of a chunk's spoken text, made on the encoder output of its decoding."""
 
-    first: int
-    last: int
-    start: float
-    end: float
-    probability_sum: float
-    tokens: int
+    spoken: str
+    alignment: list[dict]
 
 
 def align_with_whisper(
@@ -87,8 +85,10 @@ def align_with_whisper(
     language: str,
     *,
     batch_size: int = 8,
+    decoded: dict[float, DecodedWords] | None = None,
 ) -> dict:
-    """Word timings for caller-given segments (each {"start", "end", "text"}) from Whisper's cross-attention.
+    """Word timings for caller-given segments (each {"start", "end", "text"}) from Whisper's cross-attention;
+    `decoded`: alignments the decoder made, by chunk start, used for segments with that start and text.
 
     Returns whisperx's AlignedTranscriptionResult shape: {"segments": [{"start", "end", "text",
     "words": [{"word", "start", "end", "score"}]}], "word_segments": [...]}, segments cut into sentences.
@@ -100,13 +100,12 @@ def align_with_whisper(
         logger.warning(
             "The model only knows %r; aligning %r text with it anyway", tokenizer.language_code, language
         )
-    sentence_splitter = _sentence_splitter(language)
-    # The decoder takes max_length tokens: the start sequence, <|notimestamps|>, the text and <|endoftext|>.
-    max_text_tokens = model.max_length - len(tokenizer.sot_sequence) - 2
+    splitter = sentence_splitter(language)
+    max_text_tokens = _max_text_tokens(model, tokenizer)
     audio_duration = len(audio) / SAMPLE_RATE
     no_spaces = tokenizer.language_code in _LANGUAGES_WITHOUT_SPACES
 
-    timings: list[list[_Timing]] = [[] for _ in segments]
+    timings: list[list[WordTiming]] = [[] for _ in segments]
     short_jobs: list[tuple[int, _Job]] = []
     for index, segment in enumerate(segments):
         spoken, positions = _spoken(segment["text"], no_spaces)
@@ -118,10 +117,13 @@ def align_with_whisper(
             logger.warning(
                 "Segment %.2f-%.2f has no audio to align; spreading its words evenly", given_start, given_end
             )
-            timings[index] = _spread_evenly(segment["text"], given_start, given_end)
+            timings[index] = spread_evenly(segment["text"], given_start, given_end)
             continue
         job = _Job(spoken, positions, start, end)
-        if end - start <= _MAX_WINDOW_SECONDS and len(_encode(tokenizer, spoken)) <= max_text_tokens:
+        words = (decoded or {}).get(segment["start"])
+        if words is not None and words.spoken == spoken:
+            timings[index] = _timings(job, _window(audio, job), [dict(word) for word in words.alignment])
+        elif end - start <= _MAX_WINDOW_SECONDS and len(_encode(tokenizer, spoken)) <= max_text_tokens:
             short_jobs.append((index, job))
         else:
             timings[index] = _align_long(model, tokenizer, audio, job, max_text_tokens, no_spaces)
@@ -132,20 +134,40 @@ def align_with_whisper(
 
     aligned_segments = []
     for segment, segment_timings in zip(segments, timings, strict=True):
-        aligned_segments += _sentences(segment, segment_timings, sentence_splitter, no_spaces)
+        aligned_segments += sentences(segment, segment_timings, splitter, no_spaces)
     word_segments = [word for segment in aligned_segments for word in segment["words"]]
     return {"segments": aligned_segments, "word_segments": word_segments}
 
 
-def _sentence_splitter(language: str) -> PunktSentenceTokenizer:
-    """The Punkt splitter whisperx uses for `language`, or the bundled English one when that is missing."""
-    ensure_punkt_data()
-    name = PUNKT_LANGUAGES.get(language, "english")
-    try:
-        return nltk.data.load(f"tokenizers/punkt_tab/{name}.pickle")
-    except LookupError:
-        logger.warning("No punkt_tab data for %s; splitting sentences with the English model", name)
-        return nltk.data.load("tokenizers/punkt_tab/english.pickle")
+def align_decoded(
+    model: WhisperModel, tokenizer: Tokenizer, encoder_output: Any, texts: list[str], num_frames: list[int]
+) -> list[DecodedWords | None]:
+    """Align each decoded chunk's text on the batch's encoder output (None where there are no words to align,
+    or more than the decoder takes)."""
+    no_spaces = tokenizer.language_code in _LANGUAGES_WITHOUT_SPACES
+    max_text_tokens = _max_text_tokens(model, tokenizer)
+    spoken = [_spoken(text, no_spaces)[0] for text in texts]
+    tokens = [_encode(tokenizer, text) if text else [] for text in spoken]
+    usable = [0 < len(text_tokens) <= max_text_tokens for text_tokens in tokens]
+    if not any(usable):
+        return [None] * len(texts)
+    # Every chunk of the batch takes part: the ones left out align a placeholder whose result is dropped.
+    placeholder = next(text_tokens for text_tokens, ok in zip(tokens, usable, strict=True) if ok)
+    alignments = model.find_alignment(
+        tokenizer,
+        [text_tokens if ok else placeholder for text_tokens, ok in zip(tokens, usable, strict=True)],
+        encoder_output,
+        num_frames,
+    )
+    return [
+        DecodedWords(text, alignment) if ok else None
+        for text, alignment, ok in zip(spoken, alignments, usable, strict=True)
+    ]
+
+
+def _max_text_tokens(model: WhisperModel, tokenizer: Tokenizer) -> int:
+    # The decoder takes max_length tokens: the start sequence, <|notimestamps|>, the text and <|endoftext|>.
+    return model.max_length - len(tokenizer.sot_sequence) - 2  # type: ignore[no-any-return]
 
 
 def _spoken(text: str, no_spaces: bool) -> tuple[str, list[int]]:
@@ -189,9 +211,9 @@ def _encode(tokenizer: Tokenizer, text: str) -> list[int]:
 
 def _align_jobs(
     model: WhisperModel, tokenizer: Tokenizer, audio: np.ndarray, jobs: list[_Job], batch_size: int
-) -> list[list[_Timing]]:
+) -> list[list[WordTiming]]:
     """Align every job, batching windows of similar length so that little padding is encoded."""
-    results: list[list[_Timing]] = [[] for _ in jobs]
+    results: list[list[WordTiming]] = [[] for _ in jobs]
     order = sorted(range(len(jobs)), key=lambda i: jobs[i].end - jobs[i].start)
     for batch_start in range(0, len(order), batch_size):
         batch = order[batch_start : batch_start + batch_size]
@@ -219,7 +241,7 @@ def _window(audio: np.ndarray, job: _Job) -> np.ndarray:
     return np.pad(window, (0, max(0, _MIN_WINDOW_SAMPLES - len(window))))
 
 
-def _timings(job: _Job, window: np.ndarray, alignment: list[dict]) -> list[_Timing]:
+def _timings(job: _Job, window: np.ndarray, alignment: list[dict]) -> list[WordTiming]:
     """Absolute timings of the Whisper words of one aligned window, silence and stretched words trimmed."""
     durations = np.array([word["end"] - word["start"] for word in alignment])
     durations = durations[durations.nonzero()]
@@ -239,7 +261,7 @@ def _timings(job: _Job, window: np.ndarray, alignment: list[dict]) -> list[_Timi
             continue
         start, end = trim_silence(voiced, float(word["start"]), float(word["end"]))
         timings.append(
-            _Timing(
+            WordTiming(
                 first=job.positions[first],
                 last=job.positions[last - 1] + 1,
                 start=job.start + start,
@@ -261,10 +283,10 @@ def _align_long(
     job: _Job,
     max_text_tokens: int,
     no_spaces: bool,
-) -> list[_Timing]:
+) -> list[WordTiming]:
     """Align a segment too long for one window, window by window."""
     text = job.text
-    timings: list[_Timing] = []
+    timings: list[WordTiming] = []
     cursor, time = 0, job.start
     while cursor < len(text):
         window_end = min(time + _MAX_WINDOW_SECONDS, job.end)
@@ -303,71 +325,3 @@ def _word_boundary(text: str, index: int, no_spaces: bool) -> int:
         return index
     space = re.compile(r"\s").search(text, index)
     return space.start() if space else len(text)
-
-
-def _spread_evenly(text: str, start: float, end: float) -> list[_Timing]:
-    """Timings for text with no audio to align against: words share the segment by length, with no score."""
-    words = [match.span() for match in re.finditer(r"\S+", text)]
-    total = sum(last - first for first, last in words)
-    timings, elapsed = [], 0
-    for first, last in words:
-        word_start = start + (end - start) * elapsed / total
-        elapsed += last - first
-        timings.append(_Timing(first, last, word_start, start + (end - start) * elapsed / total, 0.0, 0))
-    return timings
-
-
-def _sentences(
-    segment: dict, timings: list[_Timing], splitter: PunktSentenceTokenizer, no_spaces: bool
-) -> list[dict]:
-    """whisperx's sentence segments with their words for one input segment."""
-    text = segment["text"]
-    if not timings:
-        return [{"start": segment["start"], "end": segment["end"], "text": text, "words": []}]
-    if no_spaces:
-        units = [(timing.first, timing.last) for timing in timings]
-    else:
-        units = [match.span() for match in re.finditer(r"\S+", text)]
-
-    words: list[tuple[int, dict]] = []
-    cursor = 0
-    for first, last in units:
-        while cursor < len(timings) and timings[cursor].last <= first:
-            cursor += 1
-        overlapping = []
-        for timing in timings[cursor:]:
-            if timing.first >= last:
-                break
-            overlapping.append(timing)
-        if overlapping:
-            start = min(timing.start for timing in overlapping)
-            end = max(timing.end for timing in overlapping)
-            tokens = sum(timing.tokens for timing in overlapping)
-            score = sum(timing.probability_sum for timing in overlapping) / tokens if tokens else 0.0
-        else:
-            # Punctuation on its own ("-", "…") is not aligned: it gets no duration, where it stands.
-            start = end = words[-1][1]["end"] if words else timings[0].start
-            score = 0.0
-        word = {
-            "word": text[first:last],
-            "start": round(start, 3),
-            "end": round(end, 3),
-            "score": round(score, 3),
-            # The score is the decoder's own probability of the word's tokens.
-            "probability": round(score, 3),
-        }
-        words.append((first, word))
-
-    sentences = []
-    for sentence_start, sentence_end in splitter.span_tokenize(text):
-        sentence_words = [word for first, word in words if sentence_start <= first < sentence_end]
-        if not sentence_words:
-            continue
-        sentence = {
-            "start": sentence_words[0]["start"],
-            "end": max(word["end"] for word in sentence_words),
-            "text": text[sentence_start:sentence_end],
-            "words": sentence_words,
-        }
-        sentences.append(sentence)
-    return sentences

@@ -95,6 +95,7 @@ def _transcribed(
     *,
     on_progress: Callable[[float, Segments], None] | None,
     activity: SpeakerActivity | None = None,
+    aligns_words: Callable[[str], bool] | None = None,
 ) -> dict[str, Any]:
     result = transcription.transcribe(
         audio,
@@ -105,6 +106,7 @@ def _transcribed(
         batch_size=params.model_params.batch_size or settings.batch_size,
         on_progress=on_progress,
         activity=activity,
+        aligns_words=aligns_words,
     )
     return {**result, "backend": f"faster-whisper:{spec.name}", "vad": params.vad_options.vad_method}
 
@@ -118,8 +120,10 @@ def run_alignment(
     model_params: ModelParams | None = None,
     device: str | None = None,
     timings: dict[str, float] | None = None,
+    decoded_words: dict[float, Any] | None = None,
 ) -> dict[str, Any]:
-    """Word timings for a transcript: `{"segments" (with words), "word_segments", "language", "aligner"}`."""
+    """Word timings for a transcript: `{"segments" (with words), "word_segments", "language", "aligner"}`;
+    `decoded_words`: the word alignments its decoding made, when it made them."""
     model_params = model_params or ModelParams()
     spec = whisper_spec(settings, model_params)
     device = device or spec.device
@@ -133,6 +137,7 @@ def run_alignment(
             params=align_params,
             whisper_model=transcription.load_whisper(spec),
             whisper_name=spec.name,
+            decoded_words=decoded_words,
         )
 
 
@@ -211,8 +216,10 @@ def run_full_pipeline(
     the `references` (name → clip) go by its name.
 
     With pyannote's VAD the recording is segmented once, for the VAD and the embedded diarizer alike (counted
-    in the transcription stage). With `overlap_diarization`, diarization (which needs no transcript) runs on the
-    same audio beside transcription and alignment, sharing the device with them."""
+    in the transcription stage). When Whisper gives the word timings, the decoder aligns each chunk's words on
+    the encoder output it has at hand (counted in the transcription stage too). With `overlap_diarization`,
+    diarization (which needs no transcript) runs on the same audio beside transcription and alignment, sharing
+    the device with them."""
     report = progress or _no_progress
     timings: dict[str, float] = {}
     spec = whisper_spec(settings, params.model_params)
@@ -248,6 +255,9 @@ def run_full_pipeline(
                 spec,
                 on_progress=lambda part, partial: report(0.45 * part, "transcribe", partial),
                 activity=activity,
+                aligns_words=partial(
+                    alignment.aligns_with_whisper, device=device, params=params.align_params
+                ),
             )
         report(0.45, "align")
         aligned = run_alignment(
@@ -257,6 +267,7 @@ def run_full_pipeline(
             align_params=params.align_params,
             model_params=params.model_params,
             timings=timings,
+            decoded_words=transcript.pop("decoded_words", None),
         )
         report(0.6, "diarize")
         speakers = pending.result() if pending else diarize()

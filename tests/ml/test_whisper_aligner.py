@@ -228,6 +228,51 @@ def test_the_service_s_whisperx_model_subclass_aligns_the_same(model, model_path
 
 
 @pytest.mark.slow
+def test_words_the_decoder_aligned_on_its_encoder_output_need_no_second_pass(
+    synthetic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.config import Settings
+    from app.ml import transcription
+    from app.schemas import ASROptions, ModelParams, VADOptions
+    from app.services.pipeline import whisper_spec
+
+    audio, truth = synthetic
+    spec = whisper_spec(Settings(_env_file=None), ModelParams())  # type: ignore[call-arg]
+    options = {
+        "spec": spec,
+        "model_params": ModelParams(),
+        "asr_options": ASROptions(),
+        "vad_options": VADOptions(),
+        "batch_size": 8,
+    }
+    declined = transcription.transcribe(audio, **options, aligns_words=lambda language: False)
+    transcript = transcription.transcribe(audio, **options, aligns_words=lambda language: language == "en")
+    decoded = transcript.pop("decoded_words")
+    assert declined["decoded_words"] == {} and "decoded_words" not in transcription.transcribe(
+        audio, **options
+    )
+    assert set(decoded) == {segment["start"] for segment in transcript["segments"]}
+    whisper = transcription.load_whisper(spec)
+    second_pass = align_with_whisper(whisper, audio, transcript["segments"], "en")
+
+    def no_encoder(*_args: object) -> None:
+        raise AssertionError("the decoder's alignment needs no encoder pass")
+
+    monkeypatch.setattr(whisper, "encode", no_encoder)
+    reused = align_with_whisper(whisper, audio, transcript["segments"], "en", decoded=decoded)
+
+    _assert_timed(reused)
+    assert [w["word"] for w in reused["word_segments"]] == [w["word"] for w in second_pass["word_segments"]]
+    differences = [
+        abs(ours["start"] - theirs["start"])
+        for ours, theirs in zip(reused["word_segments"], second_pass["word_segments"], strict=True)
+    ]
+    assert np.median(differences) <= 0.05 and max(differences) <= 0.3
+    errors = _start_errors(reused["word_segments"], truth)
+    assert len(errors) >= 0.75 * len(truth) and float(np.mean(errors <= TOLERANCE)) >= 0.9
+
+
+@pytest.mark.slow
 def test_segments_without_words_or_audio(model, synthetic) -> None:
     audio, _ = synthetic
     beyond = float(math.ceil(len(audio) / SAMPLE_RATE) + 5)
