@@ -112,6 +112,7 @@ def test_the_rest_app_times_german_words_with_whisper(service: TestClient, multi
     assert response.status_code == 200, response.text
     result = response.json()["result"]
     assert result["language"] == "de" and result["aligner"].startswith("whisper:")
+    assert "decoded_words" not in result  # the decoder's alignments stay in the process
     words = result["word_segments"]
     assert [normalise(w["word"]) for w in words[:3]] == ["guten", "morgen", "wie"]
     starts = [word["start"] for word in words]

@@ -27,10 +27,10 @@ from torch.nn.utils.rnn import pad_sequence
 
 from app.ml.borrowed_embeddings import borrow_embeddings, even_windows
 from app.ml.segmentation import (
-    LONG_RECORDING,
     LONG_WINDOW_STEP,
     SEGMENTATION_CHECKPOINT,
     WINDOW_STEP,
+    is_long_recording,
     load_segmentation,
     shared_activity,
 )
@@ -291,7 +291,7 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
         shared = shared_activity()
         if shared is not None:
             return shared.windows
-        long = self._audio.get_duration(file) > LONG_RECORDING
+        long = is_long_recording(self._audio.get_duration(file))
         step = self.long_segmentation_step if long else self.segmentation_step
         self._segmentation.step = step * self._segmentation.duration
         return super().get_segmentations(file, hook=hook)
@@ -312,7 +312,7 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
         calls (bench/diarizer.py). Masks too short to embed give NaN rows, which clustering leaves out.
         """
         if not self.pooled_embeddings:
-            if not (self.borrowed_embeddings and self._audio.get_duration(file) > LONG_RECORDING):
+            if not (self.borrowed_embeddings and is_long_recording(self._audio.get_duration(file))):
                 return super().get_embeddings(file, binary_segmentations, exclude_overlap, hook)
             even = super().get_embeddings(file, even_windows(binary_segmentations), exclude_overlap, hook)
             return borrow_embeddings(even, binary_segmentations)

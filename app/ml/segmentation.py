@@ -39,9 +39,14 @@ LONG_WINDOW_STEP = 0.25
 BATCH_SIZE = 32
 
 
+def is_long_recording(seconds: float) -> bool:
+    """Past LONG_RECORDING seconds the diarizer's windows step coarser and embed every other one."""
+    return seconds > LONG_RECORDING
+
+
 def window_step(num_samples: int) -> float:
     """The windows' step, as a fraction of their duration, for a recording of `num_samples`."""
-    return LONG_WINDOW_STEP if num_samples / SAMPLE_RATE > LONG_RECORDING else WINDOW_STEP
+    return LONG_WINDOW_STEP if is_long_recording(num_samples / SAMPLE_RATE) else WINDOW_STEP
 
 
 def load_segmentation(device: str) -> Model:

@@ -13,8 +13,9 @@ from app.db.models import ACTIVE_STATUSES
 from app.runtime import Runtime
 from app.schemas import TaskOut
 from app.services import metrics
-from app.services.speech import run_queued, sweep_uploads
+from app.services.speech import run_queued
 from app.services.tasks import get_task
+from app.services.uploads import sweep_uploads
 
 log = logging.getLogger(__name__)
 

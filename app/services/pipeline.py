@@ -79,12 +79,15 @@ def run_transcription(
     *,
     on_progress: Callable[[float, Segments], None] | None = None,
     timings: dict[str, float] | None = None,
+    words: bool = False,
 ) -> dict[str, Any]:
     """Transcribe: whisperx's `{"segments", "language"}` plus the backend used; `on_progress` hears the
-    fraction done and the segments so far as each chunk is decoded."""
+    fraction done and the segments so far as each chunk is decoded. With `words` (the words will be aligned
+    next, with `params.align_params`), Whisper's word alignments are made as the chunks are decoded, where
+    Whisper gives the timings, and `decoded_words` holds them for `run_alignment`."""
     spec = whisper_spec(settings, params.model_params)
     with _stage("transcribe", spec.device, timings if timings is not None else {}):
-        return _transcribed(audio, params, settings, spec, on_progress=on_progress)
+        return _transcribed(audio, params, settings, spec, on_progress=on_progress, words=words)
 
 
 def _transcribed(
@@ -95,8 +98,9 @@ def _transcribed(
     *,
     on_progress: Callable[[float, Segments], None] | None,
     activity: SpeakerActivity | None = None,
-    aligns_words: Callable[[str], bool] | None = None,
+    words: bool = False,
 ) -> dict[str, Any]:
+    aligns_words = partial(alignment.aligns_with_whisper, device=spec.device, params=params.align_params)
     result = transcription.transcribe(
         audio,
         spec=spec,
@@ -106,7 +110,7 @@ def _transcribed(
         batch_size=params.model_params.batch_size or settings.batch_size,
         on_progress=on_progress,
         activity=activity,
-        aligns_words=aligns_words,
+        aligns_words=aligns_words if words else None,
     )
     return {**result, "backend": f"faster-whisper:{spec.name}", "vad": params.vad_options.vad_method}
 
@@ -255,9 +259,7 @@ def run_full_pipeline(
                 spec,
                 on_progress=lambda part, partial: report(0.45 * part, "transcribe", partial),
                 activity=activity,
-                aligns_words=partial(
-                    alignment.aligns_with_whisper, device=device, params=params.align_params
-                ),
+                words=True,
             )
         report(0.45, "align")
         aligned = run_alignment(

@@ -10,11 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from app.audio.decode import Audio, decode_audio, probe_audio
@@ -55,14 +53,12 @@ from app.services.pipeline import (
 )
 from app.services.render import render
 from app.services.tasks import get_task, run_task, submit_task
+from app.services.uploads import UPLOADS, remove_upload
 from app.services.webhooks import deliver_due, record_delivery
 
 log = logging.getLogger(__name__)
 
 Work = Callable[[Any, Audio | None, Progress, Settings], dict[str, Any]]
-UPLOADS = "uploads"
-# A folder with no task row is left alone this long: its request may still be recording the task.
-UNCLAIMED_UPLOAD_GRACE_S = 600
 NO_AUDIO = ("invalid_input", "Give the audio as `file` (a data URI, base64 or a URL) or `url`.")
 
 
@@ -77,20 +73,25 @@ def _full_process(
 def _transcription(
     job: TranscribeJob, audio: Audio, progress: Progress, settings: Settings
 ) -> dict[str, Any]:
-    params = PipelineParams(
-        model_params=job.model_params, asr_options=job.asr_options, vad_options=job.vad_options
-    )
+    groups = ("model_params", "asr_options", "vad_options", "align_params")
+    params = PipelineParams(**{group: getattr(job, group) for group in groups})
     share = 0.8 if job.word_timestamps else 1.0
     result = run_transcription(
         audio.samples,
         params,
         settings,
         on_progress=lambda part, partial: progress(share * part, "transcribe", partial),
+        words=job.word_timestamps,
     )
     if job.word_timestamps:
         progress(share, "align")
         aligned = run_alignment(
-            audio.samples, result, settings, align_params=job.align_params, model_params=job.model_params
+            audio.samples,
+            result,
+            settings,
+            align_params=job.align_params,
+            model_params=job.model_params,
+            decoded_words=result.pop("decoded_words", None),
         )
         result = {**result, **aligned}
     return {**result, "audio_duration": round(audio.duration, 3)}
@@ -229,7 +230,7 @@ def _load_audio(settings: Settings, task: Task, job: JobInput) -> Audio | None:
         try:
             return decode_audio(path, max_seconds=settings.limits.max_audio_seconds)
         finally:  # decoded (or undecodable): the task never reads it again, even if it is interrupted
-            _remove_upload(settings, task.identifier)
+            remove_upload(settings, task.identifier)
     source = (job.source if isinstance(job, AudioJob) else None) or task.url
     if source is None:
         raise ServiceError(*NO_AUDIO)
@@ -322,7 +323,7 @@ def queue_job(
             owner=owner,
         )
     except BaseException:
-        _remove_upload(settings, identifier)
+        remove_upload(settings, identifier)
         raise
     return identifier
 
@@ -347,7 +348,7 @@ def run_queued(runtime: Runtime, task: Task) -> TaskOut:
         log.info("task %s started (%s)", task.identifier, task.task_type)
         finished = _run(runtime, task, job, claimed=True, on_progress=None)
     finally:
-        _remove_upload(runtime.settings, task.identifier)
+        remove_upload(runtime.settings, task.identifier)
     record_delivery(runtime, finished, *_webhook(job))
     return finished
 
@@ -364,31 +365,6 @@ def _merged(params: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
 def _webhook(job: JobInput | None) -> tuple[str | None, WebhookBody]:
     """Where the job's webhook goes, and in which shape."""
     return getattr(job, "webhook_url", None), getattr(job, "webhook_body", "task")
-
-
-def _remove_upload(settings: Settings, identifier: str) -> None:
-    shutil.rmtree(settings.data_dir / UPLOADS / identifier, ignore_errors=True)
-
-
-def sweep_uploads(runtime: Runtime) -> int:
-    """Remove kept uploads whose task has ended or no longer exists; safe when processes share `DATA_DIR`."""
-    root = runtime.settings.data_dir / UPLOADS
-    folders = {folder.name: folder for folder in root.iterdir() if folder.is_dir()} if root.is_dir() else {}
-    active = runtime.tasks.active_among(folders)
-    removed = 0
-    for identifier, folder in folders.items():
-        if identifier in active or (runtime.tasks.get(identifier) is None and _younger_than_grace(folder)):
-            continue
-        shutil.rmtree(folder, ignore_errors=True)
-        removed += 1
-    return removed
-
-
-def _younger_than_grace(folder: Path) -> bool:
-    try:
-        return time.time() - folder.stat().st_mtime < UNCLAIMED_UPLOAD_GRACE_S
-    except FileNotFoundError:
-        return False
 
 
 def rendered_result(task: TaskOut, job: RenderedJob | Any) -> Any:
