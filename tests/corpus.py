@@ -11,6 +11,7 @@ from pathlib import Path
 import jiwer
 import numpy as np
 import pyannote.audio
+import soundfile as sf
 from pyannote.core import Annotation, Segment
 
 from app.audio.decode import decode_audio
@@ -34,6 +35,13 @@ def silent_wav(seconds: float) -> bytes:
 @cache
 def sample_audio() -> np.ndarray:
     return decode_audio(SAMPLE_WAV, max_seconds=60).samples
+
+
+def sample_times(count: int) -> bytes:
+    """pyannote's real 30 s phone call, `count` times over, as WAV bytes."""
+    out = io.BytesIO()
+    sf.write(out, np.tile(sample_audio(), count), SAMPLE_RATE, format="WAV", subtype="PCM_16")
+    return out.getvalue()
 
 
 @cache

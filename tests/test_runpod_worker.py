@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.corpus import SAMPLE_WAV
+from tests.corpus import SAMPLE_WAV, sample_times
 from tests.runpod_queue import RunPodQueue, runpod_queue
 from tests.servers import process_env, spawned
 
@@ -49,7 +49,9 @@ def test_an_error_result_is_posted_with_the_debugger_on(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_stopped_job_stops_within_a_stage_and_frees_the_worker(tmp_path: Path) -> None:
     audio = base64.b64encode(SAMPLE_WAV.read_bytes()).decode()
-    long_job = {"action": "speech_to_text", "file": audio, "model_params": {"batch_size": 1}}
+    # Three chunks, decoded one at a time: the stop comes while chunks are still to be decoded.
+    long_audio = base64.b64encode(sample_times(3)).decode()
+    long_job = {"action": "speech_to_text", "file": long_audio, "model_params": {"batch_size": 1}}
     next_job = {"action": "transcribe", "file": audio}
     with runpod_queue() as queue, worker_process(queue, tmp_path):
         queue.jobs += [{"id": "long-1", "input": long_job}, {"id": "next-1", "input": next_job}]
