@@ -49,8 +49,8 @@ def test_an_error_result_is_posted_with_the_debugger_on(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_stopped_job_stops_within_a_stage_and_frees_the_worker(tmp_path: Path) -> None:
     audio = base64.b64encode(SAMPLE_WAV.read_bytes()).decode()
-    # Three chunks, decoded one at a time: the stop comes while chunks are still to be decoded.
-    long_audio = base64.b64encode(sample_times(3)).decode()
+    # Six chunks, decoded one at a time: the stop comes while chunks are still to be decoded.
+    long_audio = base64.b64encode(sample_times(6)).decode()
     long_job = {"action": "speech_to_text", "file": long_audio, "model_params": {"batch_size": 1}}
     next_job = {"action": "transcribe", "file": audio}
     with runpod_queue() as queue, worker_process(queue, tmp_path):
