@@ -100,7 +100,11 @@ def _transcribed(
     activity: SpeakerActivity | None = None,
     words: bool = False,
 ) -> dict[str, Any]:
-    aligns_words = partial(alignment.aligns_with_whisper, device=spec.device, params=params.align_params)
+    aligns_words = (
+        partial(alignment.aligns_with_whisper, device=spec.device, params=params.align_params)
+        if words
+        else None
+    )
     result = transcription.transcribe(
         audio,
         spec=spec,
@@ -110,7 +114,7 @@ def _transcribed(
         batch_size=params.model_params.batch_size or settings.batch_size,
         on_progress=on_progress,
         activity=activity,
-        aligns_words=aligns_words if words else None,
+        aligns_words=aligns_words,
     )
     return {**result, "backend": f"faster-whisper:{spec.name}", "vad": params.vad_options.vad_method}
 
