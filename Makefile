@@ -4,16 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock test lint run worker bench clean
+.PHONY: install lock test test-images lint run worker bench clean
 
 install: $(STAMP)
 	@scripts/install-system-packages.sh
 
-# Installs exactly what the lock names (every file checked against its hash); a new lock reinstalls.
+# Installs exactly what the lock names, as pinned and nothing else: no resolution step, so what the index serves on
+# install day cannot change it (every file checked against its hash; `pip check` proves the set is complete).
+LOCK_INSTALL = -m pip install --no-deps --require-hashes
 $(STAMP): requirements.lock requirements-test.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-test.lock
+	$(BIN)/python $(LOCK_INSTALL) --quiet -r requirements-test.lock
+	$(BIN)/python -m pip check
 	@touch $@
 
 # Regenerates both locks after a requirements*.txt change; ARGS="--upgrade-package NAME" upgrades one.
@@ -22,6 +25,10 @@ lock: $(STAMP)
 
 test: install
 	$(BIN)/python -m pytest
+
+# Builds both images from local stand-ins for their bases and runs them (root: starts Docker's engine).
+test-images: install
+	scripts/test-images.sh
 
 lint: install
 	$(BIN)/ruff check app handler.py tests bench scripts

@@ -13,6 +13,7 @@ import dataclasses
 import json
 import logging
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -228,12 +229,26 @@ def fitness_check() -> None:
         raise RuntimeError("; ".join(problems))
 
 
+def _seconds_since_process_start() -> float:
+    import psutil
+
+    return time.time() - psutil.Process().create_time()
+
+
 if __name__ == "__main__":
     import runpod
 
     logging.basicConfig(level=logging.INFO)
+    imported = _seconds_since_process_start()
     try:
         start_service()  # migrate, recover and load models before the first job arrives
+        ready = _seconds_since_process_start()
+        log.info(
+            "worker ready %.1f s after its process started: imports %.1f s, start-up (task store, models) %.1f s",
+            ready,
+            imported,
+            ready - imported,
+        )
     except Exception:
         log.exception("the worker could not start; the fitness check will report it")
     runpod.serverless.register_fitness_check(fitness_check)

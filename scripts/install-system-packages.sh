@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the service and its tests need, or says what to install.
+# Installs the Debian packages the service and its tests need (or those named as arguments), or says what to
+# install.
 set -euo pipefail
-packages=(ffmpeg espeak-ng postgresql chromium)
+packages=("$@")
+[ ${#packages[@]} -gt 0 ] || packages=(ffmpeg espeak-ng postgresql chromium)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

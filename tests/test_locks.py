@@ -72,3 +72,37 @@ def test_the_environment_holds_exactly_the_locked_versions() -> None:
     extra = sorted(set(installed) - set(locked) - BOOTSTRAP)
     assert not wrong, f"installed versions differ from requirements-test.lock (locked, installed): {wrong}"
     assert not extra, f"installed but not locked: {extra}; add them to a requirements file and `make lock`"
+
+
+OLDEST_PIP = "23.0"
+"""The oldest pip the lock installs with: Debian 12's python3-pip is 23.0.1, and new venvs of Python 3.11.7 get 23.2."""
+
+
+def lock_install_arguments() -> list[str]:
+    """The arguments `make install` gives Python to install a lock (its LOCK_INSTALL line)."""
+    line = re.search(r"^LOCK_INSTALL = (.+)$", (ROOT / "Makefile").read_text(), re.M)
+    assert line, "the Makefile names its lock install command in LOCK_INSTALL"
+    return line[1].split()
+
+
+@pytest.mark.slow
+def test_the_oldest_pip_installs_exactly_the_lock(tmp_path: Path) -> None:
+    """`make install`'s own command, run dry with the oldest supported pip, would install every pinned version
+    and nothing else: no resolution step can pull in what the index serves on install day."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "--quiet", f"pip=={OLDEST_PIP}"], check=True)
+    report = tmp_path / "report.json"
+    dry_run = [python, *lock_install_arguments(), "--dry-run", "--quiet", "--report", str(report)]
+    result = subprocess.run(
+        [*dry_run, "-r", str(ROOT / "requirements-test.lock")], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    planned = {
+        canonicalize_name(item["metadata"]["name"]): item["metadata"]["version"]
+        for item in json.loads(report.read_text())["install"]
+    }
+    locked = pins("requirements-test.lock")
+    assert sorted(set(planned) - set(locked)) == [], "would install packages the lock does not name"
+    assert {name: planned.get(name) for name in locked} == locked
