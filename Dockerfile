@@ -36,8 +36,11 @@ RUN python -m compileall -q alembic app handler.py
 ENV DATA_DIR=/data \
     HOST=0.0.0.0 \
     PORT=8000 \
+    NUMBA_CPU_NAME=generic \
     PYANNOTE_METRICS_ENABLED=false \
     PYTHONUNBUFFERED=1
+# librosa's numba kernels, compiled once here instead of at every start.
+RUN python -c "from app.ml.embedded_diarizer import compile_audio_kernels; compile_audio_kernels()"
 VOLUME /data
 EXPOSE 8000
 

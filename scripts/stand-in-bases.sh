@@ -20,7 +20,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 if ! "$DOCKER" image inspect "$PYTHON_BASE" >/dev/null 2>&1; then
-  echo "building $PYTHON_BASE with debootstrap from $MIRROR"
+  echo "building $PYTHON_BASE with debootstrap from $MIRROR" >&2
   rootfs=$WORK/rootfs
   debootstrap --variant=minbase --include=python3.11,python3.11-dev,python3-venv,ca-certificates bookworm "$rootfs" "$MIRROR" \
     >"$WORK/debootstrap.log" 2>&1 || { tail -20 "$WORK/debootstrap.log"; exit 1; }
@@ -35,7 +35,7 @@ if ! "$DOCKER" image inspect "$PYTHON_BASE" >/dev/null 2>&1; then
 fi
 
 if ! "$DOCKER" image inspect "$UV_BASE" >/dev/null 2>&1; then
-  echo "building $UV_BASE from the uv wheel"
+  echo "building $UV_BASE from the uv wheel" >&2
   .venv/bin/python -m pip download --quiet --no-deps --only-binary=:all: --platform manylinux_2_17_x86_64 \
     --python-version 3.11 --dest "$WORK/wheel" "uv==$UV_VERSION"
   .venv/bin/python -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \

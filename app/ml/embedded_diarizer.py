@@ -69,6 +69,13 @@ MAX_CLUSTERED = 2000
 MEL_HOP_SAMPLES = sampling_rate * mel_window_step // 1000
 
 
+def compile_audio_kernels() -> None:
+    """Have librosa compile the numba kernels it compiles when its core is first used (13 s on 2 cores): loading
+    the diarizer does it, so the first job does not, and an image build does it once for good (numba caches the
+    code beside librosa; NUMBA_CPU_NAME=generic keeps that cache valid on any x86-64 host)."""
+    wav_to_mel_spectrogram(np.zeros(sampling_rate, dtype=np.float32))
+
+
 class ResemblyzerEmbedding(BaseInference):
     """Resemblyzer's d-vector encoder behind the interface pyannote expects of a speaker embedding.
 
@@ -90,6 +97,7 @@ class ResemblyzerEmbedding(BaseInference):
     ) -> None:
         self.device = device or torch.device("cpu")
         self.encoder = VoiceEncoder(device=self.device, verbose=False).eval()
+        compile_audio_kernels()
         self.min_num_samples = round(min_duration * self.sample_rate)
         self.partial_step = partial_step
         self.batch_size = batch_size
