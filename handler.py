@@ -1,6 +1,5 @@
-"""RunPod serverless worker: `handler(job)` dispatches `job["input"]["action"]` to the services.
-
-A job without `action` in worker-faster_whisper's or whisperx-worker's input shape is served as they serve it.
+"""RunPod serverless worker: `handler(job)` dispatches `job["input"]["action"]` to the services
+(`app/contracts/runpod/actions.py`); this module is RunPod's entry point.
 
 Run it with `python handler.py` (RunPod), `python handler.py --rp_serve_api` (local HTTP) or
 `python handler.py --test_input '{"input": {"action": "health"}}'`.
@@ -9,196 +8,20 @@ Run it with `python handler.py` (RunPod), `python handler.py --rp_serve_api` (lo
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import json
 import logging
-import os
 import time
-from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel
-
-from app.db.models import TaskStatus
-from app.errors import Model, ServiceError, validated
-from app.runtime import Runtime, get_runtime
-from app.schemas import (
-    AlignJob,
-    CombineJob,
-    DiarizeJob,
-    SpeechToTextJob,
-    TaskOut,
-    TaskQuery,
-    TaskRef,
-    TranscribeJob,
-)
+from app.contracts.runpod.actions import ACTIONS, handler
+from app.contracts.runpod_workers.serve import job_task_ids
+from app.runtime import get_runtime
 from app.services import tasks
-from app.services.compat_workers import job_task_ids, serve_worker_input, worker_schema
-from app.services.health import fitness_problems, health_report
+from app.services.health import fitness_problems
 from app.services.lifecycle import start_service
-from app.services.metrics import job_figures
-from app.services.pipeline import Progress, Segments
-from app.services.speech import rendered_result, run_job
-from app.services.webhooks import start_deliverer
+
+__all__ = ["ACTIONS", "handler", "serve_job", "fitness_check"]
 
 log = logging.getLogger("app.handler")
-
-Action = Callable[[Runtime, dict[str, Any], dict[str, Any]], dict[str, Any]]
-
-
-def _validated(schema: type[Model], job_input: dict[str, Any]) -> Model:
-    return validated(schema, {k: v for k, v in job_input.items() if k != "action"})
-
-
-def _runpod_progress(job: dict[str, Any]) -> Progress | None:
-    """Progress updates through RunPod, when running on RunPod (locally there is nowhere to send them): the
-    stage, the fraction done and, once transcription has decoded some, the newest segment's text."""
-    if not os.environ.get("RUNPOD_WEBHOOK_POST_OUTPUT"):
-        return None
-    import runpod
-
-    newest: dict[str, str] = {}
-
-    def update(fraction: float, stage: str, partial: Segments | None = None) -> None:
-        if partial:
-            newest["text"] = partial[-1]["text"].strip()
-        runpod.serverless.progress_update(job, {"stage": stage, "progress": round(fraction, 3), **newest})
-
-    return update
-
-
-def _task_response(task: TaskOut, request: BaseModel) -> dict[str, Any]:
-    if task.status == TaskStatus.completed:
-        return {
-            "identifier": task.identifier,
-            "result": rendered_result(task, request),
-            "message": f"{task.task_type.value} completed",
-        }
-    if task.error is not None:
-        return _error({**task.error.model_dump(exclude_none=True), "identifier": task.identifier})
-    return {"identifier": task.identifier, "result": None, "message": f"task is {task.status.value}"}
-
-
-def _job_action(schema: type[SpeechToTextJob | TranscribeJob | AlignJob | DiarizeJob | CombineJob]) -> Action:
-    def action(runtime: Runtime, job_input: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
-        request = _validated(schema, job_input)
-        start_deliverer(runtime)  # retries what this attempt (or an earlier worker) left undelivered
-        task = run_job(runtime, request, external_job_id=job.get("id"), on_progress=_runpod_progress(job))
-        log.info(json.dumps(job_figures(task)))
-        return _task_response(task, request)
-
-    return action
-
-
-def _task_view(task: TaskOut, message: str) -> dict[str, Any]:
-    return {"identifier": task.identifier, "result": task.model_dump(mode="json"), "message": message}
-
-
-def _get_task(runtime: Runtime, job_input: dict[str, Any], _job: dict[str, Any]) -> dict[str, Any]:
-    task = tasks.get_task(runtime, _validated(TaskRef, job_input).identifier)
-    return _task_view(task, f"task is {task.status.value}")
-
-
-def _get_all_tasks(runtime: Runtime, job_input: dict[str, Any], _job: dict[str, Any]) -> dict[str, Any]:
-    page = tasks.list_tasks(runtime, _validated(TaskQuery, job_input))
-    return {"identifier": None, "result": page.model_dump(mode="json"), "message": f"{page.total} task(s)"}
-
-
-def _delete_task(runtime: Runtime, job_input: dict[str, Any], _job: dict[str, Any]) -> dict[str, Any]:
-    identifier = _validated(TaskRef, job_input).identifier
-    tasks.delete_task(runtime, identifier)
-    return {"identifier": identifier, "result": None, "message": "task deleted"}
-
-
-def _cancel_task(runtime: Runtime, job_input: dict[str, Any], _job: dict[str, Any]) -> dict[str, Any]:
-    task = tasks.cancel_task(runtime, _validated(TaskRef, job_input).identifier)
-    return _task_view(task, "task cancelled")
-
-
-def _health(runtime: Runtime, _input: dict[str, Any], _job: dict[str, Any]) -> dict[str, Any]:
-    report = health_report(runtime)
-    return {"identifier": None, "result": report.model_dump(mode="json"), "message": report.status}
-
-
-def _worker_input(runtime: Runtime, job_input: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
-    start_deliverer(runtime)
-    result = serve_worker_input(
-        runtime, job_input, external_job_id=job.get("id"), on_progress=_runpod_progress(job)
-    )
-    assert result is not None  # only chosen for inputs `worker_schema` recognises
-    return result
-
-
-ACTIONS: dict[str, Action] = {
-    "speech_to_text": _job_action(SpeechToTextJob),
-    "speech_to_text_url": _job_action(SpeechToTextJob),
-    "transcribe": _job_action(TranscribeJob),
-    "align": _job_action(AlignJob),
-    "diarize": _job_action(DiarizeJob),
-    "combine": _job_action(CombineJob),
-    "get_task": _get_task,
-    "get_all_tasks": _get_all_tasks,
-    "delete_task": _delete_task,
-    "cancel_task": _cancel_task,
-    "health": _health,
-}
-
-
-def _error(body: dict[str, Any]) -> dict[str, Any]:
-    # RunPod keeps only the `error` key of a failed job's output, and its API types that key as a string, so the
-    # code and message travel as one JSON string: `json.loads(output["error"])["code"]`.
-    if body.get("code") == "audio_too_long":
-        body = {**body, "message": f"{body['message']} {WORKER_LIMIT_HINT}"}
-    response: dict[str, Any] = {"error": json.dumps(body, ensure_ascii=False)}
-    if body.get("code") == "device_error":
-        response["refresh_worker"] = True
-    return response
-
-
-WORKER_LIMIT_HINT = (
-    "The worker's limit is WORKER__MAX_AUDIO_SECONDS; raise it only together with the endpoint's "
-    "execution timeout (executionTimeout), which must cover the longest audio it accepts."
-)
-
-
-def _worker_runtime() -> Runtime:
-    """The process's runtime under the worker's own audio-length limit (the server's does not apply here)."""
-    runtime = get_runtime()
-    limits, worker_limit = runtime.settings.limits, runtime.settings.worker.max_audio_seconds
-    if worker_limit == limits.max_audio_seconds:
-        return runtime
-    settings = runtime.settings.model_copy(
-        update={"limits": limits.model_copy(update={"max_audio_seconds": worker_limit})}
-    )
-    return dataclasses.replace(runtime, settings=settings)
-
-
-def error_response(error: ServiceError) -> dict[str, Any]:
-    """The handler's error shape: `{"error": "<JSON of {code, message}>"}`."""
-    return _error(error.to_dict())
-
-
-def handler(job: dict[str, Any]) -> dict[str, Any]:
-    """Serve one RunPod job. Never raises: failures come back as `{"error": '{"code": …, "message": …}'}`."""
-    try:
-        job_input = job.get("input") if isinstance(job, dict) else None
-        if not isinstance(job_input, dict):
-            raise ServiceError("invalid_input", "The job's `input` must be a JSON object.")
-        action_name = job_input.get("action")
-        action = ACTIONS.get(action_name) if isinstance(action_name, str) else None
-        if action_name is None and worker_schema(job_input) is not None:
-            action = _worker_input  # worker-faster_whisper's or whisperx-worker's input
-        if action is None:
-            raise ServiceError(
-                "unknown_action",
-                f"Unknown action {str(action_name)[:64]!r}; expected one of: {', '.join(sorted(ACTIONS))}.",
-            )
-        return action(_worker_runtime(), job_input, job)
-    except ServiceError as error:
-        return error_response(error)
-    except Exception:
-        log.exception("unexpected failure in handler")
-        return error_response(ServiceError("internal_error", "The worker failed unexpectedly."))
 
 
 async def serve_job(job: dict[str, Any]) -> dict[str, Any]:

@@ -11,9 +11,10 @@ from app import __version__
 from app.api.auth import authenticate, document_keys, log_open_access
 from app.api.errors import ERROR_RESPONSES, install_error_handlers
 from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from app.api.routes import health, metrics, openai, speech, tasks
+from app.api.routes import health, metrics, speech, tasks
 from app.api.routes.web import mount_web
 from app.config import get_settings
+from app.contracts.openai import routes as openai
 from app.runtime import stop_runtime
 from app.services.executor import start_executor
 from app.services.lifecycle import start_service

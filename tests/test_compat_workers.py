@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from app.config import get_settings
+from app.contracts.runpod_workers.inputs import FasterWhisperInput
+from app.contracts.runpod_workers.serve import _as_text
 from app.runtime import get_runtime, stop_runtime
-from app.schemas_compat import FasterWhisperInput
-from app.services.compat_workers import _as_text
 from handler import handler
 from tests.corpus import SAMPLE_WAV, normalise
 from tests.local_http import LocalServer, local_server

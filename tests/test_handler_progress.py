@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import runpod
 
+from app.contracts.runpod.actions import runpod_progress
 from app.runtime import get_runtime
-from handler import _runpod_progress, handler
+from handler import handler
 from tests.corpus import SAMPLE_WAV, normalise
 
 
@@ -29,7 +30,7 @@ def progress_updates(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[st
 def test_updates_carry_the_stage_the_fraction_and_the_newest_text(
     progress_updates: list[tuple[str, dict[str, Any]]],
 ) -> None:
-    progress = _runpod_progress({"id": "job-1", "input": {}})
+    progress = runpod_progress({"id": "job-1", "input": {}})
     assert progress is not None
     first = {"start": 0.0, "end": 4.0, "text": " Hello, is Sam there? "}
     progress(0.0, "transcribe")

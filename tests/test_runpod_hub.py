@@ -115,7 +115,9 @@ def test_hub_json_has_runpods_fields_and_offers_only_real_settings() -> None:
     for choice in choices + [preset.defaults for preset in hub.config.presets]:
         Settings(**{key.lower(): value for key, value in choice.items() if "__" not in key})
     # The worker image's CUDA runtime needs a host driver at least as new.
-    image_cuda = re.search(r"^ARG BASE_IMAGE=nvidia/cuda:(\d+\.\d+)", (RUNPOD / "Dockerfile").read_text(), re.M)
+    image_cuda = re.search(
+        r"^ARG BASE_IMAGE=nvidia/cuda:(\d+\.\d+)", (RUNPOD / "Dockerfile").read_text(), re.M
+    )
     assert image_cuda and all(version(v) >= version(image_cuda[1]) for v in hub.config.allowedCudaVersions)
 
 

@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from app.api import whisperx_fastapi
 from app.api.auth import authenticate
-from app.api.openai_errors import is_openai_path, openai_error_content
-from app.api.whisperx_fastapi import is_whisperx_fastapi_route
+from app.contracts.openai.errors import is_openai_path, openai_error_content
+from app.contracts.whisperx_fastapi import edge as whisperx_fastapi
+from app.contracts.whisperx_fastapi.edge import is_whisperx_fastapi_route
 from app.errors import HTTP_STATUS, ServiceError, invalid_input
 from app.schemas import ErrorEnvelope
 

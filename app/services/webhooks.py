@@ -9,7 +9,9 @@ import json
 import logging
 import random
 import threading
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import httpx
 
@@ -18,7 +20,6 @@ from app.db.models import WebhookDelivery, utcnow
 from app.errors import ServiceError
 from app.runtime import Runtime
 from app.schemas import TaskOut, WebhookBody
-from app.schemas_whisperx_fastapi import WHISPERX_FASTAPI, callback_body
 from app.services import metrics
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,16 @@ SIGNATURE_HEADER = "X-Webhook-Signature"
 DELIVERER = "webhook-deliverer"
 POLL_SECONDS = 0.5
 SEND_TIMEOUT_S = 10
+
+
+def task_body(task: TaskOut) -> dict[str, Any]:
+    """The webhook body of our own contract: the task as `GET /task/{id}` shows it, less its parameters."""
+    return task.model_dump(mode="json", exclude={"params", "webhook"})
+
+
+# A webhook body shape (a job's `webhook_body`) -> how a finished task becomes that body. Contracts whose
+# callbacks take their own shape add theirs (whisperX-FastAPI's, in its package).
+BODY_SHAPES: dict[str, Callable[[TaskOut], dict[str, Any]]] = {"task": task_body}
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -44,12 +55,7 @@ def record_delivery(
     url = url or settings.url
     if not url:
         return False
-    content = (
-        callback_body(task)
-        if shape == WHISPERX_FASTAPI
-        else task.model_dump(mode="json", exclude={"params", "webhook"})
-    )
-    body = json.dumps(content, ensure_ascii=False)
+    body = json.dumps(BODY_SHAPES[shape](task), ensure_ascii=False)
     signature = sign(body.encode(), settings.secret.get_secret_value()) if settings.secret else None
     runtime.deliveries.add(task_identifier=task.identifier, url=url, body=body, signature=signature)
     deliverer = runtime.background.get(DELIVERER)

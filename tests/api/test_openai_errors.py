@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.api.openai_errors import OPENAI_ERRORS, openai_error, openai_error_content
+from app.contracts.openai.errors import OPENAI_ERRORS, openai_error, openai_error_content
 from app.errors import HTTP_STATUS, ServiceError, invalid_input
 
 OPENAI_STATUSES = {400, 401, 404, 405, 413, 429, 500, 502, 503}

@@ -18,8 +18,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api.auth import key_fingerprint
-from app.api.openai_errors import openai_error
-from app.api.whisperx_fastapi import ERROR_STATUSES
+from app.contracts.openai.errors import openai_error
+from app.contracts.whisperx_fastapi.edge import ERROR_STATUSES
 from app.db.models import TaskType
 from app.main import create_app
 from handler import handler

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.api.deps import ExecutorDep, RuntimeDep
-from app.api.whisperx_fastapi import HealthBody, ReadyBody, health_body, live_body, ready_body
+from app.contracts.whisperx_fastapi.edge import HealthBody, ReadyBody, health_body, live_body, ready_body
 from app.services.health import health_report, readiness
 
 router = APIRouter(tags=["health"])

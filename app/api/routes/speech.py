@@ -16,7 +16,19 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import ExecutorDep, OwnerDep, RuntimeDep
 from app.api.submit import TaskAccepted, queue_job, validated
-from app.api.whisperx_fastapi import DOCUMENT_FIELDS, check_callback, combine_fields, read_documents
+from app.contracts.whisperx_fastapi.edge import (
+    DOCUMENT_FIELDS,
+    check_callback,
+    combine_fields,
+    read_documents,
+)
+from app.contracts.whisperx_fastapi.schemas import (
+    AlignServiceQuery,
+    DiarizeServiceQuery,
+    SpeechToTextQuery,
+    TranscribeQuery,
+    job_fields,
+)
 from app.schemas import (
     AlignJob,
     CombineJob,
@@ -25,13 +37,6 @@ from app.schemas import (
     SpeechToTextJob,
     TaskOut,
     TranscribeJob,
-)
-from app.schemas_whisperx_fastapi import (
-    AlignServiceQuery,
-    DiarizeServiceQuery,
-    SpeechToTextQuery,
-    TranscribeQuery,
-    job_fields,
 )
 from app.services.render import MEDIA_TYPES
 

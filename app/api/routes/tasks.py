@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from app.api.deps import OwnerDep, RuntimeDep
 from app.api.submit import task_result_response
+from app.contracts.whisperx_fastapi.schemas import TASK_TYPES_BY_NAME, TaskView, TaskViewPage, task_view
 from app.db.models import TaskStatus, TaskType
 from app.schemas import OutputFormat, RenderedJob, SubtitleOptions, TaskOut, TaskQuery
-from app.schemas_whisperx_fastapi import TASK_TYPES_BY_NAME, TaskView, TaskViewPage, task_view
 from app.services import tasks
 from app.services.render import MEDIA_TYPES
 

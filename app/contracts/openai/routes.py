@@ -14,12 +14,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from app.api.deps import ExecutorDep, OwnerDep, RuntimeDep
-from app.api.event_stream import TranscriptEventStream
-from app.api.openai_errors import OPENAI_ERROR_RESPONSES
 from app.api.submit import enqueue
-from app.db.models import TaskStatus
-from app.errors import ServiceError, invalid_input
-from app.services.openai_compat import (
+from app.contracts.openai.errors import OPENAI_ERROR_RESPONSES
+from app.contracts.openai.event_stream import TranscriptEventStream
+from app.contracts.openai.mapping import (
     OpenAITranscriptionRequest,
     OpenAITranslationRequest,
     model_card,
@@ -27,7 +25,9 @@ from app.services.openai_compat import (
     to_job,
     to_response,
 )
-from app.services.openai_stream import TranscriptStream
+from app.contracts.openai.stream import TranscriptStream
+from app.db.models import TaskStatus
+from app.errors import ServiceError, invalid_input
 from app.services.render import MEDIA_TYPES
 
 router = APIRouter(prefix="/v1", tags=["openai"], responses=OPENAI_ERROR_RESPONSES)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.contracts.openai.mapping import stream_delta, stream_done
 from app.db.models import TaskStatus
 from app.errors import ServiceError
 from app.runtime import Runtime
-from app.services.openai_compat import stream_delta, stream_done
 from app.services.tasks import get_task
 
 

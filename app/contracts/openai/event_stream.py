@@ -14,9 +14,9 @@ from typing import Any
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from app.api.openai_errors import openai_error_content
+from app.contracts.openai.errors import openai_error_content
+from app.contracts.openai.stream import TranscriptStream
 from app.errors import ServiceError
-from app.services.openai_stream import TranscriptStream
 
 POLL_SECONDS = 0.25
 KEEP_ALIVE_SECONDS = 15.0

@@ -10,12 +10,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.contracts.runpod_workers.inputs import FasterWhisperInput, TextFormat, WhisperXWorkerInput
 from app.db.models import TaskStatus
 from app.errors import ServiceError, invalid_input, validated
 from app.ml.transcription import token_ids
 from app.runtime import Runtime
 from app.schemas import ModelParams, SpeechToTextJob, TranscribeJob
-from app.schemas_compat import FasterWhisperInput, TextFormat, WhisperXWorkerInput
 from app.services.pipeline import Progress, whisper_spec
 from app.services.render import render
 from app.services.speech import run_job

@@ -1,0 +1,7 @@
+"""whisperX-FastAPI's routes we share with it: its query parameters, task, diarization and callback shapes,
+errors, uploaded documents and health bodies."""
+
+from app.contracts.whisperx_fastapi.schemas import WHISPERX_FASTAPI, callback_body
+from app.services.webhooks import BODY_SHAPES
+
+BODY_SHAPES[WHISPERX_FASTAPI] = callback_body
