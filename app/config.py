@@ -61,7 +61,7 @@ class WorkerSettings(BaseModel):
 
     max_audio_seconds: float = Field(3600, gt=0)
     """Longest audio a RunPod job may carry; longer jobs are refused at once. Size the endpoint's execution
-    timeout to cover it (see "Timeouts" in the README)."""
+    timeout to cover it (see "Timeouts" in docs/runpod.md)."""
 
 
 RUNPOD_VOLUME = Path("/runpod-volume")
@@ -177,7 +177,7 @@ def get_settings() -> Settings:
 
 
 def settings_table() -> str:
-    """Markdown table of every environment variable, its default and meaning (kept in the README)."""
+    """Markdown table of every environment variable, its default and meaning (kept in docs/configuration.md)."""
     rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
 
     def walk(model: type[BaseModel], prefix: str) -> None:

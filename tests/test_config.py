@@ -4,7 +4,7 @@ import pytest
 
 from app.config import Settings, settings_table
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+SETTINGS_DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 
 
 def test_defaults_are_the_embedded_offline_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,5 +35,7 @@ def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         Settings()
 
 
-def test_readme_lists_every_setting() -> None:
-    assert settings_table() in README.read_text(), "regenerate the table with `python -m app.config`"
+def test_configuration_doc_lists_every_setting() -> None:
+    assert settings_table() in SETTINGS_DOC.read_text(), (
+        "regenerate it: `python scripts/update-settings-doc.py`"
+    )

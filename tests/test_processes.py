@@ -1,4 +1,4 @@
-"""The commands the README gives start real processes that answer."""
+"""The commands the README and docs/runpod.md give start real processes that answer."""
 
 import ast
 import base64

@@ -1,4 +1,4 @@
-"""Rewrite the settings table in README.md from the Settings model (between the settings markers)."""
+"""Rewrite the settings table in docs/configuration.md from the Settings model (between the settings markers)."""
 
 import re
 import sys
@@ -9,12 +9,12 @@ sys.path.insert(0, str(ROOT))
 
 from app.config import settings_table  # noqa: E402
 
-readme = ROOT / "README.md"
-text = readme.read_text()
+document = ROOT / "docs" / "configuration.md"
+text = document.read_text()
 updated = re.sub(
     r"(<!-- settings:start -->\n).*?(\n<!-- settings:end -->)",
     lambda match: match.group(1) + settings_table() + match.group(2),
     text,
     flags=re.S,
 )
-readme.write_text(updated)
+document.write_text(updated)
