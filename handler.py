@@ -28,7 +28,7 @@ async def serve_job(job: dict[str, Any]) -> dict[str, Any]:
     """The SDK's entry point: `handler` on a thread, so RunPod's stop signal reaches a running job.
 
     When RunPod stops the job (cancel, timeout), the SDK cancels this coroutine: the job's tasks are marked
-    cancelled, and the work stops at its next progress report (a transcription batch or a stage boundary).
+    cancelled, and the work stops at its next progress report (the rule: `app.services.tasks.cancel_task`).
     """
     running = asyncio.ensure_future(asyncio.to_thread(handler, job))
     try:

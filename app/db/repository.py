@@ -227,7 +227,8 @@ class TaskRepository:
         return self._finish(identifier, TaskStatus.failed, finish, worker_id=worker_id)
 
     def cancel(self, identifier: str, *, owner: str | None = None) -> bool:
-        """Cancel a queued or processing task. A running task notices at its next progress update."""
+        """Cancel a queued or processing task. A running task notices at its next progress update
+        (the rule: `app.services.tasks.cancel_task`)."""
 
         def finish(task: Task) -> None:
             task.error_code = "cancelled"

@@ -29,6 +29,11 @@ Segments = list[dict[str, Any]]
 BESIDE_CPU_THREADS = 1
 """torch threads for diarization beside transcription on the CPU: the speaker encoder's LSTM is no faster on two
 (bench/diarizer.py), and the other cores go on decoding."""
+DIARIZE_SHARE = (0.6, 0.95)
+"""The part of the full pipeline's progress that diarization's own percent is reported in."""
+WAITING_REPORT_SECONDS = 1.0
+"""How often the full pipeline reports diarization's progress while it waits for it to end beside it: a task
+cancelled then stops within about this long, plus one batch of embeddings."""
 
 
 class Progress(Protocol):
@@ -208,6 +213,16 @@ def _abandoned_on_failure(abandoned: threading.Event) -> Iterator[None]:
         raise
 
 
+def _awaited(pending: Future[dict[str, Any]], still_waiting: Callable[[], None]) -> dict[str, Any]:
+    """The result of work running beside this thread; while waiting for it, `still_waiting` is called every
+    `WAITING_REPORT_SECONDS` (a progress report, which raises to stop when the task was cancelled)."""
+    while True:
+        try:
+            return pending.result(timeout=WAITING_REPORT_SECONDS)
+        except TimeoutError:
+            still_waiting()
+
+
 def _no_progress(_fraction: float, _stage: str, _partial: Segments | None = None) -> None:
     pass
 
@@ -220,7 +235,8 @@ def run_full_pipeline(
     progress: Progress | None = None,
     references: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Transcribe, align, diarize and combine; progress is reported after each stage. Speakers matching one of
+    """Transcribe, align, diarize and combine; progress is reported as each stage starts, after each decoded
+    chunk and each batch of speaker embeddings. Speakers matching one of
     the `references` (name → clip) go by its name.
 
     With pyannote's VAD the recording is segmented once, for the VAD and the embedded diarizer alike (counted
@@ -234,6 +250,17 @@ def run_full_pipeline(
     device = spec.device
     pending: Future[dict[str, Any]] | None = None
     abandoned = threading.Event()
+    diarized = [0.0]  # the percent diarization has done
+
+    def diarization_progress(percent: float) -> None:
+        _stop_when_set(abandoned, percent)
+        diarized[0] = percent
+        if not settings.overlap_diarization:  # on this thread, after alignment: it reports for itself
+            report_diarization()
+
+    def report_diarization() -> None:
+        report(DIARIZE_SHARE[0] + (DIARIZE_SHARE[1] - DIARIZE_SHARE[0]) * diarized[0] / 100, "diarize")
+
     with _abandoned_on_failure(abandoned):
         report(0.0, "transcribe")
         with _stage("transcribe", device, timings):
@@ -252,7 +279,7 @@ def run_full_pipeline(
                 exclusive=not settings.overlap_diarization,
                 activity=activity,
                 references=references,
-                on_progress=partial(_stop_when_set, abandoned),
+                on_progress=diarization_progress,
             )
             if settings.overlap_diarization:
                 pending = beside(diarize, torch_threads=BESIDE_CPU_THREADS if device == "cpu" else None)
@@ -275,8 +302,8 @@ def run_full_pipeline(
             timings=timings,
             decoded_words=transcript.pop("decoded_words", None),
         )
-        report(0.6, "diarize")
-        speakers = pending.result() if pending else diarize()
+        report_diarization()
+        speakers = _awaited(pending, report_diarization) if pending else diarize()
     report(0.95, "combine")
     started = time.perf_counter()
     combined = run_combine(aligned, speakers["segments"])

@@ -118,6 +118,7 @@ def _diarization(job: DiarizeJob, audio: Audio, progress: Progress, settings: Se
         diarize_params=job.diarize_params,
         device=job.device,
         references=_known_speakers(job.diarize_params, settings),
+        on_progress=lambda percent: progress(percent / 100, "diarize"),
     )
     return {**result, "audio_duration": round(audio.duration, 3)}
 

@@ -157,7 +157,10 @@ def delete_task(runtime: Runtime, identifier: str, *, owner: str | None = None) 
 
 
 def cancel_task(runtime: Runtime, identifier: str, *, owner: str | None = None) -> TaskOut:
-    """Cancel a queued task (it never runs) or a running one (it stops at its next progress report)."""
+    """Cancel a queued task (it never runs) or a running one. The one cancellation rule: a running task stops at
+    its next progress report, which every stage makes within seconds: after each decoded chunk while transcribing,
+    after each batch of speaker embeddings while diarizing (every second while the full pipeline waits for
+    diarization beside it), and as each stage starts."""
     if not runtime.tasks.cancel(identifier, owner=owner):
         task = get_task(runtime, identifier, owner=owner)
         raise ServiceError("conflict", f"Task {identifier!r} is already {task.status.value}.")

@@ -105,7 +105,12 @@ def test_full_pipeline_on_the_real_sample(
     assert result["audio_duration"] == pytest.approx(30.0, abs=0.01)
     fractions = [fraction for fraction, _stage in reports]
     assert fractions == sorted(fractions)
-    assert [stage for _f, stage in reports if stage != "transcribe"] == ["align", "diarize", "combine"]
+    stages = [stage for _f, stage in reports if stage != "transcribe"]
+    assert [stage for i, stage in enumerate(stages) if stages[i - 1 : i] != [stage]] == [
+        "align",
+        "diarize",
+        "combine",
+    ]
     der = DiarizationErrorRate()(sample_reference(), annotation(result["diarization"]))
     assert der <= 0.20
 

@@ -98,7 +98,8 @@ def get_result(
 
 @router.post("/{identifier}/cancel", response_model=TaskOut)
 def cancel_task(runtime: RuntimeDep, owner: OwnerDep, identifier: str) -> TaskOut:
-    """Cancel a task: a queued one never runs; a running one stops at its next stage."""
+    """Cancel a task: a queued one never runs; a running one stops at its next progress report (within seconds:
+    see `tasks.cancel_task`)."""
     return tasks.cancel_task(runtime, identifier, owner=owner)
 
 

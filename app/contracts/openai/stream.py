@@ -49,6 +49,7 @@ class TranscriptStream:
         return events
 
     def abandon(self) -> None:
-        """The client left before the end: cancel the task (a running one stops at its next chunk)."""
+        """The client left before the end: cancel the task (a running one stops at its next progress
+        report, as `tasks.cancel_task` says)."""
         if not self.finished and self.runtime.tasks.cancel(self.identifier):
             self.finished = True
