@@ -14,10 +14,10 @@ from typing import Any
 
 from app.contracts.runpod.actions import ACTIONS, handler
 from app.contracts.runpod_workers.serve import job_task_ids
+from app.process.health import fitness_problems
+from app.process.lifecycle import start_service
 from app.runtime import get_runtime
 from app.services import tasks
-from app.services.health import fitness_problems
-from app.services.lifecycle import start_service
 
 __all__ = ["ACTIONS", "handler", "serve_job", "fitness_check"]
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -86,9 +87,18 @@ def invalid_input(error: ValidationError | Sequence[Any]) -> ServiceError:
     return ServiceError("invalid_input", f"Invalid input: {summary}{more}.", details=details)
 
 
-def validated(schema: type[Model], data: Any) -> Model:
-    """`data` validated by `schema`, or `invalid_input` naming each bad field."""
+@contextmanager
+def refused_as_invalid_input() -> Iterator[None]:
+    """The one validation path: a pydantic refusal inside the block (of a request, or of the core job a
+    contract maps it onto: a value only the core's schemas refuse is still the client's) becomes
+    `invalid_input` naming each bad field."""
     try:
-        return schema.model_validate(data)
+        yield
     except ValidationError as error:
         raise invalid_input(error) from None
+
+
+def validated(schema: type[Model], data: Any) -> Model:
+    """`data` validated by `schema`, or `invalid_input` naming each bad field."""
+    with refused_as_invalid_input():
+        return schema.model_validate(data)

@@ -15,9 +15,9 @@ from app.api.routes import health, metrics, speech, tasks
 from app.api.routes.web import mount_web
 from app.config import get_settings
 from app.contracts.openai import routes as openai
+from app.process.executor import start_executor
+from app.process.lifecycle import start_service
 from app.runtime import stop_runtime
-from app.services.executor import start_executor
-from app.services.lifecycle import start_service
 
 # Room for the form fields that travel with an upload.
 FORM_FIELDS_ALLOWANCE = 2**20

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 APP = Path(__file__).resolve().parents[1] / "app"
-CORE = ["config.py", "errors.py", "runtime.py", "schemas.py", "services", "ml", "audio", "db"]
+CORE = ["config.py", "errors.py", "runtime.py", "schemas.py", "services", "process", "ml", "audio", "db"]
 DOORS = ("app.contracts", "app.api", "app.main", "handler", "fastapi", "starlette", "runpod")
 
 

@@ -100,7 +100,7 @@ def test_the_fitness_check_passes_a_ready_worker_and_fails_without_a_database(
     fitness_check()  # database reachable, cpu computes, models not required (PRELOAD_MODELS=false)
 
     monkeypatch.setenv("PRELOAD_MODELS", "true")
-    monkeypatch.setattr("app.services.health.registry", ModelRegistry())  # nothing loaded in this process
+    monkeypatch.setattr("app.process.health.registry", ModelRegistry())  # nothing loaded in this process
     stop_runtime()
     get_settings.cache_clear()
     with pytest.raises(RuntimeError, match="the configured models are not loaded"):

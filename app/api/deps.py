@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.api.auth import authenticate
+from app.process.executor import TaskExecutor
 from app.runtime import Runtime
-from app.services.executor import TaskExecutor
 
 
 def _runtime(request: Request) -> Runtime:

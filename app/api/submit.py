@@ -9,15 +9,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
 from app.api.errors import error_response
-from app.db.models import TaskStatus
-from app.errors import Model, ServiceError
-from app.errors import validated as validate_input
+from app.errors import Model, ServiceError, validated
+from app.process.executor import TaskExecutor
 from app.runtime import Runtime
 from app.schemas import TaskOut
-from app.services.executor import TaskExecutor
 from app.services.render import MEDIA_TYPES
-from app.services.speech import queue_job as queue_task
-from app.services.speech import rendered_result
+from app.services.speech import queue_job, rendered_result
+from app.services.tasks import task_outcome
 
 
 class TaskAccepted(BaseModel):
@@ -25,9 +23,9 @@ class TaskAccepted(BaseModel):
     message: str
 
 
-def validated(schema: type[Model], fields: dict[str, Any]) -> Model:
+def validated_fields(schema: type[Model], fields: dict[str, Any]) -> Model:
     """The request schema shared with the worker, from form or JSON fields (absent fields left out)."""
-    return validate_input(schema, {k: v for k, v in fields.items() if v is not None})
+    return validated(schema, {k: v for k, v in fields.items() if v is not None})
 
 
 def enqueue(
@@ -40,7 +38,7 @@ def enqueue(
 ) -> str:
     """Record `job` as a task of `owner` in the shared queue (its upload kept until the task ends) and wake
     the executor. What the task would certainly fail with is refused before it is recorded."""
-    identifier = queue_task(
+    identifier = queue_job(
         runtime,
         job,
         upload=upload.file if upload is not None else None,
@@ -51,7 +49,7 @@ def enqueue(
     return identifier
 
 
-def queue_job(
+def queue_and_answer(
     runtime: Runtime,
     executor: TaskExecutor,
     job: Any,
@@ -69,12 +67,9 @@ def queue_job(
 
 def task_result_response(task: TaskOut, job: Any) -> Response:
     """A finished task's result in the job's format, or its error with the error's status."""
-    if task.status != TaskStatus.completed:
-        if task.error is None:
-            return error_response(
-                ServiceError("not_ready", f"Task {task.identifier!r} is {task.status.value}.")
-            )
-        error = ServiceError(task.error.code, task.error.message, details={"identifier": task.identifier})
+    try:
+        task_outcome(task)
+    except ServiceError as error:
         return error_response(error)
     output_format = getattr(job, "output_format", "json")
     if output_format == "json":

@@ -1,1 +1,2 @@
-"""Use cases shared by the REST app and the RunPod worker. No HTTP or RunPod here."""
+"""The use cases every door shares. They know no door: neither FastAPI, nor RunPod, nor any contract
+(tests/test_layers.py)."""

@@ -17,8 +17,8 @@ from app.ml import alignment, diarization, transcription
 from app.ml.devices import beside, device_failures_as_errors
 from app.ml.registry import registry
 from app.ml.transcription import WhisperSpec
+from app.process import metrics
 from app.schemas import AlignParams, DiarizeParams, ModelParams, PipelineParams, VADOptions
-from app.services import metrics
 from app.services.segments import split_segments
 
 if TYPE_CHECKING:

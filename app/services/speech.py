@@ -27,6 +27,7 @@ from app.audio.sources import (
 from app.config import Settings
 from app.db.models import ACTIVE_STATUSES, Task, TaskStatus, TaskType
 from app.errors import ServiceError
+from app.process.webhooks import deliver_due, record_delivery
 from app.runtime import Runtime
 from app.schemas import (
     AlignJob,
@@ -42,7 +43,7 @@ from app.schemas import (
     TranscribeJob,
     WebhookBody,
 )
-from app.services.models import check_model_request
+from app.services.model_requests import check_model_request
 from app.services.pipeline import (
     Progress,
     run_alignment,
@@ -54,7 +55,6 @@ from app.services.pipeline import (
 from app.services.render import render
 from app.services.tasks import get_task, run_task, submit_task
 from app.services.uploads import UPLOADS, remove_upload
-from app.services.webhooks import deliver_due, record_delivery
 
 log = logging.getLogger(__name__)
 

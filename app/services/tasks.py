@@ -8,11 +8,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from app.db.models import Task, TaskType
+from app.db.models import Task, TaskStatus, TaskType
 from app.errors import NotFoundError, ServiceError
+from app.process import metrics
 from app.runtime import Runtime
 from app.schemas import ErrorBody, TaskOut, TaskQuery, WebhookState
-from app.services import metrics
 from app.services.pipeline import Progress, Segments
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,18 @@ def submit_task(
         upload_path=upload_path,
         inputs=inputs,
     )
+
+
+def task_outcome(task: TaskOut) -> Any:
+    """The one path from a task to an answer: its result once completed; otherwise the error it ended with, or
+    `not_ready` while it has not ended (the one fallback), raised as a `ServiceError` whose details name the task.
+    Each door shapes what it gets its own way."""
+    if task.status == TaskStatus.completed and task.result is not None:
+        return task.result
+    details = {"identifier": task.identifier}
+    if task.error is not None:
+        raise ServiceError(task.error.code, task.error.message, details=details)
+    raise ServiceError("not_ready", f"Task {task.identifier!r} is {task.status.value}.", details=details)
 
 
 def run_task(

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import ExecutorDep, RuntimeDep
 from app.contracts.whisperx_fastapi.edge import HealthBody, ReadyBody, health_body, live_body, ready_body
-from app.services.health import health_report, readiness
+from app.process.health import health_report, readiness
 
 router = APIRouter(tags=["health"])
 ping_router = APIRouter(tags=["health"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from app.services.metrics import exposition
+from app.process.metrics import exposition
 
 router = APIRouter(tags=["monitoring"])
 

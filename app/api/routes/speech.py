@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from app.api.deps import ExecutorDep, OwnerDep, RuntimeDep
-from app.api.submit import TaskAccepted, queue_job, validated
+from app.api.submit import TaskAccepted, queue_and_answer, validated_fields
 from app.contracts.whisperx_fastapi.edge import (
     DOCUMENT_FIELDS,
     check_callback,
@@ -111,7 +111,7 @@ class DiarizeForm(_Delivery):
 def _job(runtime: RuntimeDep, job_type: type[BaseModel], query: BaseModel, form: _Delivery) -> BaseModel:
     """The job from the query string and the form; a callback named in the query is checked reachable."""
     documents = {name: getattr(form, name) for name in DOCUMENT_FIELDS if hasattr(form, name)}
-    job = validated(job_type, job_fields(query, read_documents({**form.job_fields(), **documents})))
+    job = validated_fields(job_type, job_fields(query, read_documents({**form.job_fields(), **documents})))
     if getattr(job, "webhook_body", "task") != "task" and job.webhook_url:  # type: ignore[attr-defined]
         check_callback(job.webhook_url, runtime.settings.fetch)  # type: ignore[attr-defined]
     return job
@@ -137,7 +137,7 @@ def _upload_route(
         wait: Wait = False,
     ) -> Response:
         job = _job(runtime, job_type, query, form)
-        return queue_job(runtime, executor, job, upload=file, wait=wait, owner=owner)
+        return queue_and_answer(runtime, executor, job, upload=file, wait=wait, owner=owner)
 
     router.post(path, responses=RESPONSES, summary=summary, description=summary)(route)
 
@@ -183,7 +183,7 @@ def speech_to_text_url(
 ) -> Response:
     """The full pipeline on audio fetched from an http(s) URL."""
     job = _job(runtime, SpeechToTextJob, query, form)
-    return queue_job(runtime, executor, job, wait=wait, owner=owner)
+    return queue_and_answer(runtime, executor, job, wait=wait, owner=owner)
 
 
 COMBINE_EXAMPLE = {
@@ -262,5 +262,5 @@ def combine(
 ) -> Response:
     """Assign diarization speakers to an aligned transcript's segments and words: a JSON body, or a form whose
     `aligned_transcript` and `diarization_result` are JSON text or `.json` files."""
-    job = validated(CombineJob, fields)
-    return queue_job(runtime, executor, job, wait=wait, owner=owner)
+    job = validated_fields(CombineJob, fields)
+    return queue_and_answer(runtime, executor, job, wait=wait, owner=owner)

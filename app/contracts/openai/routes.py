@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from app.api.deps import ExecutorDep, OwnerDep, RuntimeDep
 from app.api.submit import enqueue
@@ -26,9 +26,9 @@ from app.contracts.openai.mapping import (
     to_response,
 )
 from app.contracts.openai.stream import TranscriptStream
-from app.db.models import TaskStatus
-from app.errors import ServiceError, invalid_input
+from app.errors import ServiceError, refused_as_invalid_input
 from app.services.render import MEDIA_TYPES
+from app.services.tasks import task_outcome
 
 router = APIRouter(prefix="/v1", tags=["openai"], responses=OPENAI_ERROR_RESPONSES)
 
@@ -81,23 +81,14 @@ def _transcribe(
     task: Literal["transcribe", "translate"],
     fields: dict[str, object],
 ) -> Response:
-    try:
+    with refused_as_invalid_input():
         request = schema.model_validate({k: v for k, v in fields.items() if v is not None})
         job = to_job(request, task=task)
-    except ValidationError as error:
-        raise invalid_input(error) from None
     identifier = enqueue(runtime, executor, job, upload=file, owner=owner)
     if getattr(request, "stream", False):
         return TranscriptEventStream(TranscriptStream(runtime, identifier))
-    finished = executor.wait(identifier)
-    if finished.status != TaskStatus.completed or finished.result is None:
-        error = finished.error
-        raise ServiceError(
-            error.code if error else "internal_error",
-            error.message if error else f"The task ended {finished.status.value}.",
-            details={"identifier": finished.identifier},
-        )
-    body = to_response(finished.result, request, task=task, job=job, settings=runtime.settings)
+    result = task_outcome(executor.wait(identifier))
+    body = to_response(result, request, task=task, job=job, settings=runtime.settings)
     if isinstance(body, str):
         media = MEDIA_TYPES.get(request.response_format, "text/plain")
         return PlainTextResponse(body, media_type=media)

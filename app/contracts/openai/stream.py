@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from app.contracts.openai.mapping import stream_delta, stream_done
-from app.db.models import TaskStatus
-from app.errors import ServiceError
+from app.db.models import ACTIVE_STATUSES
 from app.runtime import Runtime
-from app.services.tasks import get_task
+from app.services.tasks import get_task, task_outcome
 
 
 class TranscriptStream:
@@ -29,16 +28,11 @@ class TranscriptStream:
         """Events for the segments published since the last call, and `done` once the task has completed
         (then `finished` is set). A task that failed or was cancelled raises its error."""
         task = get_task(self.runtime, self.identifier)
-        if task.status == TaskStatus.completed and task.result is not None:
-            segments, self.finished = task.result["segments"], True
-        elif task.status in (TaskStatus.failed, TaskStatus.cancelled):
-            self.finished = True
-            code, message = (task.error.code, task.error.message) if task.error else ("cancelled", "")
-            raise ServiceError(
-                code, message or "The task was cancelled.", details={"identifier": task.identifier}
-            )
-        else:
+        if task.status in ACTIVE_STATUSES:
             segments = task.partial or []
+        else:
+            self.finished = True
+            segments = task_outcome(task)["segments"]
         events = [
             stream_delta(segment, first=index == 0)
             for index, segment in enumerate(segments[self.sent :], start=self.sent)

@@ -16,8 +16,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.contracts.runpod_workers.serve import serve_worker_input, worker_schema
-from app.db.models import TaskStatus
 from app.errors import Model, ServiceError, validated
+from app.process.health import health_report
+from app.process.metrics import job_figures
+from app.process.webhooks import start_deliverer
 from app.runtime import Runtime, get_runtime
 from app.schemas import (
     AlignJob,
@@ -30,11 +32,8 @@ from app.schemas import (
     TranscribeJob,
 )
 from app.services import tasks
-from app.services.health import health_report
-from app.services.metrics import job_figures
 from app.services.pipeline import Progress, Segments
 from app.services.speech import rendered_result, run_job
-from app.services.webhooks import start_deliverer
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +62,15 @@ def runpod_progress(job: dict[str, Any]) -> Progress | None:
 
 
 def _task_response(task: TaskOut, request: BaseModel) -> dict[str, Any]:
-    if task.status == TaskStatus.completed:
-        return {
-            "identifier": task.identifier,
-            "result": rendered_result(task, request),
-            "message": f"{task.task_type.value} completed",
-        }
-    if task.error is not None:
-        return _error({**task.error.model_dump(exclude_none=True), "identifier": task.identifier})
-    return {"identifier": task.identifier, "result": None, "message": f"task is {task.status.value}"}
+    try:
+        tasks.task_outcome(task)
+    except ServiceError as error:
+        return _error({"code": error.code, "message": error.message, "identifier": task.identifier})
+    return {
+        "identifier": task.identifier,
+        "result": rendered_result(task, request),
+        "message": f"{task.task_type.value} completed",
+    }
 
 
 def _job_action(schema: type[SpeechToTextJob | TranscribeJob | AlignJob | DiarizeJob | CombineJob]) -> Action:

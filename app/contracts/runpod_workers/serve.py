@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
 from app.contracts.runpod_workers.inputs import FasterWhisperInput, TextFormat, WhisperXWorkerInput
-from app.db.models import TaskStatus
-from app.errors import ServiceError, invalid_input, validated
+from app.errors import refused_as_invalid_input, validated
 from app.ml.transcription import token_ids
 from app.runtime import Runtime
 from app.schemas import ModelParams, SpeechToTextJob, TranscribeJob
 from app.services.pipeline import Progress, whisper_spec
 from app.services.render import render
 from app.services.speech import run_job
+from app.services.tasks import task_outcome
 
 TRANSLATION_SUFFIX = "/translation"
 DECODER_FIELDS = ("temperature", "avg_logprob", "compression_ratio", "no_speech_prob")
@@ -57,27 +55,14 @@ def serve_worker_input(
     return _whisperx_worker(runtime, request, external_job_id, on_progress)
 
 
-def _run(
+def _run_as_task(
     runtime: Runtime,
     job: TranscribeJob | SpeechToTextJob,
     external_job_id: str | None,
     on_progress: Progress | None,
 ) -> dict[str, Any]:
     """Run `job` as a task; its result, or its failure as a `ServiceError`."""
-    task = run_job(runtime, job, external_job_id=external_job_id, on_progress=on_progress)
-    if task.status == TaskStatus.completed and task.result is not None:
-        return dict(task.result)
-    if task.error is not None:
-        raise ServiceError(task.error.code, task.error.message)
-    raise ServiceError("conflict", f"Task {task.identifier!r} for this job is already {task.status.value}.")
-
-
-def _built(build: Any) -> Any:
-    # The mapped job is validated again by our own schemas; a value only they refuse is still the client's.
-    try:
-        return build()
-    except ValidationError as error:
-        raise invalid_input(error) from None
+    return dict(task_outcome(run_job(runtime, job, external_job_id=external_job_id, on_progress=on_progress)))
 
 
 def _faster_whisper(
@@ -86,7 +71,9 @@ def _faster_whisper(
     external_job_id: str | None,
     on_progress: Progress | None,
 ) -> dict[str, Any]:
-    result = _run(runtime, _built(request.transcribe_job), external_job_id, on_progress)
+    with refused_as_invalid_input():
+        job = request.transcribe_job()
+    result = _run_as_task(runtime, job, external_job_id, on_progress)
     spec = whisper_spec(runtime.settings, ModelParams(model=request.model))
     segments = _decoder_segments(spec, result["segments"])
     output: dict[str, Any] = {
@@ -99,8 +86,9 @@ def _faster_whisper(
     }
     if request.translate:
         translate_id = external_job_id + TRANSLATION_SUFFIX if external_job_id else None
-        job = _built(lambda: request.transcribe_job(task="translate"))
-        translated = _run(runtime, job, translate_id, on_progress)
+        with refused_as_invalid_input():
+            job = request.transcribe_job(task="translate")
+        translated = _run_as_task(runtime, job, translate_id, on_progress)
         output["translation"] = _as_text(translated["segments"], request.translation)
     if request.word_timestamps:
         output["word_timestamps"] = [
@@ -147,7 +135,9 @@ def _whisperx_worker(
     external_job_id: str | None,
     on_progress: Progress | None,
 ) -> dict[str, Any]:
-    result = _run(runtime, _built(request.job), external_job_id, on_progress)
+    with refused_as_invalid_input():
+        job = request.job()
+    result = _run_as_task(runtime, job, external_job_id, on_progress)
     segments = result["segments"]
     if not request.align_output:
         # Without alignment whisperx-worker's segments carry no words (speakers are assigned per segment).

@@ -2,6 +2,6 @@
 errors, uploaded documents and health bodies."""
 
 from app.contracts.whisperx_fastapi.schemas import WHISPERX_FASTAPI, callback_body
-from app.services.webhooks import BODY_SHAPES
+from app.process.webhooks import BODY_SHAPES
 
 BODY_SHAPES[WHISPERX_FASTAPI] = callback_body

@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from app.audio.fetch import checked_request
 from app.config import FetchSettings
 from app.errors import ServiceError, invalid_input
-from app.services.health import DatabaseHealth, HealthReport
+from app.process.health import DatabaseHealth, HealthReport
 
 ROUTES = re.compile(
     r"^(POST /(speech-to-text|speech-to-text-url|service/(transcribe|align|diarize|combine))"
@@ -42,7 +42,7 @@ def error_status(error: ServiceError) -> int:
     return ERROR_STATUSES.get(error.code, error.http_status)
 
 
-def error_content(error: ServiceError, correlation_id: str | None) -> tuple[int, dict[str, Any]]:
+def whisperx_error_content(error: ServiceError, correlation_id: str | None) -> tuple[int, dict[str, Any]]:
     """Status and body of `error` on its routes: our body, its names beside."""
     body = {
         **error.to_dict(),

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from app import __version__
 from app.ml.devices import device_usable
 from app.ml.registry import registry
+from app.process.lifecycle import model_preload
 from app.runtime import Runtime
-from app.services.lifecycle import model_preload
 
 log = logging.getLogger(__name__)
 

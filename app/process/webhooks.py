@@ -18,9 +18,9 @@ import httpx
 from app.audio.fetch import checked_request
 from app.db.models import WebhookDelivery, utcnow
 from app.errors import ServiceError
+from app.process import metrics
 from app.runtime import Runtime
 from app.schemas import TaskOut, WebhookBody
-from app.services import metrics
 
 log = logging.getLogger(__name__)
 

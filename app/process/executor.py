@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from app.db.models import ACTIVE_STATUSES
+from app.process import metrics
 from app.runtime import Runtime
 from app.schemas import TaskOut
-from app.services import metrics
 from app.services.speech import run_queued
 from app.services.tasks import get_task
 from app.services.uploads import sweep_uploads

@@ -7,7 +7,7 @@ import pytest
 from app.config import Settings
 from app.errors import ServiceError
 from app.schemas import ModelParams
-from app.services.models import check_model_request
+from app.services.model_requests import check_model_request
 
 
 def settings(**values: object) -> Settings:

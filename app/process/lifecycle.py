@@ -8,9 +8,9 @@ from typing import Literal
 
 from app.config import Settings
 from app.ml.model_cache import use_model_cache
+from app.process.webhooks import start_deliverer
 from app.runtime import Runtime, get_runtime
 from app.services.pipeline import preload_models
-from app.services.webhooks import start_deliverer
 
 log = logging.getLogger(__name__)
 
