@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock test test-images lint run worker bench clean
+.PHONY: install lock check test test-images lint run worker bench clean
 
 install: $(STAMP)
 	@scripts/install-system-packages.sh
@@ -22,6 +22,11 @@ $(STAMP): requirements.lock requirements-test.lock
 # Regenerates both locks after a requirements*.txt change; ARGS="--upgrade-package NAME" upgrades one.
 lock: $(STAMP)
 	$(BIN)/python scripts/lock.py $(ARGS)
+
+# The quick tier while editing (about 2 minutes on 2 cores): unit and in-process API tests, no real models on
+# long audio, no spawned servers. `make test` is the whole suite, what CI runs.
+check: install
+	$(BIN)/python -m pytest -m "not slow and not reliability and not server and not images"
 
 test: install
 	$(BIN)/python -m pytest

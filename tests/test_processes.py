@@ -13,6 +13,8 @@ import pytest
 from tests.corpus import SAMPLE_WAV
 from tests.servers import ROOT, api_server, local_worker, process_env
 
+pytestmark = pytest.mark.server  # starts a server or worker process: left out of `make check`
+
 
 def test_server_answers_health(tmp_path: Path) -> None:
     with api_server(tmp_path) as base:

@@ -16,6 +16,8 @@ from tests.corpus import SAMPLE_WAV, sample_times
 from tests.runpod_queue import RunPodQueue, runpod_queue
 from tests.servers import process_env, spawned
 
+pytestmark = pytest.mark.server  # starts a server or worker process: left out of `make check`
+
 
 def worker_process(
     queue: RunPodQueue, data_dir: Path, *args: str, **env: str

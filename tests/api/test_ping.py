@@ -12,6 +12,8 @@ import pytest
 
 from tests.servers import ROOT, free_port, process_env
 
+pytestmark = pytest.mark.server  # starts a server or worker process: left out of `make check`
+
 
 @contextmanager
 def serving(env: dict[str, str]) -> Iterator[Path]:

@@ -15,6 +15,8 @@ import pytest
 
 from tests.servers import api_server
 
+pytestmark = pytest.mark.server  # starts a server or worker process: left out of `make check`
+
 KEY = "schema-key-0c4f2a9d"
 
 

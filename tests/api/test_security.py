@@ -34,6 +34,8 @@ from tests.reliability.helpers import (
 )
 from tests.servers import api_server
 
+pytestmark = pytest.mark.server  # starts a server or worker process: left out of `make check`
+
 KEY_A = "key-a-3f9d1c0e5b7a4d2e"
 KEY_B = "key-b-8c2e6a1f0d9b3e7c"
 COMBINE = {

@@ -16,6 +16,8 @@ from tests.corpus import SAMPLE_WAV
 from tests.local_http import LocalServer, local_server
 from tests.servers import api_server, free_port
 
+pytestmark = pytest.mark.server  # starts a server or worker process: left out of `make check`
+
 AUDIO = SAMPLE_WAV.read_bytes()
 # Its tests run on the CPU with int8; its callback test names a receiver on loopback.
 ON_CPU = {"device": "cpu", "compute_type": "int8"}
