@@ -29,7 +29,7 @@ FORM_FIELD_MAX_BYTES = 16 * 2**20
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     log_open_access()
-    runtime = start_service(load_models_in_background=True)
+    runtime = start_service(in_background=True)
     app.state.runtime = runtime
     app.state.executor = start_executor(runtime)
     yield

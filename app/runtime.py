@@ -9,7 +9,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine
 
@@ -23,6 +23,8 @@ from app.ml.registry import registry
 
 log = logging.getLogger(__name__)
 
+ModelsState = Literal["not_requested", "loading", "loaded", "failed"]
+
 
 @dataclass
 class Runtime:
@@ -32,6 +34,8 @@ class Runtime:
     worker_id: str
     lease_keeper: LeaseKeeper
     deliveries: DeliveryRepository
+    models: ModelsState = "not_requested"
+    """Where loading the configured models at start stands (`app.process.lifecycle`); readiness waits for it."""
     background: dict[str, Any] = field(default_factory=dict)
     """Threads the services start once per process (executor, webhook deliverer); stopped on close."""
     _background_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.security.utils import get_authorization_scheme_param
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -36,9 +36,16 @@ def _is_known_key(given: str, keys: list[str]) -> bool:
     return known
 
 
+def _settings(request: Request) -> Settings:
+    """The serving runtime's settings, like every other part of a request; before the app has started (only
+    while it is being built), the process's."""
+    runtime = getattr(request.app.state, "runtime", None)
+    return runtime.settings if runtime is not None else get_settings()
+
+
 def authenticate(request: Request) -> str | None:
     """The caller's owner fingerprint; None when no keys are configured (one shared space) or on open paths."""
-    keys = [key.get_secret_value() for key in get_settings().api_keys]
+    keys = [key.get_secret_value() for key in _settings(request).api_keys]
     if not keys or request.url.path in OPEN_PATHS:
         return None
     scheme, given = get_authorization_scheme_param(request.headers.get("Authorization"))

@@ -11,7 +11,6 @@ from sqlalchemy import text
 from app import __version__
 from app.ml.devices import device_usable
 from app.ml.registry import registry
-from app.process.lifecycle import model_preload
 from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -76,9 +75,9 @@ def health_report(runtime: Runtime, *, queue_depth: int | None = None) -> Health
 def _models_ready(runtime: Runtime, loaded: list[str]) -> bool:
     if not runtime.settings.preload_models:
         return True
-    if model_preload.state == "not_requested":  # loaded on first use instead of at start
+    if runtime.models == "not_requested":  # loaded on first use instead of at start
         return bool(loaded)
-    return model_preload.state == "loaded"
+    return runtime.models == "loaded"
 
 
 def readiness(runtime: Runtime | None) -> Literal["initializing", "ready", "unhealthy"]:
@@ -88,4 +87,4 @@ def readiness(runtime: Runtime | None) -> Literal["initializing", "ready", "unhe
     report = health_report(runtime)
     if report.ready:
         return "ready"
-    return "initializing" if report.status == "ok" and model_preload.state == "loading" else "unhealthy"
+    return "initializing" if report.status == "ok" and runtime.models == "loading" else "unhealthy"
