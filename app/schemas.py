@@ -194,10 +194,6 @@ class Word(BaseModel):
     speaker: str | None = None
 
 
-CONFIDENCE_FIELDS = ("avg_logprob", "no_speech_prob", "compression_ratio", "temperature")
-"""The decoder's figures each segment carries."""
-
-
 class TranscriptSegment(BaseModel):
     model_config = ConfigDict(strict=True)
 

@@ -36,3 +36,11 @@ def reaching(names: set[str], prefixes: tuple[str, ...]) -> list[str]:
 def test_the_core_imports_no_door(entry: str) -> None:
     wrong = {str(path.relative_to(APP)): reaching(imported(path), DOORS) for path in modules(entry)}
     assert not {path: names for path, names in wrong.items() if names}
+
+
+@pytest.mark.parametrize("entry", ["ml", "audio", "db"])
+def test_what_lies_below_the_core_takes_plain_options(entry: str) -> None:
+    # Models, audio and the task store know no request schema and no use case: they take plain arguments.
+    above = ("app.schemas", "app.services", "app.process", *DOORS)
+    wrong = {str(path.relative_to(APP)): reaching(imported(path), above) for path in modules(entry)}
+    assert not {path: names for path, names in wrong.items() if names}

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from app.ml.registry import registry
-from app.schemas import CONFIDENCE_FIELDS, AlignParams
+from app.ml.transcription import CONFIDENCE_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,9 @@ def load_wav2vec2(language: str, device: str, model_name: str | None) -> tuple[A
     return registry.get(("align", language, model_name or "default", device), load)  # type: ignore[no-any-return]
 
 
-def aligns_with_whisper(language: str, *, device: str, params: AlignParams) -> bool:
+def aligns_with_whisper(language: str, *, device: str, align_model: str | None) -> bool:
     """Whether `align` takes Whisper's word timings for `language`: no wav2vec2 model can be had for it."""
-    return load_wav2vec2(language, device, params.align_model) is None
+    return load_wav2vec2(language, device, align_model) is None
 
 
 def align(
@@ -45,7 +45,9 @@ def align(
     *,
     language: str,
     device: str,
-    params: AlignParams,
+    align_model: str | None,
+    interpolate_method: str = "nearest",
+    return_char_alignments: bool = False,
     whisper_model: Any,
     whisper_name: str,
     decoded_words: dict[float, Any] | None = None,
@@ -56,7 +58,7 @@ def align(
     import whisperx
 
     segments = [{"start": s["start"], "end": s["end"], "text": s["text"]} for s in transcript["segments"]]
-    wav2vec2 = load_wav2vec2(language, device, params.align_model)
+    wav2vec2 = load_wav2vec2(language, device, align_model)
     if wav2vec2 is not None:
         model, metadata = wav2vec2
         result = whisperx.align(
@@ -65,10 +67,10 @@ def align(
             metadata,
             audio,
             device,
-            interpolate_method=params.interpolate_method,
-            return_char_alignments=params.return_char_alignments,
+            interpolate_method=interpolate_method,
+            return_char_alignments=return_char_alignments,
         )
-        aligner = f"wav2vec2:{params.align_model or metadata.get('language')}"
+        aligner = f"wav2vec2:{align_model or metadata.get('language')}"
     else:
         from app.ml.whisper_aligner import align_with_whisper
 

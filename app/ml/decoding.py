@@ -22,7 +22,7 @@ from whisperx.asr import FasterWhisperPipeline, WhisperModel
 from whisperx.audio import HOP_LENGTH, N_FRAMES, SAMPLE_RATE
 from whisperx.vads.vad import Vad
 
-from app.schemas import CONFIDENCE_FIELDS
+from app.ml.transcription import CONFIDENCE_FIELDS
 
 if TYPE_CHECKING:
     from app.ml.whisper_aligner import DecodedWords

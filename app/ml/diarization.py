@@ -12,7 +12,6 @@ from pydantic import SecretStr
 
 from app.ml import speaker_names
 from app.ml.registry import registry
-from app.schemas import DiarizeParams
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,9 @@ def diarize(
     audio: np.ndarray,
     *,
     device: str,
-    params: DiarizeParams,
+    num_speakers: int | None = None,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
     model_name: str,
     hf_token: SecretStr | None,
     references: dict[str, np.ndarray] | None = None,
@@ -64,11 +65,7 @@ def diarize(
     embedded diarizer takes the recording's speaker activity (`app.ml.segmentation`) when the VAD computed it
     already; the hub pipeline segments with its own model."""
     pipeline, backend = load_diarizer(device, model_name=model_name, hf_token=hf_token)
-    counts = {
-        "num_speakers": params.num_speakers,
-        "min_speakers": params.min_speakers,
-        "max_speakers": params.max_speakers,
-    }
+    counts = {"num_speakers": num_speakers, "min_speakers": min_speakers, "max_speakers": max_speakers}
     shared: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if activity is not None and backend == EMBEDDED_BACKEND:
         from app.ml.segmentation import sharing_activity

@@ -14,10 +14,11 @@ import numpy as np
 
 from app.errors import ServiceError
 from app.ml.registry import registry
-from app.schemas import ASROptions, ModelParams, VADOptions
 
 log = logging.getLogger(__name__)
 
+CONFIDENCE_FIELDS = ("avg_logprob", "no_speech_prob", "compression_ratio", "temperature")
+"""The decoder's figures each segment carries."""
 BUNDLED_MODEL = "tiny.en"
 
 
@@ -69,9 +70,7 @@ def load_whisper(spec: WhisperSpec) -> Any:
     return registry.get(("whisper", spec.name, spec.device, spec.device_index, spec.compute_type), load)
 
 
-def load_vad(
-    method: str, device: str, options: VADOptions, chunk_size: int, activity: Any | None = None
-) -> Any:
+def load_vad(method: str, device: str, onset: float, chunk_size: int, activity: Any | None = None) -> Any:
     """A VAD model, its speech grouped into padded chunks: pyannote's segmentation (weights ship with whisperx;
     `activity` when the recording's was computed already) or Silero ONNX."""
     # whisperx's VAD package imports pyannote: load it on use, not when the server starts.
@@ -81,29 +80,33 @@ def load_vad(
         from faster_whisper.vad import get_vad_model
 
         get_vad_model()  # cached by faster-whisper: the ONNX session is built once per process
-        return SileroOnnxChunks(options.vad_onset, chunk_size)
+        return SileroOnnxChunks(onset, chunk_size)
 
     from app.ml.segmentation import SharedSegmentationVad, load_segmentation
 
     load_segmentation(device)
     # Pyannote's VAD returns raw scores; onset and offset apply later, per request, in merge_chunks.
-    return PyannoteChunks(SharedSegmentationVad(device, options.vad_onset, activity))
+    return PyannoteChunks(SharedSegmentationVad(device, onset, activity))
 
 
 def transcribe(
     audio: np.ndarray,
     *,
     spec: WhisperSpec,
-    model_params: ModelParams,
-    asr_options: ASROptions,
-    vad_options: VADOptions,
+    language: str | None,
+    task: str,
+    chunk_size: int,
+    asr_options: dict[str, Any],
+    vad_method: str,
+    vad_options: dict[str, Any],
     batch_size: int,
     on_progress: Callable[[float, list[dict[str, Any]]], None] | None = None,
     activity: Any | None = None,
     aligns_words: Callable[[str], bool] | None = None,
 ) -> dict[str, Any]:
-    """Transcribe 16 kHz mono audio; returns whisperx's `{"segments", "language"}`. `activity`: the recording's
-    speaker activity (`app.ml.segmentation`), when it was computed already.
+    """Transcribe 16 kHz mono audio; returns whisperx's `{"segments", "language"}`. `asr_options` and
+    `vad_options` (`vad_onset`, `vad_offset`) are whisperx's; `activity`: the recording's speaker activity
+    (`app.ml.segmentation`), when it was computed already.
 
     `on_progress` is called as each chunk is decoded with the fraction done and the segments so far
     (`start`, `end`, `text`), exactly as the result will hold them. When `aligns_words(language)` answers yes,
@@ -114,9 +117,8 @@ def transcribe(
     from app.ml.chunking import drop_repeated_words
     from app.ml.decoding import ConfidentPipeline
 
-    language = model_params.language
     model = load_whisper(spec)
-    vad = load_vad(vad_options.vad_method, spec.device, vad_options, model_params.chunk_size, activity)
+    vad = load_vad(vad_method, spec.device, vad_options["vad_onset"], chunk_size, activity)
     # whisperx prints a notice when handed a ready VAD model; keep stdout for the service's own output.
     with contextlib.redirect_stdout(io.StringIO()):
         pipeline = whisperx.load_model(
@@ -124,15 +126,12 @@ def transcribe(
             spec.device,
             device_index=spec.device_index,
             compute_type=spec.compute_type,
-            asr_options=asr_options.model_dump(),
+            asr_options=asr_options,
             language=language,
             vad_model=vad,
-            vad_options={
-                **vad_options.model_dump(exclude={"vad_method"}),
-                "chunk_size": model_params.chunk_size,
-            },
+            vad_options={**vad_options, "chunk_size": chunk_size},
             model=model,
-            task=model_params.task,
+            task=task,
         )
     decoded: list[dict[str, Any]] = []
 
@@ -146,9 +145,9 @@ def transcribe(
     result = ConfidentPipeline.from_pipeline(pipeline).transcribe(
         audio,
         batch_size=batch_size,
-        chunk_size=model_params.chunk_size,
+        chunk_size=chunk_size,
         language=language,
-        task=model_params.task,
+        task=task,
         on_chunk=publish if on_progress else None,
         aligns_words=aligns_words,
     )

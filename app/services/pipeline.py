@@ -59,7 +59,7 @@ def preload_models(settings: Settings) -> list[str]:
     """Load the configured models now, so the first request finds them ready. Returns what is loaded."""
     spec = whisper_spec(settings, ModelParams())
     transcription.load_whisper(spec)
-    transcription.load_vad("pyannote", spec.device, VADOptions(), 30)
+    transcription.load_vad("pyannote", spec.device, VADOptions().vad_onset, 30)
     for language in settings.align_languages:
         alignment.load_wav2vec2(language, spec.device, None)
     diarization.load_diarizer(spec.device, model_name=settings.diarization_model, hf_token=settings.hf_token)
@@ -106,16 +106,21 @@ def _transcribed(
     words: bool = False,
 ) -> dict[str, Any]:
     aligns_words = (
-        partial(alignment.aligns_with_whisper, device=spec.device, params=params.align_params)
+        partial(
+            alignment.aligns_with_whisper, device=spec.device, align_model=params.align_params.align_model
+        )
         if words
         else None
     )
     result = transcription.transcribe(
         audio,
         spec=spec,
-        model_params=params.model_params,
-        asr_options=params.asr_options,
-        vad_options=params.vad_options,
+        language=params.model_params.language,
+        task=params.model_params.task,
+        chunk_size=params.model_params.chunk_size,
+        asr_options=params.asr_options.model_dump(),
+        vad_method=params.vad_options.vad_method,
+        vad_options=params.vad_options.model_dump(exclude={"vad_method"}),
         batch_size=params.model_params.batch_size or settings.batch_size,
         on_progress=on_progress,
         activity=activity,
@@ -147,7 +152,9 @@ def run_alignment(
             transcript,
             language=language,
             device=device,
-            params=align_params,
+            align_model=align_params.align_model,
+            interpolate_method=align_params.interpolate_method,
+            return_char_alignments=align_params.return_char_alignments,
             whisper_model=transcription.load_whisper(spec),
             whisper_name=spec.name,
             decoded_words=decoded_words,
@@ -175,7 +182,9 @@ def run_diarization(
         return diarization.diarize(
             audio,
             device=device,
-            params=diarize_params,
+            num_speakers=diarize_params.num_speakers,
+            min_speakers=diarize_params.min_speakers,
+            max_speakers=diarize_params.max_speakers,
             model_name=settings.diarization_model,
             hf_token=settings.hf_token,
             activity=activity,

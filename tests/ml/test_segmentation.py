@@ -11,7 +11,6 @@ from whisperx.vads import Pyannote
 
 from app.ml import diarization, segmentation
 from app.ml.segmentation import SharedSegmentationVad, speaker_activity
-from app.schemas import DiarizeParams
 from tests.corpus import annotation, recurring_voices, sample_audio, sample_reference, two_voice_dialogue
 
 pytestmark = pytest.mark.slow
@@ -41,7 +40,6 @@ def _diarize(audio: np.ndarray, activity: segmentation.SpeakerActivity | None) -
     return diarization.diarize(
         audio,
         device="cpu",
-        params=DiarizeParams(),
         model_name="pyannote/speaker-diarization-community-1",
         hf_token=None,
         activity=activity,

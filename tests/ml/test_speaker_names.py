@@ -15,7 +15,6 @@ from whisperx.diarize import DiarizationPipeline
 
 from app.ml import diarization
 from app.ml.speaker_names import HUB_MATCH_THRESHOLD, match_speakers, reference_embeddings, speaker_names
-from app.schemas import DiarizeParams
 
 
 def unit(*values: float) -> np.ndarray:
@@ -105,7 +104,7 @@ def run_hub(references: dict[str, np.ndarray] | None) -> dict[str, Any]:
     return diarization.diarize(
         np.zeros(3 * 16_000, dtype=np.float32),
         device="cpu",
-        params=DiarizeParams(max_speakers=3),
+        max_speakers=3,
         model_name="pyannote/hub-pipeline",
         hf_token=SecretStr("unused"),
         references=references,

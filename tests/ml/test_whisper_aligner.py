@@ -240,9 +240,12 @@ def test_words_the_decoder_aligned_on_its_encoder_output_need_no_second_pass(
     spec = whisper_spec(Settings(_env_file=None), ModelParams())  # type: ignore[call-arg]
     options = {
         "spec": spec,
-        "model_params": ModelParams(),
-        "asr_options": ASROptions(),
-        "vad_options": VADOptions(),
+        "language": None,
+        "task": "transcribe",
+        "chunk_size": ModelParams().chunk_size,
+        "asr_options": ASROptions().model_dump(),
+        "vad_method": "pyannote",
+        "vad_options": VADOptions().model_dump(exclude={"vad_method"}),
         "batch_size": 8,
     }
     declined = transcription.transcribe(audio, **options, aligns_words=lambda language: False)

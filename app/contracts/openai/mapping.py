@@ -11,8 +11,8 @@ from whisperx.utils import LANGUAGES
 from app.config import Settings
 from app.errors import ServiceError
 from app.ml.model_files import whisper_files_time
-from app.ml.transcription import token_ids
-from app.schemas import CONFIDENCE_FIELDS, ModelParams, SpeechToTextJob, TranscribeJob
+from app.ml.transcription import CONFIDENCE_FIELDS, token_ids
+from app.schemas import ModelParams, SpeechToTextJob, TranscribeJob
 from app.services.pipeline import whisper_spec
 from app.services.render import render
 
