@@ -30,7 +30,9 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _SAFE_ID.match(given) else uuid.uuid4().hex
+        request_id = (
+            given if _SAFE_ID.match(given) else str(uuid.uuid4())
+        )  # the hyphenated form clients expect
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500

@@ -71,6 +71,26 @@ def test_diarized_json_labels_speakers_by_letter_in_order_of_appearance(client: 
     assert first_appearances == ["A", "B"], speakers  # pyannote's sample: two speakers, A speaks first
 
 
+def test_diarized_json_with_openais_chunking_strategy(client: OpenAI) -> None:
+    # OpenAI's diarization examples send `chunking_strategy="auto"`: it is what the service does.
+    result = transcribe(
+        client, model="gpt-4o-transcribe-diarize", response_format="diarized_json", chunking_strategy="auto"
+    )
+    assert result.usage.type == "duration" and result.usage.seconds == 30
+    assert list(dict.fromkeys(segment.speaker for segment in result.segments)) == ["A", "B"]
+
+
+def test_a_server_vad_threshold_moves_where_speech_is_found(client: OpenAI) -> None:
+    def first_speech(threshold: float) -> float:
+        strategy = {"type": "server_vad", "threshold": threshold, "prefix_padding_ms": 300}
+        result = transcribe(client, response_format="verbose_json", chunking_strategy=strategy)
+        return float(result.segments[0].start)
+
+    # The client sends the object as `chunking_strategy[type]`, `chunking_strategy[threshold]`, … fields. On
+    # the sample, a demanding threshold finds the first speech about a second later.
+    assert first_speech(0.95) > first_speech(0.2) + 0.5
+
+
 @pytest.mark.parametrize(
     ("response_format", "marker"), [("srt", " --> "), ("vtt", "WEBVTT"), ("text", "Jersey")]
 )
@@ -104,6 +124,7 @@ def test_models_list_and_lookup_agree_with_what_is_served(client: OpenAI) -> Non
 
 
 CLIP = ("clip.wav", silent_wav(1))
+BAD_VAD = {"type": "server_vad", "threshold": 2}
 # (case, exception, status, param, code, call)
 ERRORS: list[tuple[str, type[openai.APIStatusError], int, str | None, str, dict[str, Any]]] = [
     ("not audio", openai.BadRequestError, 400, "file", "not_audio", {"file": ("notes.txt", b"not audio")}),
@@ -116,6 +137,8 @@ ERRORS: list[tuple[str, type[openai.APIStatusError], int, str | None, str, dict[
     ("english-only model, spanish", openai.BadRequestError, 400, "language", "english_only_model", {"language": "es"}),
     ("logprobs", openai.BadRequestError, 400, "include", "invalid_input", {"include": ["logprobs"]}),
     ("unknown field", openai.BadRequestError, 400, "colour", "invalid_input", {"extra_body": {"colour": "blue"}}),
+    ("chunking", openai.BadRequestError, 400, "chunking_strategy", "invalid_input", {"chunking_strategy": "manual"}),
+    ("server_vad", openai.BadRequestError, 400, "chunking_strategy", "invalid_input", {"chunking_strategy": BAD_VAD}),
     ("stream srt", openai.BadRequestError, 400, "stream", "invalid_input", {"stream": True, "response_format": "srt"}),
 ]  # fmt: skip
 

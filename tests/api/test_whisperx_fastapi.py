@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -123,6 +124,7 @@ def test_unknown_tasks_are_task_not_found(client: httpx.Client) -> None:
         error = response.json()["error"]
         assert error["code"] == "TASK_NOT_FOUND" and error["service_code"] == "not_found"
         assert error["correlation_id"] == response.headers["x-request-id"]
+        assert str(uuid.UUID(error["correlation_id"])) == error["correlation_id"]  # its hyphenated UUID form
 
 
 @pytest.fixture(scope="module")

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from whisperx.utils import LANGUAGES
 
 from app.config import Settings
 from app.errors import ServiceError
 from app.ml.model_files import whisper_files_time
 from app.ml.transcription import CONFIDENCE_FIELDS, token_ids
-from app.schemas import ModelParams, SpeechToTextJob, TranscribeJob
+from app.schemas import ModelParams, SpeechToTextJob, TranscribeJob, VADOptions
 from app.services.pipeline import whisper_spec
 from app.services.render import render
 
@@ -22,6 +23,23 @@ LISTED_ALIAS = "whisper-1"
 OPENAI_ALIASES = {LISTED_ALIAS, "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-diarize"}
 OWNER = "whisperx-service"
 STREAM_FORMATS = ("json", "text")
+
+
+class ServerVad(BaseModel):
+    """OpenAI's `server_vad` chunking strategy (its ranges, its defaults). Its speech `threshold` becomes the
+    VAD's onset; the padding and the silence are checked and not applied: the chunk plan keeps its own measured
+    padding (0.2 s into each pause) and cuts at pauses as it does for `auto`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["server_vad"]
+    threshold: float = Field(0.5, ge=0, le=1)
+    prefix_padding_ms: int = Field(300, ge=0, le=10_000)
+    silence_duration_ms: int = Field(200, ge=0, le=10_000)
+
+
+CHUNKING_FIELDS = tuple(ServerVad.model_fields)
+"""The keys of a `server_vad` object, sent by OpenAI's clients as `chunking_strategy[<key>]` form fields."""
 
 
 class OpenAITranslationRequest(BaseModel):
@@ -43,6 +61,20 @@ class OpenAITranscriptionRequest(OpenAITranslationRequest):
     stream: bool = False
     known_speaker_names: list[str] = Field(default_factory=list, max_length=4)
     known_speaker_references: list[str] = Field(default_factory=list, max_length=4, validate_default=True)
+    chunking_strategy: Literal["auto"] | ServerVad | None = None
+
+    @field_validator("chunking_strategy", mode="before")
+    @classmethod
+    def _object_as_json_text(cls, value: Any) -> Any:
+        # A form field holds text: a `server_vad` object may come as its JSON.
+        if isinstance(value, str) and value.lstrip().startswith("{"):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError(
+                    "`chunking_strategy` is `auto` or a JSON object of type `server_vad`"
+                ) from None
+        return value
 
     @field_validator("include")
     @classmethod
@@ -97,6 +129,11 @@ def to_job(request: OpenAITranslationRequest, *, task: Literal["transcribe", "tr
         "asr_options": {"initial_prompt": request.prompt}
         | ({"temperatures": [request.temperature]} if request.temperature else {}),
     }
+    vad = getattr(request, "chunking_strategy", None)
+    if isinstance(vad, ServerVad):
+        # Our VAD's thresholds lie strictly between 0 and 1; the offset (where speech ends) stays below the onset.
+        onset = min(max(vad.threshold, 0.01), 0.99)
+        groups["vad_options"] = {"vad_onset": onset, "vad_offset": min(VADOptions().vad_offset, onset)}
     if request.response_format == "diarized_json":
         assert isinstance(request, OpenAITranscriptionRequest)  # translations have no diarized_json
         known = dict(zip(request.known_speaker_names, request.known_speaker_references, strict=True))

@@ -18,6 +18,7 @@ from app.api.submit import enqueue
 from app.contracts.openai.errors import OPENAI_ERROR_RESPONSES
 from app.contracts.openai.event_stream import TranscriptEventStream
 from app.contracts.openai.mapping import (
+    CHUNKING_FIELDS,
     OpenAITranscriptionRequest,
     OpenAITranslationRequest,
     model_card,
@@ -59,9 +60,32 @@ KnownSpeakerReferences = Annotated[
 ]
 
 
+ChunkingStrategy = Annotated[
+    str | None,
+    Form(description="`auto`, or a `server_vad` object (as JSON, or as `chunking_strategy[<key>]` fields)"),
+]
+
+
+async def _flattened_chunking_strategy(request: Request) -> dict[str, Any] | None:
+    """A `server_vad` object as OpenAI's clients send it: `chunking_strategy[type]`,
+    `chunking_strategy[threshold]`, … form fields."""
+    form = await request.form()
+    fields = {
+        key: form[f"chunking_strategy[{key}]"]
+        for key in CHUNKING_FIELDS
+        if f"chunking_strategy[{key}]" in form
+    }
+    return fields or None
+
+
+FlattenedChunkingStrategy = Annotated[dict[str, Any] | None, Depends(_flattened_chunking_strategy)]
+
+
 def _only_fields_of(schema: type[BaseModel]) -> Callable[[Request], Coroutine[Any, Any, None]]:
     """A dependency refusing form fields that `schema` (and the file) do not name."""
     known = {"file", *(LIST_FIELDS.get(name, name) for name in schema.model_fields)}
+    if "chunking_strategy" in schema.model_fields:
+        known |= {f"chunking_strategy[{key}]" for key in CHUNKING_FIELDS}
 
     async def refuse_unknown_fields(request: Request) -> None:
         unknown = [name for name in (await request.form()) if name not in known]
@@ -121,6 +145,8 @@ def transcriptions(
     ] = False,
     known_speaker_names: KnownSpeakerNames = None,
     known_speaker_references: KnownSpeakerReferences = None,
+    chunking_strategy: ChunkingStrategy = None,
+    chunking_object: FlattenedChunkingStrategy = None,
 ) -> Response:
     """Transcribe audio, in OpenAI's request and response shapes; with `stream`, as OpenAI's
     `transcript.text.delta` events, then `transcript.text.done`."""
@@ -142,6 +168,7 @@ def transcriptions(
             "stream": stream,
             "known_speaker_names": known_speaker_names,
             "known_speaker_references": known_speaker_references,
+            "chunking_strategy": chunking_object or chunking_strategy,
         },
     )
 
