@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -51,8 +52,11 @@ def align(
     whisper_model: Any,
     whisper_name: str,
     decoded_words: dict[float, Any] | None = None,
+    on_progress: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
-    """Align `transcript`'s segments to `audio`; the result's `aligner` names the method used.
+    """Align `transcript`'s segments to `audio`; the result's `aligner` names the method used. Whisper's
+    aligner calls `on_progress` with the fraction done after each batch (it may raise to stop); wav2vec2's, a
+    GPU stage of seconds, reports nothing until it ends.
     `decoded_words`: the word alignments the decoder made (`transcription.transcribe`), used by Whisper's
     aligner where a segment is still the chunk they were made for."""
     import whisperx
@@ -74,7 +78,9 @@ def align(
     else:
         from app.ml.whisper_aligner import align_with_whisper
 
-        result = align_with_whisper(whisper_model, audio, segments, language, decoded=decoded_words)
+        result = align_with_whisper(
+            whisper_model, audio, segments, language, decoded=decoded_words, on_batch=on_progress
+        )
         aligner = f"whisper:{whisper_name}"
     _keep_confidence(transcript["segments"], result["segments"])
     return {**result, "language": language, "aligner": aligner}

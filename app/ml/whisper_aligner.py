@@ -27,6 +27,7 @@ import math
 import re
 import unicodedata
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,9 +87,12 @@ def align_with_whisper(
     *,
     batch_size: int = 8,
     decoded: dict[float, DecodedWords] | None = None,
+    on_batch: Callable[[float], None] | None = None,
 ) -> dict:
     """Word timings for caller-given segments (each {"start", "end", "text"}) from Whisper's cross-attention;
-    `decoded`: alignments the decoder made, by chunk start, used for segments with that start and text.
+    `decoded`: alignments the decoder made, by chunk start, used for segments with that start and text;
+    `on_batch` hears the fraction of windows aligned after each window too long to batch and after each
+    batch, and may raise to stop.
 
     Returns whisperx's AlignedTranscriptionResult shape: {"segments": [{"start", "end", "text",
     "words": [{"word", "start", "end", "score"}]}], "word_segments": [...]}, segments cut into sentences.
@@ -107,6 +111,7 @@ def align_with_whisper(
 
     timings: list[list[WordTiming]] = [[] for _ in segments]
     short_jobs: list[tuple[int, _Job]] = []
+    long_jobs: list[tuple[int, _Job]] = []
     for index, segment in enumerate(segments):
         spoken, positions = _spoken(segment["text"], no_spaces)
         if not spoken:
@@ -126,9 +131,20 @@ def align_with_whisper(
         elif end - start <= _MAX_WINDOW_SECONDS and len(_encode(tokenizer, spoken)) <= max_text_tokens:
             short_jobs.append((index, job))
         else:
-            timings[index] = _align_long(model, tokenizer, audio, job, max_text_tokens, no_spaces)
+            long_jobs.append((index, job))
 
-    aligned = _align_jobs(model, tokenizer, audio, [job for _, job in short_jobs], batch_size)
+    done, total = 0, len(long_jobs) + len(short_jobs)
+
+    def aligned_some(count: int) -> None:
+        nonlocal done
+        done += count
+        if on_batch is not None:
+            on_batch(done / total)
+
+    for index, job in long_jobs:
+        timings[index] = _align_long(model, tokenizer, audio, job, max_text_tokens, no_spaces)
+        aligned_some(1)
+    aligned = _align_jobs(model, tokenizer, audio, [job for _, job in short_jobs], batch_size, aligned_some)
     for (index, _), words in zip(short_jobs, aligned, strict=True):
         timings[index] = words
 
@@ -210,9 +226,15 @@ def _encode(tokenizer: Tokenizer, text: str) -> list[int]:
 
 
 def _align_jobs(
-    model: WhisperModel, tokenizer: Tokenizer, audio: np.ndarray, jobs: list[_Job], batch_size: int
+    model: WhisperModel,
+    tokenizer: Tokenizer,
+    audio: np.ndarray,
+    jobs: list[_Job],
+    batch_size: int,
+    on_aligned: Callable[[int], None] | None = None,
 ) -> list[list[WordTiming]]:
-    """Align every job, batching windows of similar length so that little padding is encoded."""
+    """Align every job, batching windows of similar length so that little padding is encoded; `on_aligned`
+    hears how many jobs each batch aligned."""
     results: list[list[WordTiming]] = [[] for _ in jobs]
     order = sorted(range(len(jobs)), key=lambda i: jobs[i].end - jobs[i].start)
     for batch_start in range(0, len(order), batch_size):
@@ -233,6 +255,8 @@ def _align_jobs(
         alignments = model.find_alignment(tokenizer, tokens, model.encode(features), num_frames)
         for i, window, alignment in zip(batch, windows, alignments, strict=True):
             results[i] = _timings(jobs[i], window, alignment)
+        if on_aligned is not None:
+            on_aligned(len(batch))
     return results
 
 

@@ -29,6 +29,8 @@ Segments = list[dict[str, Any]]
 BESIDE_CPU_THREADS = 1
 """torch threads for diarization beside transcription on the CPU: the speaker encoder's LSTM is no faster on two
 (bench/diarizer.py), and the other cores go on decoding."""
+ALIGN_SHARE = (0.45, 0.6)
+"""The part of the full pipeline's progress that alignment's own fraction is reported in."""
 DIARIZE_SHARE = (0.6, 0.95)
 """The part of the full pipeline's progress that diarization's own percent is reported in."""
 WAITING_REPORT_SECONDS = 1.0
@@ -139,6 +141,7 @@ def run_alignment(
     device: str | None = None,
     timings: dict[str, float] | None = None,
     decoded_words: dict[float, Any] | None = None,
+    on_progress: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
     """Word timings for a transcript: `{"segments" (with words), "word_segments", "language", "aligner"}`;
     `decoded_words`: the word alignments its decoding made, when it made them."""
@@ -158,6 +161,7 @@ def run_alignment(
             whisper_model=transcription.load_whisper(spec),
             whisper_name=spec.name,
             decoded_words=decoded_words,
+            on_progress=on_progress,
         )
 
 
@@ -297,11 +301,11 @@ def run_full_pipeline(
                 params,
                 settings,
                 spec,
-                on_progress=lambda part, partial: report(0.45 * part, "transcribe", partial),
+                on_progress=lambda part, partial: report(ALIGN_SHARE[0] * part, "transcribe", partial),
                 activity=activity,
                 words=True,
             )
-        report(0.45, "align")
+        report(ALIGN_SHARE[0], "align")
         aligned = run_alignment(
             audio,
             transcript,
@@ -310,10 +314,13 @@ def run_full_pipeline(
             model_params=params.model_params,
             timings=timings,
             decoded_words=transcript.pop("decoded_words", None),
+            on_progress=lambda part: report(
+                ALIGN_SHARE[0] + (ALIGN_SHARE[1] - ALIGN_SHARE[0]) * part, "align"
+            ),
         )
         report_diarization()
         speakers = _awaited(pending, report_diarization) if pending else diarize()
-    report(0.95, "combine")
+    report(DIARIZE_SHARE[1], "combine")
     started = time.perf_counter()
     combined = run_combine(aligned, speakers["segments"])
     timings["combine"] = round(time.perf_counter() - started, 3)

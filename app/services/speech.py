@@ -106,6 +106,7 @@ def _alignment(job: AlignJob, audio: Audio, progress: Progress, settings: Settin
         align_params=job.align_params,
         model_params=job.model_params,
         device=job.device,
+        on_progress=lambda fraction: progress(fraction, "align"),
     )
     return {**result, "audio_duration": round(audio.duration, 3)}
 

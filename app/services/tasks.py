@@ -170,9 +170,10 @@ def delete_task(runtime: Runtime, identifier: str, *, owner: str | None = None) 
 
 def cancel_task(runtime: Runtime, identifier: str, *, owner: str | None = None) -> TaskOut:
     """Cancel a queued task (it never runs) or a running one. The one cancellation rule: a running task stops at
-    its next progress report, which every stage makes within seconds: after each decoded chunk while transcribing,
-    after each batch of speaker embeddings while diarizing (every second while the full pipeline waits for
-    diarization beside it), and as each stage starts."""
+    its next progress report, which every stage makes within seconds: after each batch of decoded chunks while
+    transcribing, after each batch of windows Whisper aligns, after each batch of speaker embeddings while
+    diarizing (every second while the full pipeline waits for diarization beside it), and as each stage
+    starts. wav2vec2's alignment (a GPU stage of seconds) reports only as it starts and ends."""
     if not runtime.tasks.cancel(identifier, owner=owner):
         task = get_task(runtime, identifier, owner=owner)
         raise ServiceError("conflict", f"Task {identifier!r} is already {task.status.value}.")
