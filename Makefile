@@ -23,7 +23,7 @@ $(STAMP): requirements.lock requirements-test.lock
 lock: $(STAMP)
 	$(BIN)/python scripts/lock.py $(ARGS)
 
-# The quick tier while editing (about 2 minutes on 2 cores): unit and in-process API tests, no real models on
+# The quick tier while editing (about 35 seconds on 2 cores): unit and in-process API tests, no real models on
 # long audio, no spawned servers. `make test` is the whole suite, what CI runs.
 check: install
 	$(BIN)/python -m pytest -m "not slow and not reliability and not server and not images"

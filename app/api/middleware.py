@@ -30,9 +30,8 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = (
-            given if _SAFE_ID.match(given) else str(uuid.uuid4())
-        )  # the hyphenated form clients expect
+        # A new id is a UUID in its hyphenated form, as clients (and whisperX-FastAPI's `correlation_id`) expect.
+        request_id = given if _SAFE_ID.match(given) else str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500

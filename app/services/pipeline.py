@@ -29,10 +29,8 @@ Segments = list[dict[str, Any]]
 BESIDE_CPU_THREADS = 1
 """torch threads for diarization beside transcription on the CPU: the speaker encoder's LSTM is no faster on two
 (bench/diarizer.py), and the other cores go on decoding."""
-ALIGN_SHARE = (0.45, 0.6)
-"""The part of the full pipeline's progress that alignment's own fraction is reported in."""
-DIARIZE_SHARE = (0.6, 0.95)
-"""The part of the full pipeline's progress that diarization's own percent is reported in."""
+TRANSCRIBE_SHARE, ALIGN_SHARE, DIARIZE_SHARE = (0.0, 0.45), (0.45, 0.6), (0.6, 0.95)
+"""The part of the full pipeline's progress each stage's own fraction done is reported in (combine: the rest)."""
 WAITING_REPORT_SECONDS = 1.0
 """How often the full pipeline reports diarization's progress while it waits for it to end beside it: a task
 cancelled then stops within about this long, plus one batch of embeddings."""
@@ -226,6 +224,12 @@ def _abandoned_on_failure(abandoned: threading.Event) -> Iterator[None]:
         raise
 
 
+def _within(share: tuple[float, float], fraction: float) -> float:
+    """A stage's own fraction done as the full pipeline's progress, inside the stage's share."""
+    low, high = share
+    return low + (high - low) * fraction
+
+
 def _awaited(pending: Future[dict[str, Any]], still_waiting: Callable[[], None]) -> dict[str, Any]:
     """The result of work running beside this thread; while waiting for it, `still_waiting` is called every
     `WAITING_REPORT_SECONDS` (a progress report, which raises to stop when the task was cancelled)."""
@@ -263,16 +267,17 @@ def run_full_pipeline(
     device = spec.device
     pending: Future[dict[str, Any]] | None = None
     abandoned = threading.Event()
-    diarized = [0.0]  # the percent diarization has done
+    diarized_percent = 0.0
 
     def diarization_progress(percent: float) -> None:
+        nonlocal diarized_percent
         _stop_when_set(abandoned, percent)
-        diarized[0] = percent
+        diarized_percent = percent
         if not settings.overlap_diarization:  # on this thread, after alignment: it reports for itself
             report_diarization()
 
     def report_diarization() -> None:
-        report(DIARIZE_SHARE[0] + (DIARIZE_SHARE[1] - DIARIZE_SHARE[0]) * diarized[0] / 100, "diarize")
+        report(_within(DIARIZE_SHARE, diarized_percent / 100), "diarize")
 
     with _abandoned_on_failure(abandoned):
         report(0.0, "transcribe")
@@ -301,11 +306,13 @@ def run_full_pipeline(
                 params,
                 settings,
                 spec,
-                on_progress=lambda part, partial: report(ALIGN_SHARE[0] * part, "transcribe", partial),
+                on_progress=lambda part, partial: report(
+                    _within(TRANSCRIBE_SHARE, part), "transcribe", partial
+                ),
                 activity=activity,
                 words=True,
             )
-        report(ALIGN_SHARE[0], "align")
+        report(_within(ALIGN_SHARE, 0.0), "align")
         aligned = run_alignment(
             audio,
             transcript,
@@ -314,9 +321,7 @@ def run_full_pipeline(
             model_params=params.model_params,
             timings=timings,
             decoded_words=transcript.pop("decoded_words", None),
-            on_progress=lambda part: report(
-                ALIGN_SHARE[0] + (ALIGN_SHARE[1] - ALIGN_SHARE[0]) * part, "align"
-            ),
+            on_progress=lambda part: report(_within(ALIGN_SHARE, part), "align"),
         )
         report_diarization()
         speakers = _awaited(pending, report_diarization) if pending else diarize()

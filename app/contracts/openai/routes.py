@@ -70,11 +70,8 @@ async def _flattened_chunking_strategy(request: Request) -> dict[str, Any] | Non
     """A `server_vad` object as OpenAI's clients send it: `chunking_strategy[type]`,
     `chunking_strategy[threshold]`, … form fields."""
     form = await request.form()
-    fields = {
-        key: form[f"chunking_strategy[{key}]"]
-        for key in CHUNKING_FIELDS
-        if f"chunking_strategy[{key}]" in form
-    }
+    names = {key: f"chunking_strategy[{key}]" for key in CHUNKING_FIELDS}
+    fields = {key: form[name] for key, name in names.items() if name in form}
     return fields or None
 
 
