@@ -85,6 +85,19 @@ class VADOptions(_Params):
     vad_method: Literal["pyannote", "silero"] = "pyannote"
     vad_onset: float = Field(0.5, gt=0, lt=1)
     vad_offset: float = Field(0.363, gt=0, lt=1)
+    vad_pad: float | None = Field(
+        None,
+        ge=0,
+        le=10,
+        description="Seconds kept into the pauses around each chunk; the VAD's own if absent",
+    )
+    vad_min_silence: float | None = Field(
+        None,
+        ge=0,
+        le=10,
+        description="Shortest pause in seconds that separates speech (shorter ones are heard as speech); "
+        "the VAD's own if absent",
+    )
 
 
 class AlignParams(_Params):

@@ -12,22 +12,19 @@ CPU seconds per stage (`time.process_time`, every thread of the process) are rep
 a shared machine they are the figure to compare. `--minutes N` builds an N-minute recording (pyannote's sample
 and a two-voice espeak-ng dialogue, alternating: 63 s a pair); with known turns, every run scores the words'
 speakers (DER over the words' spans, collar 0) and counts the speakers found, the count not given.
-`--no-direct` leaves out whisperx's own calls (long recordings). `--chunking` also times, in every run, the
-service's transcription with whisperx's own chunking (speech merged up to `chunk_size`, no padding) in place of
-its padded chunk plan, beside the transcription-only run: the plan's own cost, same VAD scores and decoder.
+`--no-direct` leaves out whisperx's own calls (long recordings). Every run also transcribes alone (what a
+streamed transcription runs) and reports the time to its first text: the first decoded segment.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import resource
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,25 +81,6 @@ def direct_whisperx(
     whisperx.assign_word_speakers(pd.DataFrame(frame), aligned, fill_nearest=True)
     timings["combine"] = time.perf_counter() - started
     return timings
-
-
-@contextlib.contextmanager
-def whisperx_chunking() -> Iterator[None]:
-    """The service's pyannote VAD groups its speech as whisperx does (`Pyannote.merge_chunks`), not by the plan."""
-    from whisperx.vads.pyannote import Pyannote
-
-    from app.ml.chunking import PyannoteChunks
-
-    planned = PyannoteChunks.merge_chunks
-
-    def merged(_self: Any, segments: Any, chunk_size: int, onset: float, offset: float | None) -> Any:
-        return Pyannote.merge_chunks(segments, chunk_size, onset, offset)
-
-    PyannoteChunks.merge_chunks = merged  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        PyannoteChunks.merge_chunks = planned  # type: ignore[method-assign]
 
 
 def cpu_timed(spent: dict[str, float]) -> None:
@@ -185,11 +163,6 @@ def main() -> None:
     )
     parser.add_argument("--no-direct", action="store_true", help="skip whisperx's own calls")
     parser.add_argument(
-        "--chunking",
-        action="store_true",
-        help="also time transcription with whisperx's own chunking in place of the padded plan",
-    )
-    parser.add_argument(
         "--publish",
         action="store_true",
         help="the service side records progress and the segments so far in a task row, as a task does",
@@ -262,8 +235,8 @@ def main() -> None:
     ours: dict[str, list[float]] = {stage: [] for stage in (*STAGES, "total")}
     theirs: dict[str, list[float]] = {stage: [] for stage in (*STAGES, "total")}
     transcription_only: list[float] = []
-    chunk_counts: dict[str, int] = {}
-    whisperx_chunked: list[float] = []
+    first_text: list[float] = []
+    segment_count = 0
     for _ in range(args.runs):
         started, cpu_started = time.perf_counter(), time.process_time()
         spent.clear()
@@ -275,13 +248,18 @@ def main() -> None:
         for stage in STAGES:
             ours[stage].append(result["timings"][stage])
         started = time.perf_counter()
-        chunk_counts["planned"] = len(run_transcription(audio, params, settings)["segments"])
+        firsts: list[float] = []
+        transcript = run_transcription(
+            audio,
+            params,
+            settings,
+            on_progress=lambda _part, _segments, _firsts=firsts, _at=started: _firsts.append(
+                time.perf_counter() - _at
+            ),
+        )
         transcription_only.append(time.perf_counter() - started)
-        if args.chunking:
-            with whisperx_chunking():
-                started = time.perf_counter()
-                chunk_counts["whisperx"] = len(run_transcription(audio, params, settings)["segments"])
-                whisperx_chunked.append(time.perf_counter() - started)
+        first_text.append(firsts[0] if firsts else transcription_only[-1])
+        segment_count = len(transcript["segments"])
         if direct:
             direct_timings = direct_whisperx(audio, settings, params, direct)
             theirs["total"].append(sum(direct_timings.values()))
@@ -310,13 +288,10 @@ def main() -> None:
     print()
     ratios = [total / part for total, part in zip(ours["total"], transcription_only, strict=True)]
     print(f"pipeline time / transcription-only time (same audio, same runs): {statistics.median(ratios):.2f}")
-    if args.chunking:
-        planned, merged = statistics.median(transcription_only), statistics.median(whisperx_chunked)
-        print(
-            f"transcription with the padded chunk plan: {planned:.2f} s ({chunk_counts['planned']} segments); "
-            f"with whisperx's chunking: {merged:.2f} s ({chunk_counts['whisperx']} segments); "
-            f"the plan costs {(planned / merged - 1) * 100:+.1f} %"
-        )
+    print(
+        f"transcription alone: {statistics.median(transcription_only):.2f} s, {segment_count} segments; "
+        f"first text after {statistics.median(first_text):.2f} s"
+    )
     if reference is not None:
         scores = words_der(reference, result)
         print(

@@ -15,16 +15,17 @@ first syllable of a chunk can be cut off, and Whisper then skips the whole clipp
 The pad depends on the VAD. pyannote's regions already start within a few tens of milliseconds of the onset
 (its onset/offset hysteresis), so 0.2 s is enough to keep a soft first syllable ("th", "f", "s"); padding
 tiny.en's chunks further into the pauses changed what it heard elsewhere. Silero, run without its own
-padding, reacts later and gets faster-whisper's 0.4 s.
+padding, reacts later and gets faster-whisper's 0.4 s. A request may set its own pad (OpenAI's
+`prefix_padding_ms`), and the shortest pause a chunk may be cut at (OpenAI's `silence_duration_ms`).
+
+The speech itself is found window by window (`app.ml.speech_finder`), and `ChunkPlanner` plans each chunk as
+soon as the speech after it is known.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
-
-import numpy as np
-from whisperx.vads.vad import Vad
 
 EDGE_PAD = 0.4
 """Seconds of audio added at each edge of a Silero chunk (faster-whisper's own VAD pads speech by 0.4 s too)."""
@@ -46,10 +47,10 @@ def chunk_budget(chunk_size: float, pad: float = EDGE_PAD) -> float:
     return max(chunk_size - 2 * pad, chunk_size / 2)
 
 
-def _cut_index(group: list[Span], budget: float, pad: float) -> int:
+def _cut_index(group: list[Span], budget: float, pad: float, min_silence: float = 0.0) -> int:
     """Where to split an over-long group, among the pauses that leave a first part of at least half the budget
-    (and at most the whole budget): the last one wide enough for both chunks' padding, else the widest; the last
-    pause when none qualifies. The latest safe cut keeps chunks long, so there are few of them (each costs a
+    (and at most the whole budget): the last one wide enough for both chunks' padding and at least `min_silence`
+    long, else the widest; the last pause when none qualifies. The latest safe cut keeps chunks long, so there are few of them (each costs a
     full 30 s pass of the encoder, however little it holds)."""
     start = group[0][0]
     candidates = [
@@ -59,39 +60,80 @@ def _cut_index(group: list[Span], budget: float, pad: float) -> int:
     ]
     if not candidates:
         return len(group) - 1
-    wide = [index for index in candidates if group[index][0] - group[index - 1][1] >= 2 * pad]
+    wide = [
+        index for index in candidates if group[index][0] - group[index - 1][1] >= max(2 * pad, min_silence)
+    ]
     if wide:
         return wide[-1]
     return max(candidates, key=lambda index: group[index][0] - group[index - 1][1])
 
 
+class ChunkPlanner:
+    """`plan_chunks` as the speech arrives: each chunk is planned as soon as the speech after it is known (the
+    next chunk's first span fixes where this one ends and how far it is padded), so decoding can start while
+    the rest of the recording is still being searched for speech. Fed the same spans, it plans the same chunks
+    as `plan_chunks`."""
+
+    def __init__(
+        self,
+        chunk_size: float,
+        pad: float = EDGE_PAD,
+        duration: float | None = None,
+        min_silence: float = 0.0,
+    ) -> None:
+        self.budget = chunk_budget(chunk_size, pad)
+        self.pad = pad
+        self.min_silence = min_silence
+        self.duration = duration
+        self.current: list[Span] = []
+        self.next_start: float | None = None
+        """Where the next chunk starts, padded: fixed when the chunk before it was planned."""
+
+    def add(self, spans: list[Span]) -> list[dict[str, Any]]:
+        """Take the next speech `spans` (sorted, after all spans given before); the chunks now planned."""
+        planned = []
+        for span in spans:
+            self.current.append(span)
+            while len(self.current) > 1 and self.current[-1][1] - self.current[0][0] > self.budget:
+                cut = _cut_index(self.current, self.budget, self.pad, self.min_silence)
+                group, self.current = self.current[:cut], self.current[cut:]
+                planned.append(self._chunk(group, following=self.current[0][0]))
+        return planned
+
+    def finish(self) -> list[dict[str, Any]]:
+        """The last chunk, once every span was added (none when no speech was heard)."""
+        if not self.current:
+            return []
+        group, self.current = self.current, []
+        return [self._chunk(group, following=None)]
+
+    def _chunk(self, group: list[Span], following: float | None) -> dict[str, Any]:
+        start = self.next_start if self.next_start is not None else max(0.0, group[0][0] - self.pad)
+        end = group[-1][1]
+        if following is None:
+            end += self.pad
+            if self.duration is not None:
+                end = min(self.duration, end)
+        else:
+            pause = following - end
+            edge = self.pad if pause < MIN_PAUSE else min(self.pad, pause / 2)
+            end += edge
+            self.next_start = following - edge
+        return {"start": start, "end": end, "segments": list(group)}
+
+
 def plan_chunks(
-    spans: list[Span], chunk_size: float, duration: float | None = None, pad: float = EDGE_PAD
+    spans: list[Span],
+    chunk_size: float,
+    duration: float | None = None,
+    pad: float = EDGE_PAD,
+    min_silence: float = 0.0,
 ) -> list[dict[str, Any]]:
     """Group speech `spans` (sorted, each within the budget) into chunks of at most `chunk_size` s padded by
-    `pad` s, in whisperx's shape: `{"start", "end", "segments": [(start, end), ...]}`."""
-    budget = chunk_budget(chunk_size, pad)
-    groups: list[list[Span]] = []
-    current: list[Span] = []
-    for span in spans:
-        current.append(span)
-        while len(current) > 1 and current[-1][1] - current[0][0] > budget:
-            cut = _cut_index(current, budget, pad)
-            groups.append(current[:cut])
-            current = current[cut:]
-    if current:
-        groups.append(current)
-    chunks = [{"start": g[0][0], "end": g[-1][1], "segments": list(g)} for g in groups]
-    for chunk, following in zip(chunks, chunks[1:], strict=False):
-        pause = following["start"] - chunk["end"]
-        edge = pad if pause < MIN_PAUSE else min(pad, pause / 2)
-        chunk["end"] += edge
-        following["start"] -= edge
-    if chunks:
-        chunks[0]["start"] = max(0.0, chunks[0]["start"] - pad)
-        last_end = chunks[-1]["end"] + pad
-        chunks[-1]["end"] = min(duration, last_end) if duration is not None else last_end
-    return chunks
+    `pad` s, cut at pauses of `min_silence` s or more where one is in reach, in whisperx's shape:
+    `{"start", "end", "segments": [(start, end), ...]}`."""
+    planner = ChunkPlanner(chunk_size, pad, duration, min_silence)
+    return planner.add(spans) + planner.finish()
 
 
 def _plain(word: str) -> str:
@@ -111,60 +153,3 @@ def drop_repeated_words(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 segment["text"] = " " + " ".join(words[count:])
                 break
     return [segment for segment in segments if segment["text"].strip()]
-
-
-class PyannoteChunks(Vad):
-    """pyannote's VAD (its scores), its speech grouped by `plan_chunks`."""
-
-    def __init__(self, pyannote: Any) -> None:
-        self.pyannote = pyannote
-        self.duration: float | None = None
-
-    def __call__(self, audio: dict[str, Any], **kwargs: Any) -> Any:
-        self.duration = audio["waveform"].shape[-1] / audio["sample_rate"]
-        return self.pyannote(audio, **kwargs)
-
-    def preprocess_audio(self, audio: np.ndarray) -> Any:  # type: ignore[override]
-        return self.pyannote.preprocess_audio(audio)
-
-    def merge_chunks(  # type: ignore[override]
-        self, segments: Any, chunk_size: int, onset: float, offset: float | None
-    ) -> list[dict[str, Any]]:
-        from whisperx.vads.pyannote import Binarize
-
-        budget = chunk_budget(chunk_size, PYANNOTE_PAD)
-        speech = Binarize(max_duration=budget, onset=onset, offset=offset)(segments)
-        spans = [(turn.start, turn.end) for turn in speech.get_timeline()]
-        return plan_chunks(spans, chunk_size, self.duration, PYANNOTE_PAD)
-
-
-class SileroOnnxChunks(Vad):
-    """Silero VAD through the ONNX file faster-whisper ships (whisperx's Silero fetches from torch.hub), its
-    speech grouped by `plan_chunks`."""
-
-    def __init__(self, onset: float, chunk_size: int) -> None:
-        super().__init__(onset)
-        self.onset = onset
-        self.chunk_size = chunk_size
-        self.duration: float | None = None
-
-    def __call__(self, audio: dict[str, Any], **_: Any) -> list[Span]:
-        from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-        rate = audio["sample_rate"]
-        self.duration = len(audio["waveform"]) / rate
-        # No padding here: `plan_chunks` pads every chunk by one rule, whichever VAD found the speech.
-        options = VadOptions(
-            threshold=self.onset, max_speech_duration_s=chunk_budget(self.chunk_size), speech_pad_ms=0
-        )
-        spans = get_speech_timestamps(audio["waveform"], options, sampling_rate=rate)
-        return [(span["start"] / rate, span["end"] / rate) for span in spans]
-
-    @staticmethod
-    def preprocess_audio(audio: np.ndarray) -> np.ndarray:
-        return audio
-
-    def merge_chunks(  # type: ignore[override]
-        self, segments: list[Span], chunk_size: int, onset: float, offset: float | None
-    ) -> list[dict[str, Any]]:
-        return plan_chunks(segments, chunk_size, self.duration)

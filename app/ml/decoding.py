@@ -11,16 +11,17 @@ When asked, each chunk's words are also aligned to its audio on the encoder outp
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import TranscriptionOptions, get_compression_ratio
-from whisperx.asr import FasterWhisperPipeline, WhisperModel
+from whisperx.asr import FasterWhisperPipeline, WhisperModel, find_numeral_symbol_tokens
 from whisperx.audio import HOP_LENGTH, N_FRAMES, SAMPLE_RATE
-from whisperx.vads.vad import Vad
 
 from app.ml.transcription import CONFIDENCE_FIELDS
 
@@ -166,46 +167,27 @@ class ConfidentWhisperModel(WhisperModel):
 
 
 OnChunk = Callable[[float, dict[str, Any]], None]
-"""Called as each chunk is decoded, in order: the fraction of chunks done and the chunk's segment."""
-
-
-class PlannedChunks(Vad):
-    """A VAD model that keeps the chunks it planned, so each chunk's times are known as soon as it is decoded."""
-
-    def __init__(self, vad: Vad) -> None:
-        self.vad = vad
-        self.chunks: list[dict[str, Any]] = []
-
-    def __call__(self, audio: Any, **kwargs: Any) -> Any:
-        return self.vad(audio, **kwargs)
-
-    def preprocess_audio(self, audio: Any) -> Any:  # type: ignore[override]
-        return self.vad.preprocess_audio(audio)
-
-    def merge_chunks(  # type: ignore[override]
-        self, segments: Any, chunk_size: int, onset: float, offset: float | None
-    ) -> list[dict[str, Any]]:
-        self.chunks = self.vad.merge_chunks(segments, chunk_size, onset=onset, offset=offset)
-        return self.chunks
-
-
+"""Called as each chunk is decoded, in order: the fraction of the recording done and the chunk's segment."""
 AlignsWords = Callable[[str], bool]
 """Asked once per batch with the transcription's language: should the decoder align the chunks' words?"""
+FIRST_BATCH = 1
+"""The first batch holds one chunk, so the first text is out one chunk's decoding after the speech is found;
+the rest go `batch_size` at a time."""
 
 
 def chunk_frames(chunk: dict[str, Any]) -> int:
-    """The mel frames of a planned chunk's own audio (whisperx cuts it at these samples, then pads to 30 s)."""
+    """The mel frames of a planned chunk's own audio (it is cut at these samples, then padded to 30 s)."""
     samples = int(chunk["end"] * SAMPLE_RATE) - int(chunk["start"] * SAMPLE_RATE)
     return min(samples // HOP_LENGTH, N_FRAMES)
 
 
 class ConfidentPipeline(FasterWhisperPipeline):
-    """whisperx's pipeline whose segments carry each chunk's decoder figures, and which hands each chunk's
-    segment to `on_chunk` as soon as it is decoded."""
+    """whisperx's batched pipeline over chunks planned as the speech is found: its segments carry each chunk's
+    decoder figures, and each chunk's segment goes to `on_chunk` as soon as it is decoded."""
 
     @classmethod
     def from_pipeline(cls, pipeline: FasterWhisperPipeline) -> ConfidentPipeline:
-        """The same pipeline (model, VAD, options and tokenizer as `whisperx.load_model` built them)."""
+        """The same pipeline (model, options and tokenizer as `whisperx.load_model` built them)."""
         return cls(
             model=pipeline.model,
             vad=pipeline.vad_model,
@@ -216,62 +198,76 @@ class ConfidentPipeline(FasterWhisperPipeline):
             suppress_numerals=pipeline.suppress_numerals,
         )
 
-    def _forward(self, model_inputs: dict[str, Any]) -> dict[str, Any]:
-        features = model_inputs["inputs"]
-        # Batches come in the planned chunks' order.
-        first, self.forwarded = self.forwarded, self.forwarded + len(features)
-        num_frames = None
-        if self.aligns_words is not None and self.aligns_words(self.tokenizer.language_code):
-            num_frames = [chunk_frames(chunk) for chunk in self.planned.chunks[first : self.forwarded]]
-        return self.model.generate_segment_batched(  # type: ignore[no-any-return]
-            features, self.tokenizer, self.options, num_frames=num_frames
-        )
-
-    def postprocess(self, model_outputs: dict[str, Any]) -> dict[str, Any]:
-        # Chunks come back in order, one by one when batched (a list of one otherwise), as whisperx's loop
-        # reaches them; that loop keeps only their text.
-        decoded = model_outputs["decoded"]
-        for chunk in decoded if isinstance(decoded, list) else [decoded]:
-            self.decoded.append(chunk)
-            if self.on_chunk is not None:
-                planned = self.planned.chunks
-                times = planned[len(self.decoded) - 1]
-                segment = {
-                    "start": round(times["start"], 3),
-                    "end": round(times["end"], 3),
-                    "text": chunk.text,
-                }
-                self.on_chunk(len(self.decoded) / len(planned), segment)
-        return model_outputs
-
     def transcribe(  # type: ignore[override]
         self,
-        audio: Any,
+        audio: np.ndarray,
+        chunks: Iterable[dict[str, Any]],
+        *,
+        batch_size: int,
+        language: str | None = None,
+        task: str | None = None,
         on_chunk: OnChunk | None = None,
         aligns_words: AlignsWords | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        """whisperx's result; with `aligns_words` (when it answers yes), also `decoded_words`: each chunk's
-        word alignment by the chunk's start, for `app.ml.whisper_aligner.align_with_whisper`. A translation's
-        words are not aligned: its text is not what was said."""
-        if kwargs.get("task") == "translate":
+    ) -> dict[str, Any]:
+        """whisperx's `{"segments", "language"}` for the planned `chunks` of 16 kHz `audio`; with `aligns_words`
+        (when it answers yes), also `decoded_words`: each chunk's word alignment by the chunk's start, for
+        `app.ml.whisper_aligner.align_with_whisper`. A translation's words are not aligned: its text is not
+        what was said."""
+        if task == "translate":
             aligns_words = None
-        self.decoded: list[Decoded] = []
-        self.on_chunk = on_chunk
-        self.aligns_words = aligns_words
-        self.forwarded = 0
-        self.planned = PlannedChunks(self.vad_model)
-        self.vad_model = self.planned
-        try:
-            result = super().transcribe(audio, **kwargs)
-        finally:
-            self.vad_model = self.planned.vad
-        for segment, decoded in zip(result["segments"], self.decoded, strict=True):
-            segment.update(decoded.figures())
+        language = language or self.preset_language or self.detect_language(audio)
+        self.tokenizer = Tokenizer(
+            self.model.hf_tokenizer,
+            self.model.model.is_multilingual,
+            task=task or "transcribe",
+            language=language,
+        )
+        if self.suppress_numerals:
+            numerals = find_numeral_symbol_tokens(self.tokenizer)
+            self.options = replace(
+                self.options, suppress_tokens=sorted({*numerals, *self.options.suppress_tokens})
+            )
+        duration = len(audio) / SAMPLE_RATE
+        segments: list[dict[str, Any]] = []
+        words: dict[float, Any] = {}
+        planned = iter(chunks)
+        size = FIRST_BATCH
+        while batch := list(islice(planned, size)):
+            size = batch_size
+            for chunk, decoded in zip(batch, self._decode_batch(audio, batch, aligns_words), strict=True):
+                segment = {
+                    "text": decoded.text,
+                    "start": round(chunk["start"], 3),
+                    "end": round(chunk["end"], 3),
+                }
+                segments.append(segment | decoded.figures())
+                if decoded.words is not None:
+                    words[segment["start"]] = decoded.words
+                if on_chunk is not None:
+                    on_chunk(
+                        min(1.0, chunk["end"] / duration),
+                        {key: segment[key] for key in ("start", "end", "text")},
+                    )
+        result: dict[str, Any] = {"segments": segments, "language": language}
         if aligns_words is not None:
-            result["decoded_words"] = {
-                segment["start"]: decoded.words
-                for segment, decoded in zip(result["segments"], self.decoded, strict=True)
-                if decoded.words is not None
-            }
+            result["decoded_words"] = words
         return result
+
+    def _decode_batch(
+        self, audio: np.ndarray, chunks: list[dict[str, Any]], aligns_words: AlignsWords | None
+    ) -> list[Decoded]:
+        features = torch.stack(
+            [
+                self.preprocess(
+                    {"inputs": audio[int(chunk["start"] * SAMPLE_RATE) : int(chunk["end"] * SAMPLE_RATE)]}
+                )["inputs"]
+                for chunk in chunks
+            ]
+        )
+        num_frames = None
+        if aligns_words is not None and aligns_words(self.tokenizer.language_code):
+            num_frames = [chunk_frames(chunk) for chunk in chunks]
+        output = self.model.generate_segment_batched(
+            features, self.tokenizer, self.options, num_frames=num_frames
+        )
+        return output["decoded"]  # type: ignore[no-any-return]

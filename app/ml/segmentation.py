@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -24,8 +23,6 @@ import whisperx
 from pyannote.audio import Inference, Model
 from pyannote.core import Segment, SlidingWindow, SlidingWindowFeature
 from whisperx.audio import SAMPLE_RATE
-from whisperx.vads import Pyannote
-from whisperx.vads.vad import Vad
 
 from app.ml.registry import registry
 
@@ -121,22 +118,3 @@ def speaker_activity(audio: np.ndarray, device: str, *, step: float | None = Non
     waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
     windows = inference({"waveform": waveform, "sample_rate": SAMPLE_RATE})
     return SpeakerActivity(windows, model.receptive_field, inference.warm_up, len(audio))
-
-
-class SharedSegmentationVad(Vad):
-    """whisperx's pyannote VAD over speaker activity computed once: given, or computed when called."""
-
-    merge_chunks = staticmethod(Pyannote.merge_chunks)
-
-    def __init__(self, device: str, vad_onset: float, activity: SpeakerActivity | None = None) -> None:
-        super().__init__(vad_onset)
-        self.device = device
-        self.activity = activity
-
-    @staticmethod
-    def preprocess_audio(audio: np.ndarray) -> np.ndarray:
-        return audio
-
-    def __call__(self, file: dict[str, Any], **_kwargs: Any) -> SlidingWindowFeature:
-        activity = self.activity or speaker_activity(file["waveform"], self.device)
-        return activity.speech_scores()

@@ -14,6 +14,7 @@ import numpy as np
 
 from app.errors import ServiceError
 from app.ml.registry import registry
+from app.ml.speech_finder import SpeechOptions
 
 log = logging.getLogger(__name__)
 
@@ -70,23 +71,17 @@ def load_whisper(spec: WhisperSpec) -> Any:
     return registry.get(("whisper", spec.name, spec.device, spec.device_index, spec.compute_type), load)
 
 
-def load_vad(method: str, device: str, onset: float, chunk_size: int, activity: Any | None = None) -> Any:
-    """A VAD model, its speech grouped into padded chunks: pyannote's segmentation (weights ship with whisperx;
-    `activity` when the recording's was computed already) or Silero ONNX."""
-    # whisperx's VAD package imports pyannote: load it on use, not when the server starts.
-    from app.ml.chunking import PyannoteChunks, SileroOnnxChunks
-
+def load_vad(method: str, device: str) -> None:
+    """Load a VAD model now: pyannote's segmentation (its weights ship with whisperx) or Silero's ONNX session
+    (built once per process by faster-whisper)."""
     if method == "silero":
         from faster_whisper.vad import get_vad_model
 
-        get_vad_model()  # cached by faster-whisper: the ONNX session is built once per process
-        return SileroOnnxChunks(onset, chunk_size)
+        get_vad_model()
+    else:
+        from app.ml.segmentation import load_segmentation
 
-    from app.ml.segmentation import SharedSegmentationVad, load_segmentation
-
-    load_segmentation(device)
-    # Pyannote's VAD returns raw scores; onset and offset apply later, per request, in merge_chunks.
-    return PyannoteChunks(SharedSegmentationVad(device, onset, activity))
+        load_segmentation(device)
 
 
 def transcribe(
@@ -97,29 +92,31 @@ def transcribe(
     task: str,
     chunk_size: int,
     asr_options: dict[str, Any],
-    vad_method: str,
-    vad_options: dict[str, Any],
+    speech: SpeechOptions,
     batch_size: int,
     on_progress: Callable[[float, list[dict[str, Any]]], None] | None = None,
     activity: Any | None = None,
     aligns_words: Callable[[str], bool] | None = None,
 ) -> dict[str, Any]:
-    """Transcribe 16 kHz mono audio; returns whisperx's `{"segments", "language"}`. `asr_options` and
-    `vad_options` (`vad_onset`, `vad_offset`) are whisperx's; `activity`: the recording's speaker activity
-    (`app.ml.segmentation`), when it was computed already.
+    """Transcribe 16 kHz mono audio; returns whisperx's `{"segments", "language"}`. `asr_options` are
+    whisperx's; `speech` says how speech is found and chunks padded; `activity`: the recording's speaker
+    activity (`app.ml.segmentation`), when it was computed already.
 
-    `on_progress` is called as each chunk is decoded with the fraction done and the segments so far
-    (`start`, `end`, `text`), exactly as the result will hold them. When `aligns_words(language)` answers yes,
-    each chunk's words are aligned on its encoder output as it is decoded, and the result's `decoded_words`
-    holds them for `app.ml.alignment.align` (in-process only: not part of any response)."""
+    Speech is found window by window and decoded as it is found (`app.ml.speech_finder`), the first chunk on
+    its own, so text comes out a few seconds into a recording of any length. `on_progress` is called as each
+    chunk is decoded with the fraction of the recording done and the segments so far (`start`, `end`,
+    `text`), exactly as the result will hold them. When `aligns_words(language)` answers yes, each chunk's
+    words are aligned on its encoder output as it is decoded, and the result's `decoded_words` holds them for
+    `app.ml.alignment.align` (in-process only: not part of any response)."""
     import whisperx
 
     from app.ml.chunking import drop_repeated_words
     from app.ml.decoding import ConfidentPipeline
+    from app.ml.speech_finder import speech_chunks
 
     model = load_whisper(spec)
-    vad = load_vad(vad_method, spec.device, vad_options["vad_onset"], chunk_size, activity)
-    # whisperx prints a notice when handed a ready VAD model; keep stdout for the service's own output.
+    # whisperx builds its own VAD unless handed one, and prints a notice when it is: speech is found here
+    # (`speech_chunks`), so it gets the options it never calls, and stdout stays the service's.
     with contextlib.redirect_stdout(io.StringIO()):
         pipeline = whisperx.load_model(
             spec.name,
@@ -128,8 +125,7 @@ def transcribe(
             compute_type=spec.compute_type,
             asr_options=asr_options,
             language=language,
-            vad_model=vad,
-            vad_options={**vad_options, "chunk_size": chunk_size},
+            vad_model=speech,
             model=model,
             task=task,
         )
@@ -144,15 +140,15 @@ def transcribe(
 
     result = ConfidentPipeline.from_pipeline(pipeline).transcribe(
         audio,
+        speech_chunks(audio, speech, chunk_size=chunk_size, device=spec.device, activity=activity),
         batch_size=batch_size,
-        chunk_size=chunk_size,
         language=language,
         task=task,
         on_chunk=publish if on_progress else None,
         aligns_words=aligns_words,
     )
     result["segments"] = drop_repeated_words(result["segments"])
-    return dict(result)
+    return result
 
 
 def token_ids(spec: WhisperSpec, texts: list[str]) -> list[list[int]]:

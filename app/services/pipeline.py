@@ -16,6 +16,7 @@ from app.config import Settings
 from app.ml import alignment, diarization, transcription
 from app.ml.devices import beside, device_failures_as_errors
 from app.ml.registry import registry
+from app.ml.speech_finder import SpeechOptions
 from app.ml.transcription import WhisperSpec
 from app.process import metrics
 from app.schemas import AlignParams, DiarizeParams, ModelParams, PipelineParams, VADOptions
@@ -55,11 +56,22 @@ def whisper_spec(settings: Settings, model_params: ModelParams) -> WhisperSpec:
     )
 
 
+def speech_options(vad: VADOptions) -> SpeechOptions:
+    """How a request's VAD options find speech and pad chunks, in `app.ml`'s terms."""
+    return SpeechOptions(
+        method=vad.vad_method,
+        onset=vad.vad_onset,
+        offset=vad.vad_offset,
+        pad=vad.vad_pad,
+        min_silence=vad.vad_min_silence,
+    )
+
+
 def preload_models(settings: Settings) -> list[str]:
     """Load the configured models now, so the first request finds them ready. Returns what is loaded."""
     spec = whisper_spec(settings, ModelParams())
     transcription.load_whisper(spec)
-    transcription.load_vad("pyannote", spec.device, VADOptions().vad_onset, 30)
+    transcription.load_vad(VADOptions().vad_method, spec.device)
     for language in settings.align_languages:
         alignment.load_wav2vec2(language, spec.device, None)
     diarization.load_diarizer(spec.device, model_name=settings.diarization_model, hf_token=settings.hf_token)
@@ -119,8 +131,7 @@ def _transcribed(
         task=params.model_params.task,
         chunk_size=params.model_params.chunk_size,
         asr_options=params.asr_options.model_dump(),
-        vad_method=params.vad_options.vad_method,
-        vad_options=params.vad_options.model_dump(exclude={"vad_method"}),
+        speech=speech_options(params.vad_options),
         batch_size=params.model_params.batch_size or settings.batch_size,
         on_progress=on_progress,
         activity=activity,

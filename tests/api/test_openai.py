@@ -80,15 +80,23 @@ def test_diarized_json_with_openais_chunking_strategy(client: OpenAI) -> None:
     assert list(dict.fromkeys(segment.speaker for segment in result.segments)) == ["A", "B"]
 
 
-def test_a_server_vad_threshold_moves_where_speech_is_found(client: OpenAI) -> None:
-    def first_speech(threshold: float) -> float:
-        strategy = {"type": "server_vad", "threshold": threshold, "prefix_padding_ms": 300}
-        result = transcribe(client, response_format="verbose_json", chunking_strategy=strategy)
-        return float(result.segments[0].start)
+def first_segment_start(client: OpenAI, threshold: float = 0.5, padding_ms: int = 300) -> float:
+    strategy = {"type": "server_vad", "threshold": threshold, "prefix_padding_ms": padding_ms}
+    result = transcribe(client, response_format="verbose_json", chunking_strategy=strategy)
+    return float(result.segments[0].start)
 
+
+def test_a_server_vad_threshold_moves_where_speech_is_found(client: OpenAI) -> None:
     # The client sends the object as `chunking_strategy[type]`, `chunking_strategy[threshold]`, … fields. On
     # the sample, a demanding threshold finds the first speech about a second later.
-    assert first_speech(0.95) > first_speech(0.2) + 0.5
+    assert first_segment_start(client, threshold=0.95) > first_segment_start(client, threshold=0.2) + 0.5
+
+
+def test_a_server_vad_prefix_padding_is_kept_before_the_speech(client: OpenAI) -> None:
+    # The sample's first words start about 6.7 s in: the first segment starts that much padding earlier.
+    unpadded = first_segment_start(client, padding_ms=0)
+    assert unpadded > 5
+    assert unpadded - first_segment_start(client, padding_ms=1000) == pytest.approx(1.0, abs=0.01)
 
 
 @pytest.mark.parametrize(

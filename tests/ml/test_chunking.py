@@ -33,6 +33,14 @@ def test_chunks_are_padded_into_pauses_and_never_overlap_there() -> None:
     assert all(chunk["end"] - chunk["start"] <= 30 for chunk in chunks)
 
 
+def test_a_minimum_silence_moves_the_cut_to_a_pause_that_long() -> None:
+    # Pauses of 1.6 s at 15.4 s and 0.9 s at 20 s: the last wide enough for the padding is at 20 s; a chunk cut
+    # only at silences of a second or more is cut at 15.4 s.
+    spans = [(0.0, 6.0), (6.2, 15.4), (17.0, 20.0), (20.9, 24.0), (24.2, 27.8), (28.0, 34.0)]
+    assert plan_chunks(spans, 30)[0]["segments"] == spans[:3]
+    assert plan_chunks(spans, 30, min_silence=1.0)[0]["segments"] == spans[:2]
+
+
 def test_a_long_run_is_cut_at_the_only_pause_wide_enough_for_both_paddings() -> None:
     # Pauses of 0.2 s everywhere except one of 0.9 s at 18 s; whisperx would cut at the last pause (27.8 s).
     spans = [(0.0, 6.0), (6.2, 12.0), (12.2, 18.0), (18.9, 24.0), (24.2, 27.8), (28.0, 34.0)]

@@ -10,7 +10,7 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 from whisperx.vads import Pyannote
 
 from app.ml import diarization, segmentation
-from app.ml.segmentation import SharedSegmentationVad, speaker_activity
+from app.ml.segmentation import speaker_activity
 from tests.corpus import annotation, recurring_voices, sample_audio, sample_reference, two_voice_dialogue
 
 pytestmark = pytest.mark.slow
@@ -18,20 +18,20 @@ pytestmark = pytest.mark.slow
 ONSET, OFFSET = 0.5, 0.363
 
 
-def _chunks(vad: object, audio: np.ndarray) -> list[tuple[float, float]]:
-    scores = vad({"waveform": vad.preprocess_audio(audio), "sample_rate": 16_000})  # type: ignore[operator, attr-defined]
+def _chunks(scores: object) -> list[tuple[float, float]]:
     return [(c["start"], c["end"]) for c in Pyannote.merge_chunks(scores, 30, onset=ONSET, offset=OFFSET)]
 
 
 @pytest.mark.parametrize("recording", ["sample", "dialogue", "recurring"])
-def test_the_shared_vad_cuts_the_chunks_whisperx_cuts(recording: str) -> None:
+def test_the_shared_segmentation_cuts_the_chunks_whisperx_cuts(recording: str) -> None:
     audio = {
         "sample": sample_audio,
         "dialogue": lambda: two_voice_dialogue()[0],
         "recurring": lambda: recurring_voices(2)[0],
     }[recording]()
-    theirs = _chunks(Pyannote(torch.device("cpu"), vad_onset=ONSET, vad_offset=OFFSET), audio)
-    ours = _chunks(SharedSegmentationVad("cpu", ONSET), audio)
+    vad = Pyannote(torch.device("cpu"), vad_onset=ONSET, vad_offset=OFFSET)
+    theirs = _chunks(vad({"waveform": vad.preprocess_audio(audio), "sample_rate": 16_000}))
+    ours = _chunks(speaker_activity(audio, "cpu").speech_scores())
     assert len(ours) == len(theirs)
     assert np.allclose(ours, theirs, atol=0.05), (ours, theirs)
 

@@ -26,9 +26,9 @@ STREAM_FORMATS = ("json", "text")
 
 
 class ServerVad(BaseModel):
-    """OpenAI's `server_vad` chunking strategy (its ranges, its defaults). Its speech `threshold` becomes the
-    VAD's onset; the padding and the silence are checked and not applied: the chunk plan keeps its own measured
-    padding (0.2 s into each pause) and cuts at pauses as it does for `auto`."""
+    """OpenAI's `server_vad` chunking strategy (its ranges, its defaults), mapped onto the VAD: its speech
+    `threshold` becomes the onset, `prefix_padding_ms` the audio kept into the pauses around each chunk, and
+    `silence_duration_ms` the shortest pause that separates speech (and so where chunks may split)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -133,7 +133,12 @@ def to_job(request: OpenAITranslationRequest, *, task: Literal["transcribe", "tr
     if isinstance(vad, ServerVad):
         # Our VAD's thresholds lie strictly between 0 and 1; the offset (where speech ends) stays below the onset.
         onset = min(max(vad.threshold, 0.01), 0.99)
-        groups["vad_options"] = {"vad_onset": onset, "vad_offset": min(VADOptions().vad_offset, onset)}
+        groups["vad_options"] = {
+            "vad_onset": onset,
+            "vad_offset": min(VADOptions().vad_offset, onset),
+            "vad_pad": vad.prefix_padding_ms / 1000,
+            "vad_min_silence": vad.silence_duration_ms / 1000,
+        }
     if request.response_format == "diarized_json":
         assert isinstance(request, OpenAITranscriptionRequest)  # translations have no diarized_json
         known = dict(zip(request.known_speaker_names, request.known_speaker_references, strict=True))
