@@ -363,6 +363,10 @@ class TranscribeJob(AudioJob, RenderedJob):
     word_timestamps: bool = Field(
         False, description="Also align words (the alignment stage, without diarization)"
     )
+    token_logprobs: bool = Field(
+        False,
+        description="Also give each segment's `logprobs`: its tokens with the decoder's log-probability of each",
+    )
     align_params: AlignParams = Field(default_factory=AlignParams)
 
 

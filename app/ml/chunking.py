@@ -50,8 +50,8 @@ def chunk_budget(chunk_size: float, pad: float = EDGE_PAD) -> float:
 def _cut_index(group: list[Span], budget: float, pad: float, min_silence: float = 0.0) -> int:
     """Where to split an over-long group, among the pauses that leave a first part of at least half the budget
     (and at most the whole budget): the last one wide enough for both chunks' padding and at least `min_silence`
-    long, else the widest; the last pause when none qualifies. The latest safe cut keeps chunks long, so there are few of them (each costs a
-    full 30 s pass of the encoder, however little it holds)."""
+    long, else the widest; the last pause when none qualifies. The latest safe cut keeps chunks long, so there
+    are few of them (each costs a full 30 s pass of the encoder, however little it holds)."""
     start = group[0][0]
     candidates = [
         index

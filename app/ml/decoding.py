@@ -11,6 +11,7 @@ When asked, each chunk's words are also aligned to its audio on the encoder outp
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from itertools import islice
@@ -38,7 +39,9 @@ class Decoded:
     no_speech_prob: float
     compression_ratio: float
     temperature: float
+    tokens: tuple[int, ...] = ()
     words: DecodedWords | None = None
+    token_logprobs: tuple[float, ...] | None = None
 
     def needs_fallback(self, options: TranscriptionOptions) -> bool:
         """faster-whisper's rule: retry when too repetitive or too improbable, unless the chunk is silence."""
@@ -57,6 +60,40 @@ class Decoded:
     def figures(self) -> dict[str, float]:
         return {field: round(float(getattr(self, field)), 4) for field in CONFIDENCE_FIELDS}
 
+    def logprobs(self, tokenizer: Tokenizer) -> list[dict[str, Any]]:
+        """Each text token with its log-probability: `{"token", "logprob", "bytes"}` (the token's UTF-8 bytes;
+        a character split across tokens has its bytes split the same way)."""
+        pieces = [token_bytes(tokenizer, token) for token in self.tokens]
+        return [
+            {"token": piece.decode(errors="replace"), "logprob": round(logprob, 6), "bytes": list(piece)}
+            for piece, logprob in zip(pieces, self.token_logprobs or (), strict=True)
+        ]
+
+
+def token_bytes(tokenizer: Tokenizer, token: int) -> bytes:
+    """A text token's own bytes (the byte-level BPE piece, before UTF-8 decoding joins it to its neighbours)."""
+    piece = tokenizer.tokenizer.id_to_token(token)
+    return bytes(_BYTE_OF_CHARACTER[character] for character in piece)
+
+
+def _byte_of_character() -> dict[str, int]:
+    """GPT-2's byte-level BPE alphabet, reversed: the printable character that stands for each byte."""
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
+    characters = dict(zip(printable, printable, strict=True))
+    extra = 0
+    for byte in range(256):
+        if byte not in characters:
+            characters[byte] = 256 + extra
+            extra += 1
+    return {chr(character): byte for byte, character in characters.items()}
+
+
+_BYTE_OF_CHARACTER = _byte_of_character()
+
 
 class ConfidentWhisperModel(WhisperModel):
     """whisperx's batched faster-whisper model, answering with confidence figures and temperature fallback."""
@@ -68,9 +105,10 @@ class ConfidentWhisperModel(WhisperModel):
         options: TranscriptionOptions,
         encoder_output: Any = None,
         num_frames: list[int] | None = None,
+        token_logprobs: bool = False,
     ) -> dict[str, list[Any]]:
         """Decode a batch of chunks; with `num_frames` (each chunk's frames of real audio) also align each
-        chunk's words on the same encoder output."""
+        chunk's words on the same encoder output; with `token_logprobs`, score each decoded text token."""
         initial = tokenizer.encode(" " + options.initial_prompt.strip()) if options.initial_prompt else []
         prompt = self.get_prompt(
             tokenizer,
@@ -111,11 +149,34 @@ class ConfidentWhisperModel(WhisperModel):
 
             aligned = align_decoded(self, tokenizer, encoded, [result.text for result in final], num_frames)
             final = [replace(result, words=words) for result, words in zip(final, aligned, strict=True)]
+        if token_logprobs:
+            final = self._scored(encoded, tokenizer, final)
         return {
             "text": [result.text for result in final],
             "avg_logprob": [result.avg_logprob for result in final],
             "decoded": final,
         }
+
+    def _scored(self, encoded: Any, tokenizer: Tokenizer, decoded: list[Decoded]) -> list[Decoded]:
+        """Each chunk's text tokens with the log-probability the decoder gives each one after the tokens
+        before it, on the chunk's own encoder output (CTranslate2's forced decoding, as faster-whisper scores
+        words)."""
+        if not any(result.tokens for result in decoded):
+            return decoded
+        # Every chunk of the batch takes part: one that decoded no text scores a placeholder, dropped.
+        placeholder = next(list(result.tokens) for result in decoded if result.tokens)
+        results = self.model.align(
+            encoded,
+            tokenizer.sot_sequence,
+            [list(result.tokens) or placeholder for result in decoded],
+            [N_FRAMES] * len(decoded),
+        )
+        return [
+            replace(result, token_logprobs=tuple(math.log(max(p, 1e-12)) for p in scored.text_token_probs))
+            if result.tokens
+            else replace(result, token_logprobs=())
+            for result, scored in zip(decoded, results, strict=True)
+        ]
 
     def _decode(
         self,
@@ -153,10 +214,12 @@ class ConfidentWhisperModel(WhisperModel):
             tokens = result.sequences_ids[0]
             # CTranslate2 scores are length-normalised sums; faster-whisper recovers the mean the same way.
             avg_logprob = result.scores[0] * len(tokens) ** options.length_penalty / (len(tokens) + 1)
-            text = tokenizer.tokenizer.decode([token for token in tokens if token < tokenizer.eot])
+            text_tokens = tuple(token for token in tokens if token < tokenizer.eot)
+            text = tokenizer.tokenizer.decode(list(text_tokens))
             decoded.append(
                 Decoded(
                     text=text,
+                    tokens=text_tokens,
                     avg_logprob=avg_logprob,
                     no_speech_prob=result.no_speech_prob,
                     compression_ratio=get_compression_ratio(text.strip()),
@@ -208,10 +271,12 @@ class ConfidentPipeline(FasterWhisperPipeline):
         task: str | None = None,
         on_chunk: OnChunk | None = None,
         aligns_words: AlignsWords | None = None,
+        token_logprobs: bool = False,
     ) -> dict[str, Any]:
         """whisperx's `{"segments", "language"}` for the planned `chunks` of 16 kHz `audio`; with `aligns_words`
         (when it answers yes), also `decoded_words`: each chunk's word alignment by the chunk's start, for
-        `app.ml.whisper_aligner.align_with_whisper`. A translation's words are not aligned: its text is not
+        `app.ml.whisper_aligner.align_with_whisper`; with `token_logprobs`, each segment's `logprobs`
+        (`Decoded.logprobs`). A translation's words are not aligned: its text is not
         what was said."""
         if task == "translate":
             aligns_words = None
@@ -234,13 +299,15 @@ class ConfidentPipeline(FasterWhisperPipeline):
         size = FIRST_BATCH
         while batch := list(islice(planned, size)):
             size = batch_size
-            for chunk, decoded in zip(batch, self._decode_batch(audio, batch, aligns_words), strict=True):
+            decoded_batch = self._decode_batch(audio, batch, aligns_words, token_logprobs)
+            for chunk, decoded in zip(batch, decoded_batch, strict=True):
                 segment = {
                     "text": decoded.text,
                     "start": round(chunk["start"], 3),
                     "end": round(chunk["end"], 3),
                 }
-                segments.append(segment | decoded.figures())
+                scores = {"logprobs": decoded.logprobs(self.tokenizer)} if token_logprobs else {}
+                segments.append(segment | decoded.figures() | scores)
                 if decoded.words is not None:
                     words[segment["start"]] = decoded.words
                 if on_chunk is not None:
@@ -254,7 +321,11 @@ class ConfidentPipeline(FasterWhisperPipeline):
         return result
 
     def _decode_batch(
-        self, audio: np.ndarray, chunks: list[dict[str, Any]], aligns_words: AlignsWords | None
+        self,
+        audio: np.ndarray,
+        chunks: list[dict[str, Any]],
+        aligns_words: AlignsWords | None,
+        token_logprobs: bool,
     ) -> list[Decoded]:
         features = torch.stack(
             [
@@ -268,6 +339,6 @@ class ConfidentPipeline(FasterWhisperPipeline):
         if aligns_words is not None and aligns_words(self.tokenizer.language_code):
             num_frames = [chunk_frames(chunk) for chunk in chunks]
         output = self.model.generate_segment_batched(
-            features, self.tokenizer, self.options, num_frames=num_frames
+            features, self.tokenizer, self.options, num_frames=num_frames, token_logprobs=token_logprobs
         )
         return output["decoded"]  # type: ignore[no-any-return]

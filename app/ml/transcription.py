@@ -97,6 +97,7 @@ def transcribe(
     on_progress: Callable[[float, list[dict[str, Any]]], None] | None = None,
     activity: Any | None = None,
     aligns_words: Callable[[str], bool] | None = None,
+    token_logprobs: bool = False,
 ) -> dict[str, Any]:
     """Transcribe 16 kHz mono audio; returns whisperx's `{"segments", "language"}`. `asr_options` are
     whisperx's; `speech` says how speech is found and chunks padded; `activity`: the recording's speaker
@@ -107,7 +108,8 @@ def transcribe(
     chunk is decoded with the fraction of the recording done and the segments so far (`start`, `end`,
     `text`), exactly as the result will hold them. When `aligns_words(language)` answers yes, each chunk's
     words are aligned on its encoder output as it is decoded, and the result's `decoded_words` holds them for
-    `app.ml.alignment.align` (in-process only: not part of any response)."""
+    `app.ml.alignment.align` (in-process only: not part of any response). With `token_logprobs`, each segment
+    has `logprobs`: its tokens with the decoder's log-probability of each."""
     import whisperx
 
     from app.ml.chunking import drop_repeated_words
@@ -146,6 +148,7 @@ def transcribe(
         task=task,
         on_chunk=publish if on_progress else None,
         aligns_words=aligns_words,
+        token_logprobs=token_logprobs,
     )
     result["segments"] = drop_repeated_words(result["segments"])
     return result

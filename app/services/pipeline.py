@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -82,7 +82,8 @@ def preload_models(settings: Settings) -> list[str]:
 def _stage(name: str, device: str, timings: dict[str, float], *, exclusive: bool = True) -> Iterator[None]:
     """Time a stage; an exclusive one holds its device, so other stages wait for it."""
     started = time.perf_counter()
-    with registry.device(device) if exclusive else nullcontext(), device_failures_as_errors(name):
+    # A stage beside the others shares the device; its models are still held, so none is released as idle.
+    with registry.device(device) if exclusive else registry.holding(), device_failures_as_errors(name):
         yield
     elapsed = time.perf_counter() - started
     timings[name] = round(elapsed, 3)
@@ -97,14 +98,18 @@ def run_transcription(
     on_progress: Callable[[float, Segments], None] | None = None,
     timings: dict[str, float] | None = None,
     words: bool = False,
+    token_logprobs: bool = False,
 ) -> dict[str, Any]:
     """Transcribe: whisperx's `{"segments", "language"}` plus the backend used; `on_progress` hears the
     fraction done and the segments so far as each chunk is decoded. With `words` (the words will be aligned
     next, with `params.align_params`), Whisper's word alignments are made as the chunks are decoded, where
-    Whisper gives the timings, and `decoded_words` holds them for `run_alignment`."""
+    Whisper gives the timings, and `decoded_words` holds them for `run_alignment`. With `token_logprobs`, each
+    segment has `logprobs`: its tokens with the decoder's log-probability of each."""
     spec = whisper_spec(settings, params.model_params)
     with _stage("transcribe", spec.device, timings if timings is not None else {}):
-        return _transcribed(audio, params, settings, spec, on_progress=on_progress, words=words)
+        return _transcribed(
+            audio, params, settings, spec, on_progress=on_progress, words=words, token_logprobs=token_logprobs
+        )
 
 
 def _transcribed(
@@ -116,6 +121,7 @@ def _transcribed(
     on_progress: Callable[[float, Segments], None] | None,
     activity: SpeakerActivity | None = None,
     words: bool = False,
+    token_logprobs: bool = False,
 ) -> dict[str, Any]:
     aligns_words = (
         partial(
@@ -136,6 +142,7 @@ def _transcribed(
         on_progress=on_progress,
         activity=activity,
         aligns_words=aligns_words,
+        token_logprobs=token_logprobs,
     )
     return {**result, "backend": f"faster-whisper:{spec.name}", "vad": params.vad_options.vad_method}
 

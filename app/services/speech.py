@@ -82,6 +82,7 @@ def _transcription(
         settings,
         on_progress=lambda part, partial: progress(share * part, "transcribe", partial),
         words=job.word_timestamps,
+        token_logprobs=job.token_logprobs,
     )
     if job.word_timestamps:
         progress(share, "align")

@@ -49,6 +49,21 @@ def test_json(client: OpenAI) -> None:
     assert result.usage.type == "duration" and result.usage.seconds == 30
 
 
+def test_include_logprobs_scores_every_token_of_the_text(client: OpenAI) -> None:
+    result = transcribe(client, include=["logprobs"])
+    assert "new jersey" in normalise(result.text)
+    logprobs = result.logprobs  # typed by the client: `Transcription.logprobs`
+    assert logprobs is not None and len(logprobs) > 50
+    # The tokens spell the text out, byte for byte (the client types the bytes as numbers).
+    assert bytes(int(byte) for item in logprobs for byte in item.bytes).decode().strip() == result.text
+    assert "".join(item.token for item in logprobs).strip() == result.text
+    scores = [item.logprob for item in logprobs]
+    assert all(score <= 0 for score in scores)
+    # Mostly confident, not uniformly so: clear speech, a small model.
+    assert sorted(scores)[len(scores) // 2] > -0.2 and min(scores) < -1
+    assert transcribe(client).logprobs is None  # only when asked for
+
+
 def test_verbose_json_with_word_timestamps(client: OpenAI) -> None:
     result = transcribe(client, response_format="verbose_json", timestamp_granularities=["word", "segment"])
     assert result.language == "english" and result.duration == pytest.approx(30.0, abs=0.01)
@@ -143,7 +158,8 @@ ERRORS: list[tuple[str, type[openai.APIStatusError], int, str | None, str, dict[
     ("bad language", openai.BadRequestError, 400, "language", "invalid_input", {"language": "klingon"}),
     ("model not served", openai.BadRequestError, 400, "model", "model_not_allowed", {"model": "large-v3"}),
     ("english-only model, spanish", openai.BadRequestError, 400, "language", "english_only_model", {"language": "es"}),
-    ("logprobs", openai.BadRequestError, 400, "include", "invalid_input", {"include": ["logprobs"]}),
+    ("logprobs in srt", openai.BadRequestError, 400, "include", "invalid_input", {"include": ["logprobs"], "response_format": "srt"}),
+    ("include other", openai.BadRequestError, 400, "include", "invalid_input", {"include": ["scores"]}),
     ("unknown field", openai.BadRequestError, 400, "colour", "invalid_input", {"extra_body": {"colour": "blue"}}),
     ("chunking", openai.BadRequestError, 400, "chunking_strategy", "invalid_input", {"chunking_strategy": "manual"}),
     ("server_vad", openai.BadRequestError, 400, "chunking_strategy", "invalid_input", {"chunking_strategy": BAD_VAD}),

@@ -18,7 +18,7 @@ from app.contracts.openai.errors import openai_error_content
 from app.contracts.openai.stream import TranscriptStream
 from app.errors import ServiceError
 
-POLL_SECONDS = 0.25
+POLL_SECONDS = 0.1
 KEEP_ALIVE_SECONDS = 15.0
 """Silence after which a comment line is sent, so proxies keep an idle stream open."""
 

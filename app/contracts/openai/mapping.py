@@ -78,10 +78,16 @@ class OpenAITranscriptionRequest(OpenAITranslationRequest):
 
     @field_validator("include")
     @classmethod
-    def _no_logprobs(cls, value: list[str]) -> list[str]:
-        if value:
-            raise ValueError("token log-probabilities are not offered here; leave `include` out")
+    def _logprobs_in_json(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if any(item != "logprobs" for item in value):
+            raise ValueError("`include` takes only `logprobs`")
+        if value and info.data.get("response_format", "json") != "json":
+            raise ValueError("token log-probabilities come with response_format=json only")
         return value
+
+    @property
+    def token_logprobs(self) -> bool:
+        return "logprobs" in self.include
 
     @field_validator("stream")
     @classmethod
@@ -146,7 +152,10 @@ def to_job(request: OpenAITranslationRequest, *, task: Literal["transcribe", "tr
     word_timestamps = not getattr(request, "stream", False) and (
         "word" in _granularities(request) or request.response_format in ("srt", "vtt")
     )
-    return TranscribeJob.model_validate({**groups, "word_timestamps": word_timestamps})
+    token_logprobs = getattr(request, "token_logprobs", False)
+    return TranscribeJob.model_validate(
+        {**groups, "word_timestamps": word_timestamps, "token_logprobs": token_logprobs}
+    )
 
 
 def _granularities(request: OpenAITranslationRequest) -> list[str]:
@@ -158,6 +167,14 @@ def _usage(result: dict[str, Any], task: str) -> dict[str, Any]:
     if task != "transcribe":
         return {}
     return {"usage": {"type": "duration", "seconds": math.ceil(result["audio_duration"])}}
+
+
+def _logprobs(segments: list[dict[str, Any]]) -> dict[str, Any]:
+    """OpenAI's `logprobs` (`[{token, logprob, bytes}]`, every token of the text in order), when the segments
+    were decoded with their token scores."""
+    if not any("logprobs" in segment for segment in segments):
+        return {}
+    return {"logprobs": [token for segment in segments for token in segment.get("logprobs", [])]}
 
 
 def speaker_letters(speakers: list[str]) -> dict[str, str]:
@@ -184,7 +201,7 @@ def to_response(
     text = " ".join(segment["text"].strip() for segment in segments)
     match request.response_format:
         case "json":
-            return {"text": text, **_usage(result, task)}
+            return {"text": text, **_logprobs(segments), **_usage(result, task)}
         case "text":
             return text + "\n"
         case "srt" | "vtt":
@@ -267,4 +284,9 @@ def stream_delta(segment: dict[str, Any], *, first: bool) -> dict[str, Any]:
 def stream_done(result: dict[str, Any]) -> dict[str, Any]:
     """OpenAI's `transcript.text.done`: the whole text (as the `json` format gives it) and the usage."""
     text = " ".join(segment["text"].strip() for segment in result["segments"])
-    return {"type": "transcript.text.done", "text": text, **_usage(result, "transcribe")}
+    return {
+        "type": "transcript.text.done",
+        "text": text,
+        **_logprobs(result["segments"]),
+        **_usage(result, "transcribe"),
+    }

@@ -45,7 +45,7 @@ Granularities = Annotated[
 ]
 Include = Annotated[
     list[str] | None,
-    Form(alias="include[]", description="Refused: token log-probabilities are not offered"),
+    Form(alias="include[]", description="`logprobs` (with `json`): each token's log-probability"),
 ]
 KnownSpeakerNames = Annotated[
     list[str] | None,
