@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     `model_not_allowed` before anything loads."""
     max_loaded_models: int = Field(2, ge=1, le=64)
     """Whisper models kept in memory at once; loading another unloads the least recently used idle one."""
+    model_idle_unload_seconds: float | None = Field(None, gt=0)
+    """Seconds after which a model no request has used (Whisper, aligner, diarizer, VAD) is unloaded and its
+    memory, GPU memory included, given back; the next request that needs it loads it again. Unset (the
+    default, on the server and the worker): every model stays loaded."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """`auto` picks cuda when a GPU is visible, else cpu."""
     compute_type: Literal["auto", "float16", "float32", "int8", "int8_float16", "bfloat16"] = "auto"

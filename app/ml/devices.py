@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,10 +31,12 @@ def is_device_failure(error: BaseException) -> bool:
 
 
 def free_memory() -> None:
-    import torch
-
+    """Collect what is no longer referenced now, and hand the memory torch's CUDA allocator keeps back to the
+    device."""
     gc.collect()
-    if torch.cuda.is_available():
+    # torch is not imported here: until something imports it, its allocator holds nothing.
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -21,15 +22,29 @@ class DatabaseHealth(BaseModel):
     reachable: bool
 
 
+class ModelHealth(BaseModel):
+    name: str = Field(description="The model's key, as in `models_loaded`")
+    loaded_at: datetime = Field(description="When it was loaded (UTC)")
+    idle_seconds: float = Field(description="Seconds since a request last used it; 0 while one does")
+
+
 class HealthReport(BaseModel):
     status: str = Field(description="`ok` when every dependency answers, else `degraded`")
-    ready: bool = Field(description="The database answers and the configured models are loaded")
+    ready: bool = Field(
+        description="The database answers and the configured models are loaded (or were, and have been unloaded "
+        "for idling: they load again on demand)"
+    )
     version: str
     worker_id: str
     device: str
     whisper_model: str
     database: DatabaseHealth
     models_loaded: list[str] = Field(default_factory=list)
+    models: list[ModelHealth] = Field(
+        default_factory=list,
+        description="The models in memory: when each was loaded and how long it has idled (with "
+        "`MODEL_IDLE_UNLOAD_SECONDS` set, idle ones are unloaded and load again when a request needs them)",
+    )
     queue_depth: int | None = Field(
         None, description="Tasks waiting in the shared queue, plus the one this process runs"
     )
@@ -58,7 +73,8 @@ def health_report(runtime: Runtime, *, queue_depth: int | None = None) -> Health
     except Exception:
         log.exception("database health check failed")
         reachable = False
-    models = registry.loaded()
+    loaded = registry.loaded_models()
+    models = [model.name for model in loaded]
     return HealthReport(
         status="ok" if reachable else "degraded",
         ready=reachable and _models_ready(runtime, models),
@@ -68,6 +84,10 @@ def health_report(runtime: Runtime, *, queue_depth: int | None = None) -> Health
         whisper_model=runtime.settings.whisper_model,
         database=DatabaseHealth(kind=runtime.engine.dialect.name, reachable=reachable),
         models_loaded=models,
+        models=[
+            ModelHealth(name=model.name, loaded_at=model.loaded_at, idle_seconds=round(model.idle_seconds, 1))
+            for model in loaded
+        ],
         queue_depth=queue_depth,
     )
 

@@ -6,6 +6,7 @@ import logging
 import threading
 
 from app.ml.model_cache import use_model_cache
+from app.process.idle_models import start_idle_model_unloader
 from app.process.webhooks import start_deliverer
 from app.runtime import Runtime, get_runtime
 from app.services.pipeline import preload_models
@@ -39,11 +40,12 @@ def load_models_in_background(runtime: Runtime) -> None:
 def start_service(*, in_background: bool = False) -> Runtime:
     """Migrate and recover the task store, then load the configured models (unless disabled).
 
-    Starts the webhook deliverer too. In the background, the server answers (`/ping`: 204) while the models
-    load; the worker loads them first."""
+    Starts the webhook deliverer too, and the idle model unloader when `MODEL_IDLE_UNLOAD_SECONDS` is set. In
+    the background, the server answers (`/ping`: 204) while the models load; the worker loads them first."""
     runtime = get_runtime()
     use_model_cache(runtime.settings.resolved_model_cache_dir)
     start_deliverer(runtime)
+    start_idle_model_unloader(runtime)
     if runtime.settings.preload_models:
         if in_background:
             load_models_in_background(runtime)

@@ -36,7 +36,8 @@ for _stage in STAGES:
 
 
 class _LiveFigures(Collector):
-    """Figures read when scraped: queue depth (from the task table) and how long each model took to load."""
+    """Figures read when scraped: queue depth (from the task table) and, for each model in memory, how long it
+    took to load, when it was loaded and how long it has idled."""
 
     def __init__(self) -> None:
         self.queue_depth: Callable[[], int] | None = None
@@ -52,9 +53,19 @@ class _LiveFigures(Collector):
         loads = GaugeMetricFamily(
             "whisperx_model_load_seconds", "Seconds each loaded model took to load", labels=["model"]
         )
-        for model, seconds in model_registry.load_seconds().items():
-            loads.add_metric([model], seconds)
-        yield loads
+        loaded_at = GaugeMetricFamily(
+            "whisperx_model_loaded_timestamp_seconds", "When each loaded model was loaded", labels=["model"]
+        )
+        idle = GaugeMetricFamily(
+            "whisperx_model_idle_seconds",
+            "Seconds since a request last used each loaded model (0 while one does)",
+            labels=["model"],
+        )
+        for model in model_registry.loaded_models():
+            loads.add_metric([model.name], model.load_seconds)
+            loaded_at.add_metric([model.name], model.loaded_at.timestamp())
+            idle.add_metric([model.name], model.idle_seconds)
+        yield from (loads, loaded_at, idle)
 
 
 LIVE = _LiveFigures()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -9,6 +10,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from app.ml.registry import ModelRegistry
 from tests.reliability.helpers import clip_wav
 from tests.servers import in_process_app
 
@@ -70,3 +72,25 @@ def test_paths_with_identifiers_are_counted_by_route_template(client: TestClient
     assert value(samples, "whisperx_http_requests_total", route="unmatched", status="404") >= 1
     routes = {s.labels["route"] for s in samples["whisperx_http_requests_total"]}
     assert "/task/no-such-task" not in routes
+
+
+def test_metrics_show_each_loaded_model_since_when_and_how_long_idle(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = ModelRegistry()
+    monkeypatch.setattr("app.process.metrics.model_registry", registry)
+    registry.get(("segmentation", "cpu"), object)
+    (loaded,) = registry.loaded_models()
+    time.sleep(0.3)
+    samples = scrape(client)
+    model = {"model": "segmentation:cpu"}
+    assert value(samples, "whisperx_model_loaded_timestamp_seconds", **model) == pytest.approx(
+        loaded.loaded_at.timestamp()
+    )
+    assert 0.3 <= value(samples, "whisperx_model_idle_seconds", **model) < 10
+    assert [s.labels for s in samples["whisperx_model_load_seconds"]] == [model]
+
+    registry.release_idle(0.1)
+    samples = scrape(client)
+    for name in ("whisperx_model_loaded_timestamp_seconds", "whisperx_model_idle_seconds"):
+        assert not samples.get(name), f"{name}: a released model is no longer shown"
