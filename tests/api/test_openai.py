@@ -148,6 +148,7 @@ def test_models_list_and_lookup_agree_with_what_is_served(client: OpenAI) -> Non
 
 CLIP = ("clip.wav", silent_wav(1))
 BAD_VAD = {"type": "server_vad", "threshold": 2}
+LOGPROBS_SRT = {"include": ["logprobs"], "response_format": "srt"}
 # (case, exception, status, param, code, call)
 ERRORS: list[tuple[str, type[openai.APIStatusError], int, str | None, str, dict[str, Any]]] = [
     ("not audio", openai.BadRequestError, 400, "file", "not_audio", {"file": ("notes.txt", b"not audio")}),
@@ -158,7 +159,7 @@ ERRORS: list[tuple[str, type[openai.APIStatusError], int, str | None, str, dict[
     ("bad language", openai.BadRequestError, 400, "language", "invalid_input", {"language": "klingon"}),
     ("model not served", openai.BadRequestError, 400, "model", "model_not_allowed", {"model": "large-v3"}),
     ("english-only model, spanish", openai.BadRequestError, 400, "language", "english_only_model", {"language": "es"}),
-    ("logprobs in srt", openai.BadRequestError, 400, "include", "invalid_input", {"include": ["logprobs"], "response_format": "srt"}),
+    ("logprobs, srt", openai.BadRequestError, 400, "include", "invalid_input", LOGPROBS_SRT),
     ("include other", openai.BadRequestError, 400, "include", "invalid_input", {"include": ["scores"]}),
     ("unknown field", openai.BadRequestError, 400, "colour", "invalid_input", {"extra_body": {"colour": "blue"}}),
     ("chunking", openai.BadRequestError, 400, "chunking_strategy", "invalid_input", {"chunking_strategy": "manual"}),
