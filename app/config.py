@@ -62,6 +62,10 @@ class WorkerSettings(BaseModel):
     max_audio_seconds: float = Field(3600, gt=0)
     """Longest audio a RunPod job may carry; longer jobs are refused at once. Size the endpoint's execution
     timeout to cover it (see "Timeouts" in docs/runpod.md)."""
+    stream: bool = False
+    """Stream each job: its segments as they are decoded (RunPod's `/stream`), then its answer. `/run` and
+    `/runsync` then answer with the list of streamed items, the answer last (see "Streaming" in
+    docs/runpod.md)."""
 
 
 RUNPOD_VOLUME = Path("/runpod-volume")

@@ -1,7 +1,8 @@
 """A loopback stand-in for RunPod's job queue, so `python handler.py` runs as it does on RunPod.
 
 It serves the URLs the SDK's worker loop uses: job-take (hands out queued jobs), job-stop (RunPod's per-job stop
-signal, long-polled) and job-done (results and progress updates, which it records).
+signal, long-polled), job-done (results and progress updates) and job-stream (a streaming worker's items),
+recording what is posted.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class RunPodQueue:
         return {
             "RUNPOD_WEBHOOK_GET_JOB": f"{self.base}/v2/endpoint/job-take/$ID?gpu=none",
             "RUNPOD_WEBHOOK_POST_OUTPUT": f"{self.base}/v2/endpoint/job-done/$RUNPOD_POD_ID/$ID?gpu=none",
+            "RUNPOD_WEBHOOK_POST_STREAM": f"{self.base}/v2/endpoint/job-stream/$RUNPOD_POD_ID/$ID?gpu=none",
             "RUNPOD_POD_ID": "loopback-worker",
             "RUNPOD_SKIP_AUTO_SYSTEM_CHECKS": "true",
             "DATA_DIR": str(data_dir),
@@ -41,17 +43,26 @@ class RunPodQueue:
         }
 
     def results(self, job_id: str) -> list[dict[str, Any]]:
-        """Final results posted for `job_id` (progress updates left out)."""
+        """Final results posted for `job_id` (progress updates and stream items left out)."""
         with self.lock:
             return [
                 p["body"]
                 for p in self.posts
-                if p["job"] == job_id and p["body"].get("status") != "IN_PROGRESS"
+                if p["job"] == job_id and not p["stream"] and p["body"].get("status") != "IN_PROGRESS"
             ]
 
     def progress(self, job_id: str) -> list[dict[str, Any]]:
         with self.lock:
-            return [p["body"]["output"] for p in self.posts if p["job"] == job_id and "status" in p["body"]]
+            return [
+                p["body"]["output"]
+                for p in self.posts
+                if p["job"] == job_id and not p["stream"] and "status" in p["body"]
+            ]
+
+    def streamed(self, job_id: str) -> list[Any]:
+        """The items a streaming worker posted for `job_id`, in order."""
+        with self.lock:
+            return [p["body"]["output"] for p in self.posts if p["job"] == job_id and p["stream"]]
 
     def wait(self, predicate: Any, timeout: float, what: str) -> Any:
         deadline = time.monotonic() + timeout
@@ -97,7 +108,9 @@ def runpod_queue() -> Iterator[RunPodQueue]:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             job_id = urllib.parse.urlparse(self.path).path.rstrip("/").rsplit("/", 1)[-1]
             with state.lock:
-                state.posts.append({"job": job_id, "body": json.loads(body)})
+                state.posts.append(
+                    {"job": job_id, "body": json.loads(body), "stream": "/job-stream/" in self.path}
+                )
             self._answer(200, {})
 
         def _answer(self, status: int, payload: Any = None) -> None:

@@ -69,3 +69,24 @@ def test_worker_serves_runsync_locally(tmp_path: Path) -> None:
         assert failed["status"] == "FAILED"
         error = json.loads(failed["error"])
         assert error["code"] == "invalid_input" and "file" in error["message"]
+
+
+@pytest.mark.slow
+def test_a_streaming_worker_serves_stream_locally(tmp_path: Path) -> None:
+    """`WORKER__STREAM=true python handler.py --rp_serve_api`: `/run` then `/stream/{id}` gives each decoded
+    segment, then the answer; `/runsync` gives the same items as one list."""
+    audio = base64.b64encode(SAMPLE_WAV.read_bytes()).decode()
+    job = {"action": "transcribe", "file": audio, "model_params": {"batch_size": 1, "chunk_size": 10}}
+    with local_worker(tmp_path, WORKER__STREAM="true") as base:
+        job_id = httpx.post(f"{base}/run", json={"input": job}, timeout=60).json()["id"]
+        streamed = httpx.post(f"{base}/stream/{job_id}", timeout=600).json()
+        assert streamed["status"] == "COMPLETED", streamed
+        *segments, answer = [item["output"] for item in streamed["stream"]]
+        assert answer["message"] == "transcription completed"
+        final = [{k: s[k] for k in ("start", "end", "text")} for s in answer["result"]["segments"]]
+        assert len(final) >= 3 and [item["segment"] for item in segments] == final
+
+        health = httpx.post(f"{base}/runsync", json={"input": {"action": "health"}}, timeout=60).json()
+        assert health["status"] == "COMPLETED", health
+        [report] = health["output"]
+        assert report["result"]["database"] == {"kind": "sqlite", "reachable": True}

@@ -80,6 +80,28 @@ def test_a_stopped_job_stops_within_a_stage_and_frees_the_worker(tmp_path: Path)
     assert next_done_after < 120, next_done_after
 
 
+@pytest.mark.slow
+def test_a_streaming_worker_posts_each_segment_while_the_job_runs(tmp_path: Path) -> None:
+    audio = base64.b64encode(sample_times(2)).decode()
+    # Ten-second chunks decoded one at a time: a segment comes out every few seconds.
+    job = {"action": "transcribe", "file": audio, "model_params": {"batch_size": 1, "chunk_size": 10}}
+    with runpod_queue() as queue, worker_process(queue, tmp_path, WORKER__STREAM="true"):
+        queue.jobs.append({"id": "stream-1", "input": job})
+        queue.wait(lambda: queue.streamed("stream-1"), 300, "the first streamed segment")
+        assert queue.results("stream-1") == [], "the first segment came once the job had ended"
+        queue.wait(lambda: queue.results("stream-1"), 300, "the job's result")
+        streamed = queue.streamed("stream-1")
+        [result] = queue.results("stream-1")
+
+    *segments, answer = streamed
+    assert result == {"output": streamed}, "/run and /runsync get every item, the answer last"
+    assert answer["message"] == "transcription completed" and answer["identifier"]
+    final = [{k: s[k] for k in ("start", "end", "text")} for s in answer["result"]["segments"]]
+    assert len(final) >= 4 and [item["segment"] for item in segments] == final
+    fractions = [item["progress"] for item in segments]
+    assert fractions == sorted(fractions) and fractions[-1] <= 1.0
+
+
 def test_the_fitness_check_stops_a_worker_without_models(tmp_path: Path) -> None:
     with runpod_queue() as queue:
         queue.jobs.append({"id": "never", "input": {"action": "health"}})

@@ -2,6 +2,7 @@
 handler's shape, `{"identifier", "result", "message"}`, or `{"error": '{"code": …, "message": …}'}`.
 
 A job without `action` in worker-faster_whisper's or whisperx-worker's input shape is served as they serve it.
+A streaming worker (`handler.py`) also yields each segment as it is decoded: `segment_stream`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -37,7 +39,17 @@ from app.services.speech import rendered_result, run_job
 
 log = logging.getLogger(__name__)
 
-Action = Callable[[Runtime, dict[str, Any], dict[str, Any]], dict[str, Any]]
+
+@dataclass(frozen=True)
+class JobContext:
+    """What an action uses of its RunPod job: its id (a retried job finds its task by it) and where the
+    progress of its work goes."""
+
+    id: str | None
+    progress: Progress | None = None
+
+
+Action = Callable[[Runtime, dict[str, Any], JobContext], dict[str, Any]]
 
 
 def _validated(schema: type[Model], job_input: dict[str, Any]) -> Model:
@@ -61,6 +73,36 @@ def runpod_progress(job: dict[str, Any]) -> Progress | None:
     return update
 
 
+def segment_stream(emit: Callable[[dict[str, Any]], None]) -> Progress:
+    """A progress listener that calls `emit` with one stream item per newly decoded segment:
+    `{"segment": {"start", "end", "text"}, "progress"}`, `progress` being the job's fraction done."""
+    sent: Segments = []
+
+    def listen(fraction: float, stage: str, partial: Segments | None = None) -> None:
+        if not partial:  # a report of the stage and fraction alone
+            return
+        shown = [{key: segment[key] for key in ("start", "end", "text")} for segment in partial]
+        if shown[: len(sent)] != sent:  # not the segments sent so far: the job's second task (a translation)
+            sent.clear()
+        for segment in shown[len(sent) :]:
+            emit({"segment": segment, "progress": round(fraction, 3)})
+            sent.append(segment)
+
+    return listen
+
+
+def _together(*listeners: Progress | None) -> Progress | None:
+    present = [listener for listener in listeners if listener is not None]
+    if len(present) < 2:
+        return present[0] if present else None
+
+    def both(fraction: float, stage: str, partial: Segments | None = None) -> None:
+        for listener in present:
+            listener(fraction, stage, partial)
+
+    return both
+
+
 def _task_response(task: TaskOut, request: BaseModel) -> dict[str, Any]:
     try:
         tasks.task_outcome(task)
@@ -74,10 +116,10 @@ def _task_response(task: TaskOut, request: BaseModel) -> dict[str, Any]:
 
 
 def _job_action(schema: type[SpeechToTextJob | TranscribeJob | AlignJob | DiarizeJob | CombineJob]) -> Action:
-    def action(runtime: Runtime, job_input: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+    def action(runtime: Runtime, job_input: dict[str, Any], job: JobContext) -> dict[str, Any]:
         request = _validated(schema, job_input)
         start_deliverer(runtime)  # retries what this attempt (or an earlier worker) left undelivered
-        task = run_job(runtime, request, external_job_id=job.get("id"), on_progress=runpod_progress(job))
+        task = run_job(runtime, request, external_job_id=job.id, on_progress=job.progress)
         log.info(json.dumps(job_figures(task)))
         return _task_response(task, request)
 
@@ -88,37 +130,35 @@ def _task_view(task: TaskOut, message: str) -> dict[str, Any]:
     return {"identifier": task.identifier, "result": task.model_dump(mode="json"), "message": message}
 
 
-def _get_task(runtime: Runtime, job_input: dict[str, Any], _job: dict[str, Any]) -> dict[str, Any]:
+def _get_task(runtime: Runtime, job_input: dict[str, Any], _job: JobContext) -> dict[str, Any]:
     task = tasks.get_task(runtime, _validated(TaskRef, job_input).identifier)
     return _task_view(task, f"task is {task.status.value}")
 
 
-def _get_all_tasks(runtime: Runtime, job_input: dict[str, Any], _job: dict[str, Any]) -> dict[str, Any]:
+def _get_all_tasks(runtime: Runtime, job_input: dict[str, Any], _job: JobContext) -> dict[str, Any]:
     page = tasks.list_tasks(runtime, _validated(TaskQuery, job_input))
     return {"identifier": None, "result": page.model_dump(mode="json"), "message": f"{page.total} task(s)"}
 
 
-def _delete_task(runtime: Runtime, job_input: dict[str, Any], _job: dict[str, Any]) -> dict[str, Any]:
+def _delete_task(runtime: Runtime, job_input: dict[str, Any], _job: JobContext) -> dict[str, Any]:
     identifier = _validated(TaskRef, job_input).identifier
     tasks.delete_task(runtime, identifier)
     return {"identifier": identifier, "result": None, "message": "task deleted"}
 
 
-def _cancel_task(runtime: Runtime, job_input: dict[str, Any], _job: dict[str, Any]) -> dict[str, Any]:
+def _cancel_task(runtime: Runtime, job_input: dict[str, Any], _job: JobContext) -> dict[str, Any]:
     task = tasks.cancel_task(runtime, _validated(TaskRef, job_input).identifier)
     return _task_view(task, "task cancelled")
 
 
-def _health(runtime: Runtime, _input: dict[str, Any], _job: dict[str, Any]) -> dict[str, Any]:
+def _health(runtime: Runtime, _input: dict[str, Any], _job: JobContext) -> dict[str, Any]:
     report = health_report(runtime)
     return {"identifier": None, "result": report.model_dump(mode="json"), "message": report.status}
 
 
-def _worker_input(runtime: Runtime, job_input: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+def _worker_input(runtime: Runtime, job_input: dict[str, Any], job: JobContext) -> dict[str, Any]:
     start_deliverer(runtime)
-    result = serve_worker_input(
-        runtime, job_input, external_job_id=job.get("id"), on_progress=runpod_progress(job)
-    )
+    result = serve_worker_input(runtime, job_input, external_job_id=job.id, on_progress=job.progress)
     assert result is not None  # only chosen for inputs `worker_schema` recognises
     return result
 
@@ -172,8 +212,9 @@ def error_response(error: ServiceError) -> dict[str, Any]:
     return _error(error.to_dict())
 
 
-def handler(job: dict[str, Any]) -> dict[str, Any]:
-    """Serve one RunPod job. Never raises: failures come back as `{"error": '{"code": …, "message": …}'}`."""
+def handler(job: dict[str, Any], on_progress: Progress | None = None) -> dict[str, Any]:
+    """Serve one RunPod job; its progress goes to RunPod and to `on_progress`. Never raises: failures come
+    back as `{"error": '{"code": …, "message": …}'}`."""
     try:
         job_input = job.get("input") if isinstance(job, dict) else None
         if not isinstance(job_input, dict):
@@ -187,7 +228,12 @@ def handler(job: dict[str, Any]) -> dict[str, Any]:
                 "unknown_action",
                 f"Unknown action {str(action_name)[:64]!r}; expected one of: {', '.join(sorted(ACTIONS))}.",
             )
-        return action(_worker_runtime(), job_input, job)
+        job_id = job.get("id")
+        context = JobContext(
+            id=job_id if isinstance(job_id, str) else None,
+            progress=_together(runpod_progress(job), on_progress),
+        )
+        return action(_worker_runtime(), job_input, context)
     except ServiceError as error:
         return error_response(error)
     except Exception:
