@@ -10,8 +10,8 @@ from fastapi import Depends, FastAPI
 from app import __version__
 from app.api.auth import authenticate, document_keys, log_open_access
 from app.api.errors import ERROR_RESPONSES, install_error_handlers
-from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from app.api.routes import health, metrics, speech, tasks
+from app.api.middleware import FORM_FIELD_MAX_BYTES, BodyLimitMiddleware, RequestIdMiddleware
+from app.api.routes import health, metrics, speech, tasks, voices
 from app.api.routes.web import mount_web
 from app.config import get_settings
 from app.contracts.openai import routes as openai
@@ -21,9 +21,6 @@ from app.runtime import stop_runtime
 
 # Room for the form fields that travel with an upload.
 FORM_FIELDS_ALLOWANCE = 2**20
-# The most one text field may hold (the body limit still holds the whole): four known speakers' reference
-# clips of 10 s as base64 WAV (48 kHz stereo, 16-bit) come to about 10 MiB.
-FORM_FIELD_MAX_BYTES = 16 * 2**20
 
 
 @asynccontextmanager
@@ -53,7 +50,7 @@ def create_app() -> FastAPI:
         BodyLimitMiddleware, max_bytes=int(settings.limits.max_upload_mb * 2**20) + FORM_FIELDS_ALLOWANCE
     )
     app.add_middleware(RequestIdMiddleware)
-    for module in (speech, tasks, health, metrics):
+    for module in (speech, tasks, voices, health, metrics):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(openai.router)  # documents OpenAI's error shape itself
     app.include_router(health.ping_router)

@@ -19,6 +19,7 @@ from app.db.migrate import upgrade
 from app.db.outbox import DeliveryRepository
 from app.db.repository import TaskRepository
 from app.db.session import make_engine, make_session_factory
+from app.db.voices import VoiceRepository
 from app.ml.registry import registry
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class Runtime:
     worker_id: str
     lease_keeper: LeaseKeeper
     deliveries: DeliveryRepository
+    voices: VoiceRepository
     models: ModelsState = "not_requested"
     """Where loading the configured models at start stands (`app.process.lifecycle`); readiness waits for it."""
     background: dict[str, Any] = field(default_factory=dict)
@@ -68,7 +70,9 @@ def start_runtime(settings: Settings) -> Runtime:
     keeper.tick()
     keeper.start()
     log.info("task store ready (%s), worker %s", engine.dialect.name, worker_id)
-    return Runtime(settings, engine, tasks, worker_id, keeper, DeliveryRepository(sessions))
+    return Runtime(
+        settings, engine, tasks, worker_id, keeper, DeliveryRepository(sessions), VoiceRepository(sessions)
+    )
 
 
 _runtime: Runtime | None = None

@@ -109,6 +109,8 @@ class AlignParams(_Params):
 
 
 SpeakerName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]
+MAX_REFERENCE_CLIPS = 4
+MAX_NAMED_VOICES = 50
 DIARIZATION_LABEL = re.compile(r"SPEAKER_\d+")
 
 
@@ -116,11 +118,31 @@ class DiarizeParams(_Params):
     num_speakers: int | None = Field(None, ge=1, le=50)
     min_speakers: int | None = Field(None, ge=1, le=50)
     max_speakers: int | None = Field(None, ge=1, le=50)
-    known_speakers: dict[SpeakerName, str] = Field(
+    known_speakers: dict[SpeakerName, str | None] = Field(
         default_factory=dict,
-        max_length=4,
-        description="Voices to name: name → a 2–10 s clip of that voice (data URI, base64 or http(s) URL)",
+        max_length=MAX_NAMED_VOICES,
+        description="Voices to name: name → a 2–10 s clip of that voice (data URI, base64 or http(s) URL; at "
+        "most 4), or null for the voice enrolled in the library under that name; a list of names names "
+        "enrolled voices",
     )
+    identify_speakers: bool = Field(
+        False, description="Name each speaker after the enrolled voice it matches, among all in the library"
+    )
+
+    @field_validator("known_speakers", mode="before")
+    @classmethod
+    def _names_of_enrolled_voices(cls, value: Any) -> Any:
+        return dict.fromkeys(value) if isinstance(value, list) else value
+
+    @property
+    def reference_clips(self) -> dict[str, str]:
+        """The known speakers given by a clip (name → clip source)."""
+        return {name: source for name, source in self.known_speakers.items() if source}
+
+    @property
+    def enrolled_names(self) -> list[str]:
+        """The known speakers named as enrolled voices."""
+        return [name for name, source in self.known_speakers.items() if not source]
 
     @model_validator(mode="after")
     def _consistent_bounds(self) -> DiarizeParams:
@@ -132,6 +154,8 @@ class DiarizeParams(_Params):
             raise ValueError("num_speakers must lie between min_speakers and max_speakers")
         if any(DIARIZATION_LABEL.fullmatch(name) for name in self.known_speakers):
             raise ValueError("a known speaker's name must not look like a diarizer's label (SPEAKER_00)")
+        if len(self.reference_clips) > MAX_REFERENCE_CLIPS:
+            raise ValueError(f"at most {MAX_REFERENCE_CLIPS} known_speakers may be given by a clip")
         return self
 
 

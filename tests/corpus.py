@@ -64,6 +64,39 @@ def sample_reference() -> Annotation:
     return reference
 
 
+# Where each caller of the sample speaks alone (sample.rttm, clear of the other's turns), in seconds.
+SOLO_SPANS: dict[str, list[tuple[float, float]]] = {
+    "speaker90": [(8.35, 9.9), (11.1, 14.45), (18.6, 21.45), (28.55, 30.0)],
+    "speaker91": [(14.75, 17.9), (21.8, 27.8)],
+}
+
+
+def sample_clip(*spans: tuple[float, float]) -> bytes:
+    """Stretches of the sample, joined, as WAV bytes: a clip of one caller."""
+    audio = sample_audio()
+    pieces = [audio[round(start * SAMPLE_RATE) : round(end * SAMPLE_RATE)] for start, end in spans]
+    out = io.BytesIO()
+    sf.write(out, np.concatenate(pieces), SAMPLE_RATE, format="WAV", subtype="PCM_16")
+    return out.getvalue()
+
+
+@cache
+def first_caller_clips() -> tuple[tuple[bytes, bytes], bytes]:
+    """Clips of the sample's first caller (speaker90): two to enroll (3.35 s, and 3.0 s joined from two short
+    turns), and one held out (2.85 s)."""
+    spans = SOLO_SPANS["speaker90"]
+    return (sample_clip(spans[1]), sample_clip(spans[0], spans[3])), sample_clip(spans[2])
+
+
+def caller_share(turns: list[dict], speaker: str, caller: str) -> float:
+    """Of the time `turns` give `speaker`, the share in which the sample's `caller` speaks (0 when none)."""
+    reference = sample_reference()
+    named = [turn for turn in turns if turn.get("speaker") == speaker]
+    total = sum(turn["end"] - turn["start"] for turn in named)
+    spoken = sum(reference.crop(Segment(turn["start"], turn["end"])).label_duration(caller) for turn in named)
+    return spoken / total if total else 0.0
+
+
 @cache
 def two_voice_dialogue() -> tuple[np.ndarray, tuple[TrueWord, ...]]:
     audio, truth = dialogue(TWO_VOICE_DIALOGUE)

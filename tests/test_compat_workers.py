@@ -146,7 +146,11 @@ def test_bad_worker_inputs_are_refused_field_by_field(server: LocalServer) -> No
             {"audio_file": "https://example.com/a.wav", "diarization": 1, "vad_onset": 2},
             {"diarization", "vad_onset"},
         ),
-        ({"audio_file": "x", "speaker_samples": []}, {"speaker_samples"}),
+        ({"audio_file": "x", "speaker_samples": [{"name": "Dana"}]}, {"input"}),
+        (
+            {"audio_file": "x", "speaker_samples": [{"url": "https://example.com/d.wav"}]},
+            {"speaker_samples.0.name"},
+        ),
         ({"audio_base64": "AAAA", "suppress_tokens": "1;2"}, {"suppress_tokens"}),
     ]
     for job_input, fields in cases:

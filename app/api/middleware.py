@@ -17,6 +17,11 @@ from app.process import metrics
 log = logging.getLogger("app.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
+# The most one text field may hold (the body limit still holds the whole): four known speakers' reference
+# clips of 10 s as base64 WAV (48 kHz stereo, 16-bit) come to about 10 MiB. A voice's clip sent as form text
+# is held to it too.
+FORM_FIELD_MAX_BYTES = 16 * 2**20
+
 
 class RequestIdMiddleware:
     """Tags each request with `X-Request-ID` (the client's, if sane), logs one line per request and counts it

@@ -13,8 +13,8 @@ from app.errors import Model, ServiceError, validated
 from app.process.executor import TaskExecutor
 from app.runtime import Runtime
 from app.schemas import TaskOut
-from app.services.render import MEDIA_TYPES
-from app.services.speech import queue_job, rendered_result
+from app.services.render import MEDIA_TYPES, rendered_result
+from app.services.speech import queue_job
 from app.services.tasks import task_outcome
 
 

@@ -41,6 +41,9 @@ OPEN_OPTIONS = {
 }
 
 
+RESAMPLED_FRAME_SECONDS = 10
+
+
 @contextmanager
 def _first_audio_stream(
     path: Path, max_seconds: float
@@ -76,7 +79,11 @@ def decode_audio(path: Path, *, max_seconds: float) -> Audio:
     chunks: list[np.ndarray] = []
     decoded = 0
     with _first_audio_stream(path, max_seconds) as (container, stream):
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        # Output in frames of RESAMPLED_FRAME_SECONDS: a few hundred arrays an hour rather than one per packet,
+        # which decodes an hour of WAV several times faster.
+        resampler = av.AudioResampler(
+            format="flt", layout="mono", rate=SAMPLE_RATE, frame_size=RESAMPLED_FRAME_SECONDS * SAMPLE_RATE
+        )
         for frame in container.decode(stream):
             for resampled in resampler.resample(frame):
                 chunk = resampled.to_ndarray().reshape(-1)

@@ -7,7 +7,19 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Integer, MetaData, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -99,6 +111,9 @@ class Task(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration: Mapped[float | None] = mapped_column(Float)
+    speaker_embeddings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """A diarizing task's speakers' voices (`{"backend", "speakers": {label: [floats]}}`), kept so a speaker
+    can be enrolled in the voice library after the task; never part of a response."""
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -126,3 +141,47 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Voice(Base):
+    """A person's enrolled voice, owned by an API key like a task, named so requests can name it."""
+
+    __tablename__ = "voices"
+    __table_args__ = (UniqueConstraint("owner_key", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    identifier: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
+    owner: Mapped[str | None] = mapped_column(String(64), index=True)
+    owner_key: Mapped[str] = mapped_column(String(64))
+    """`owner`, or an empty string when keys are off: unique with the name on every database (NULLs are not)."""
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VoiceClip(Base):
+    """One clip a voice was enrolled from: 16 kHz mono 16-bit PCM, kept to embed it again for another
+    diarizer."""
+
+    __tablename__ = "voice_clips"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    voice_id: Mapped[int] = mapped_column(ForeignKey("voices.id", ondelete="CASCADE"), index=True)
+    pcm: Mapped[bytes] = mapped_column(LargeBinary)
+    seconds: Mapped[float] = mapped_column(Float)
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VoiceEmbedding(Base):
+    """A voice as one diarizer embeds it: the mean direction of its clips' embeddings (float32, unit length)."""
+
+    __tablename__ = "voice_embeddings"
+    __table_args__ = (UniqueConstraint("voice_id", "backend"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    voice_id: Mapped[int] = mapped_column(ForeignKey("voices.id", ondelete="CASCADE"), index=True)
+    backend: Mapped[str] = mapped_column(String(200), index=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    dimension: Mapped[int] = mapped_column(Integer)

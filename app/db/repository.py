@@ -85,6 +85,13 @@ class TaskRepository:
         with self._sessions() as session:
             return session.scalar(_owned(select(Task).where(Task.identifier == identifier), owner))
 
+    def keep_speaker_embeddings(self, identifier: str, embeddings: dict[str, Any]) -> None:
+        """Keep a diarizing task's speakers' voices (`Task.speaker_embeddings`)."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Task).where(Task.identifier == identifier).values(speaker_embeddings=embeddings)
+            )
+
     def get_by_external_id(self, external_job_id: str) -> Task | None:
         with self._sessions() as session:
             return session.scalar(select(Task).where(Task.external_job_id == external_job_id))

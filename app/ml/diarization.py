@@ -46,6 +46,28 @@ def load_diarizer(device: str, *, model_name: str, hf_token: SecretStr | None) -
     return registry.get(("diarize", model_name if hf_token else "embedded", device), load)  # type: ignore[no-any-return]
 
 
+def diarizer_backend(device: str, *, model_name: str, hf_token: SecretStr | None) -> str:
+    """Which diarizer runs (and so whose embeddings voices are compared in), loading it if need be."""
+    return load_diarizer(device, model_name=model_name, hf_token=hf_token)[1]
+
+
+def embed_voice(
+    clips: list[np.ndarray], *, device: str, model_name: str, hf_token: SecretStr | None
+) -> tuple[str, np.ndarray]:
+    """A voice as the diarizer in use embeds it: its backend, and the mean direction of its 16 kHz clips'
+    embeddings (unit length)."""
+    pipeline, backend = load_diarizer(device, model_name=model_name, hf_token=hf_token)
+    embeddings = speaker_names.reference_embeddings(pipeline.model._embedding, dict(enumerate(clips)))
+    return backend, speaker_names.mean_direction(list(embeddings.values()))
+
+
+def match_threshold(backend: str) -> float:
+    """The similarity from which two voices are one person, in `backend`'s embeddings."""
+    if backend == EMBEDDED_BACKEND:
+        return speaker_names.EMBEDDED_MATCH_THRESHOLD
+    return speaker_names.HUB_MATCH_THRESHOLD
+
+
 def diarize(
     audio: np.ndarray,
     *,
@@ -56,14 +78,18 @@ def diarize(
     model_name: str,
     hf_token: SecretStr | None,
     references: dict[str, np.ndarray] | None = None,
+    voices: dict[str, np.ndarray] | None = None,
     activity: Any | None = None,
     on_progress: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
-    """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend"}`; `on_progress` hears the percent
-    done after each batch of embeddings, and may raise to stop. With `references` (name → 16
-    kHz clip), speakers whose voice matches one take its name, and `known_speakers` says who matched whom. The
-    embedded diarizer takes the recording's speaker activity (`app.ml.segmentation`) when the VAD computed it
-    already; the hub pipeline segments with its own model."""
+    """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend", "speaker_embeddings"}`;
+    `on_progress` hears the percent done after each batch of embeddings, and may raise to stop. Speakers whose
+    voice matches one of the `references` (name → 16 kHz clip) or enrolled `voices` (name → embedding by this
+    diarizer, `diarizer_backend`) take its name, and `known_speakers` says who matched whom (a voice that
+    matched nobody is left out when more than `speaker_names.REPORTED_UNMATCHED` were looked for).
+    `speaker_embeddings` holds each speaker's centroid, by the speaker's label in `segments`. The embedded
+    diarizer takes the recording's speaker activity (`app.ml.segmentation`) when the VAD computed it already;
+    the hub pipeline segments with its own model."""
     pipeline, backend = load_diarizer(device, model_name=model_name, hf_token=hf_token)
     counts = {"num_speakers": num_speakers, "min_speakers": min_speakers, "max_speakers": max_speakers}
     shared: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
@@ -72,20 +98,27 @@ def diarize(
 
         shared = sharing_activity(activity)
     with shared:
-        if not references:
-            frame = pipeline(audio, **counts, progress_callback=on_progress)
-            return {"segments": _segments(frame, {}), "backend": backend}
         frame, centroids = pipeline(audio, **counts, return_embeddings=True, progress_callback=on_progress)
-    # The pipeline's own embedding model (pyannote keeps it as `_embedding`), so both sides share one space.
-    clips = speaker_names.reference_embeddings(pipeline.model._embedding, references)
-    threshold = (
-        speaker_names.EMBEDDED_MATCH_THRESHOLD
-        if backend == EMBEDDED_BACKEND
-        else speaker_names.HUB_MATCH_THRESHOLD
+    centroids = centroids or {}
+    known = dict(voices or {})
+    if references:
+        # The pipeline's own embedding model (pyannote keeps it as `_embedding`), so both sides share one space.
+        known |= speaker_names.reference_embeddings(pipeline.model._embedding, references)
+    matches = (
+        speaker_names.match_speakers(centroids, known, threshold=match_threshold(backend)) if known else {}
     )
-    matches = speaker_names.match_speakers(centroids or {}, clips, threshold=threshold)
-    segments = _segments(frame, speaker_names.speaker_names(matches))
-    return {"segments": segments, "backend": backend, "known_speakers": matches}
+    names = speaker_names.speaker_names(matches)
+    result = {
+        "segments": _segments(frame, names),
+        "backend": backend,
+        "speaker_embeddings": {
+            names.get(label, label): [round(float(x), 6) for x in np.asarray(vector).ravel()]
+            for label, vector in centroids.items()
+        },
+    }
+    if known:
+        result["known_speakers"] = speaker_names.reported(matches, asked=set(references or {}))
+    return result
 
 
 def _segments(frame: Any, names: dict[str, str]) -> list[dict[str, Any]]:

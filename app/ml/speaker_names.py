@@ -26,6 +26,9 @@ EMBEDDED_MATCH_THRESHOLD = 0.85
 # clustering's (0.78). Not measured here (no hub); bench/speaker_names.py measures it where HF_TOKEN works.
 HUB_MATCH_THRESHOLD = 0.5
 
+REPORTED_UNMATCHED = 10
+"""Looking for more voices than this (a whole library), only those that matched a speaker are reported."""
+
 SpeakerEmbedding = Callable[..., Any]
 """pyannote's speaker-embedding interface: (batch, 1, samples) waveforms in, (batch, dimension) array out."""
 
@@ -82,3 +85,18 @@ def match_speakers(
 def speaker_names(matches: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """Diarization label → name, for the speakers `match_speakers` named."""
     return {match["speaker"]: name for name, match in matches.items() if match["speaker"]}
+
+
+def mean_direction(vectors: Sequence[np.ndarray]) -> np.ndarray:
+    """The mean of unit-length `vectors`, at unit length: several clips of one voice as one embedding."""
+    units = [np.asarray(v, np.float64) / (np.linalg.norm(v) or 1.0) for v in vectors]
+    mean = np.mean(units, axis=0)
+    return (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)
+
+
+def reported(matches: Mapping[str, Mapping[str, Any]], *, asked: set[str]) -> dict[str, dict[str, Any]]:
+    """The matches to report: all of them when few voices were looked for; else those that named a speaker and
+    those `asked` for by name."""
+    if len(matches) <= REPORTED_UNMATCHED:
+        return dict(matches)
+    return {name: match for name, match in matches.items() if match["speaker"] or name in asked}

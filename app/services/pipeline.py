@@ -191,10 +191,12 @@ def run_diarization(
     exclusive: bool = True,
     activity: SpeakerActivity | None = None,
     references: dict[str, np.ndarray] | None = None,
+    voices: dict[str, np.ndarray] | None = None,
     on_progress: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
-    """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend"}`; speakers matching one of the
-    `references` (name → clip) go by its name, and `known_speakers` says who matched whom; `activity`: the
+    """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend", "speaker_embeddings"}`; speakers
+    matching one of the `references` (name → clip) or enrolled `voices` (name → embedding by the diarizer in
+    use) go by its name, and `known_speakers` says who matched whom; `activity`: the
     recording's segmentation, when the VAD computed it already; `on_progress` hears the percent done and may
     raise to stop."""
     device = device or settings.resolved_device
@@ -209,6 +211,7 @@ def run_diarization(
             hf_token=settings.hf_token,
             activity=activity,
             references=references,
+            voices=voices,
             on_progress=on_progress,
         )
 
@@ -269,10 +272,12 @@ def run_full_pipeline(
     *,
     progress: Progress | None = None,
     references: dict[str, np.ndarray] | None = None,
+    voices: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Transcribe, align, diarize and combine; progress is reported as each stage starts, after each decoded
-    chunk and each batch of speaker embeddings. Speakers matching one of
-    the `references` (name → clip) go by its name.
+    chunk and each batch of speaker embeddings. Speakers matching one of the `references` (name → clip) or
+    enrolled `voices` go by its name; `speaker_embeddings` holds each speaker's centroid (for the voice library,
+    not for a response).
 
     With pyannote's VAD the recording is segmented once, for the VAD and the embedded diarizer alike (counted
     in the transcription stage). When Whisper gives the word timings, the decoder aligns each chunk's words on
@@ -315,6 +320,7 @@ def run_full_pipeline(
                 exclusive=not settings.overlap_diarization,
                 activity=activity,
                 references=references,
+                voices=voices,
                 on_progress=diarization_progress,
             )
             if settings.overlap_diarization:
@@ -361,4 +367,5 @@ def run_full_pipeline(
         },
         "timings": timings,
         "audio_duration": round(len(audio) / 16_000, 3),
+        "speaker_embeddings": speakers["speaker_embeddings"],
     } | ({"known_speakers": speakers["known_speakers"]} if "known_speakers" in speakers else {})

@@ -6,7 +6,7 @@ import io
 import json
 from typing import Any
 
-from app.schemas import OutputFormat, SubtitleOptions
+from app.schemas import OutputFormat, RenderedJob, SubtitleOptions, TaskOut
 from app.services.segments import split_segments
 
 MEDIA_TYPES: dict[str, str] = {
@@ -38,3 +38,11 @@ def render(
     # They prefix each cue with its segment's speaker, and whisperx's writers print `[SPEAKER]: `.
     writer.write_result({"language": None, **result, "segments": segments}, buffer, options.model_dump())
     return buffer.getvalue()
+
+
+def rendered_result(task: TaskOut, job: RenderedJob | Any) -> Any:
+    """A completed task's result in the format the job asked for (JSON stays an object)."""
+    output_format = getattr(job, "output_format", "json")
+    if task.result is None or output_format == "json":
+        return task.result
+    return render(task.result, output_format, job.subtitle_options)

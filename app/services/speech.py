@@ -37,7 +37,6 @@ from app.schemas import (
     DiarizeParams,
     JobInput,
     PipelineParams,
-    RenderedJob,
     SpeechToTextJob,
     TaskOut,
     TranscribeJob,
@@ -52,27 +51,40 @@ from app.services.pipeline import (
     run_full_pipeline,
     run_transcription,
 )
-from app.services.render import render
 from app.services.tasks import get_task, run_task, submit_task
 from app.services.uploads import UPLOADS, remove_upload
+from app.services.voices import check_enrolled_names, enrolled_voices, keep_speaker_embeddings
 
 log = logging.getLogger(__name__)
 
-Work = Callable[[Any, Audio | None, Progress, Settings], dict[str, Any]]
+
+@dataclass(frozen=True)
+class TaskScope:
+    """Whose task runs, and where: what the work needs beyond its request and audio."""
+
+    runtime: Runtime
+    task_id: str
+    owner: str | None
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+
+Work = Callable[[Any, Audio | None, Progress, TaskScope], dict[str, Any]]
 NO_AUDIO = ("invalid_input", "Give the audio as `file` (a data URI, base64 or a URL) or `url`.")
 
 
-def _full_process(
-    job: SpeechToTextJob, audio: Audio, progress: Progress, settings: Settings
-) -> dict[str, Any]:
+def _full_process(job: SpeechToTextJob, audio: Audio, progress: Progress, scope: TaskScope) -> dict[str, Any]:
     # The job is itself a PipelineParams: it carries every parameter group.
-    references = _known_speakers(job.diarize_params, settings)
-    return run_full_pipeline(audio.samples, job, settings, progress=progress, references=references)
+    result = run_full_pipeline(
+        audio.samples, job, scope.settings, progress=progress, **_known_voices(job.diarize_params, scope)
+    )
+    return keep_speaker_embeddings(scope.runtime, scope.task_id, result)
 
 
-def _transcription(
-    job: TranscribeJob, audio: Audio, progress: Progress, settings: Settings
-) -> dict[str, Any]:
+def _transcription(job: TranscribeJob, audio: Audio, progress: Progress, scope: TaskScope) -> dict[str, Any]:
+    settings = scope.settings
     groups = ("model_params", "asr_options", "vad_options", "align_params")
     params = PipelineParams(**{group: getattr(job, group) for group in groups})
     share = 0.8 if job.word_timestamps else 1.0
@@ -98,12 +110,12 @@ def _transcription(
     return {**result, "audio_duration": round(audio.duration, 3)}
 
 
-def _alignment(job: AlignJob, audio: Audio, progress: Progress, settings: Settings) -> dict[str, Any]:
+def _alignment(job: AlignJob, audio: Audio, progress: Progress, scope: TaskScope) -> dict[str, Any]:
     progress(0.0, "align")
     result = run_alignment(
         audio.samples,
         job.transcript.model_dump(exclude_none=True),
-        settings,
+        scope.settings,
         align_params=job.align_params,
         model_params=job.model_params,
         device=job.device,
@@ -112,20 +124,21 @@ def _alignment(job: AlignJob, audio: Audio, progress: Progress, settings: Settin
     return {**result, "audio_duration": round(audio.duration, 3)}
 
 
-def _diarization(job: DiarizeJob, audio: Audio, progress: Progress, settings: Settings) -> dict[str, Any]:
+def _diarization(job: DiarizeJob, audio: Audio, progress: Progress, scope: TaskScope) -> dict[str, Any]:
     progress(0.0, "diarize")
     result = run_diarization(
         audio.samples,
-        settings,
+        scope.settings,
         diarize_params=job.diarize_params,
         device=job.device,
-        references=_known_speakers(job.diarize_params, settings),
         on_progress=lambda percent: progress(percent / 100, "diarize"),
+        **_known_voices(job.diarize_params, scope),
     )
+    result = keep_speaker_embeddings(scope.runtime, scope.task_id, result)
     return {**result, "audio_duration": round(audio.duration, 3)}
 
 
-def _combination(job: CombineJob, _audio: None, _progress: Progress, _settings: Settings) -> dict[str, Any]:
+def _combination(job: CombineJob, _audio: None, _progress: Progress, _scope: TaskScope) -> dict[str, Any]:
     aligned = job.aligned_transcript.model_dump(exclude_none=True)
     return run_combine(aligned, [segment.model_dump() for segment in job.diarization_result])
 
@@ -204,22 +217,27 @@ def _record(
     )
 
 
-def _admit(settings: Settings, job: JobInput, *, uploaded: bool) -> None:
-    """Refuse, before anything is recorded or loaded, a job without audio or naming a model it may not use."""
+def _admit(runtime: Runtime, job: JobInput, *, uploaded: bool, owner: str | None) -> None:
+    """Refuse, before anything is recorded or loaded, a job without audio, naming a model it may not use or a
+    voice not enrolled."""
+    settings = runtime.settings
     if BY_REQUEST[type(job)].needs_audio and not uploaded and getattr(job, "source", None) is None:
         raise ServiceError(*NO_AUDIO)
     if isinstance(job, SpeechToTextJob | TranscribeJob | AlignJob):
         check_model_request(settings, job.model_params, transcribes=not isinstance(job, AlignJob))
     if isinstance(job, SpeechToTextJob | DiarizeJob):
-        check_reference_clips(job.diarize_params.known_speakers, settings=settings)
+        check_reference_clips(job.diarize_params.reference_clips, settings=settings)
+        check_enrolled_names(runtime, owner, job.diarize_params)
 
 
-def _known_speakers(params: DiarizeParams, settings: Settings) -> dict[str, Any]:
-    """The known speakers' reference clips (name → 16 kHz samples), loaded as any audio is."""
-    return {
-        name: load_reference_clip(name, source, settings=settings).samples
-        for name, source in params.known_speakers.items()
+def _known_voices(params: DiarizeParams, scope: TaskScope) -> dict[str, Any]:
+    """The voices to name: `references`, the clips given (name → 16 kHz samples, loaded as any audio is), and
+    `voices`, the enrolled voices named or, to identify speakers, the whole library (name → embedding)."""
+    references = {
+        name: load_reference_clip(name, source, settings=scope.settings).samples
+        for name, source in params.reference_clips.items()
     }
+    return {"references": references, "voices": enrolled_voices(scope.runtime, scope.owner, params)}
 
 
 def _load_audio(settings: Settings, task: Task, job: JobInput) -> Audio | None:
@@ -248,7 +266,9 @@ def _run(
     return run_task(
         runtime,
         task.identifier,
-        lambda progress: work(job, _load_audio(settings, task, job), progress, settings),
+        lambda progress: work(
+            job, _load_audio(settings, task, job), progress, TaskScope(runtime, task.identifier, task.owner)
+        ),
         on_progress=on_progress,
         claimed=claimed,
     )
@@ -270,7 +290,7 @@ def run_job(
     if existing is not None and existing.status != TaskStatus.queued:
         finished = get_task(runtime, existing.identifier)
     else:
-        _admit(runtime.settings, job, uploaded=False)
+        _admit(runtime, job, uploaded=False, owner=None)
         task = existing or _record(runtime, job, shared=False, external_job_id=external_job_id)
         finished = _run(runtime, task, job, claimed=False, on_progress=on_progress)
     if finished.status in ACTIVE_STATUSES or finished.webhook is not None:
@@ -298,7 +318,7 @@ def queue_job(
     (`LIMITS__QUEUE_SIZE` queued tasks) refuses it with `queue_full`, and the refusal is recorded.
     """
     settings = runtime.settings
-    _admit(settings, job, uploaded=upload is not None)
+    _admit(runtime, job, uploaded=upload is not None, owner=owner)
     source = job.source if isinstance(job, AudioJob) else None
     if upload is None and source and (is_url(source) or getattr(job, "url", None)):
         probe_url(source, settings.fetch)  # a `url` must be an http(s) URL whatever it looks like
@@ -368,11 +388,3 @@ def _merged(params: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
 def _webhook(job: JobInput | None) -> tuple[str | None, WebhookBody]:
     """Where the job's webhook goes, and in which shape."""
     return getattr(job, "webhook_url", None), getattr(job, "webhook_body", "task")
-
-
-def rendered_result(task: TaskOut, job: RenderedJob | Any) -> Any:
-    """A completed task's result in the format the job asked for (JSON stays an object)."""
-    output_format = getattr(job, "output_format", "json")
-    if task.result is None or output_format == "json":
-        return task.result
-    return render(task.result, output_format, job.subtitle_options)

@@ -109,10 +109,20 @@ class OpenAITranscriptionRequest(OpenAITranslationRequest):
 
     @field_validator("known_speaker_references")
     @classmethod
-    def _one_reference_per_name(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        if len(value) != len(info.data.get("known_speaker_names") or []):
-            raise ValueError("give exactly one reference clip per name in known_speaker_names[]")
+    def _at_most_one_reference_per_name(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if len(value) > len(info.data.get("known_speaker_names") or []):
+            raise ValueError("give at most one reference clip per name in known_speaker_names[]")
         return value
+
+    @property
+    def known_speakers(self) -> dict[str, str | None]:
+        """Each name with its reference clip; a name without one (past the references, or an empty one) names a
+        voice enrolled in the library."""
+        references = self.known_speaker_references
+        return {
+            name: (references[index] or None) if index < len(references) else None
+            for index, name in enumerate(self.known_speaker_names)
+        }
 
 
 def whisper_model_name(requested: str) -> str | None:
@@ -147,8 +157,8 @@ def to_job(request: OpenAITranslationRequest, *, task: Literal["transcribe", "tr
         }
     if request.response_format == "diarized_json":
         assert isinstance(request, OpenAITranscriptionRequest)  # translations have no diarized_json
-        known = dict(zip(request.known_speaker_names, request.known_speaker_references, strict=True))
-        return SpeechToTextJob.model_validate({**groups, "diarize_params": {"known_speakers": known}})
+        diarize = {"known_speakers": request.known_speakers}
+        return SpeechToTextJob.model_validate({**groups, "diarize_params": diarize})
     word_timestamps = not getattr(request, "stream", False) and (
         "word" in _granularities(request) or request.response_format in ("srt", "vtt")
     )

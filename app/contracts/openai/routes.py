@@ -49,7 +49,11 @@ Include = Annotated[
 ]
 KnownSpeakerNames = Annotated[
     list[str] | None,
-    Form(alias="known_speaker_names[]", description="Up to 4 names of voices to recognise (diarized_json)"),
+    Form(
+        alias="known_speaker_names[]",
+        description="Up to 4 names of voices to recognise (diarized_json); a name without a reference names "
+        "a voice enrolled in the library",
+    ),
 ]
 KnownSpeakerReferences = Annotated[
     list[str] | None,

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from app.contracts.runpod.voice_actions import VOICE_ACTIONS
 from app.contracts.runpod_workers.serve import serve_worker_input, worker_schema
 from app.errors import Model, ServiceError, validated
 from app.process.health import health_report
@@ -35,7 +36,8 @@ from app.schemas import (
 )
 from app.services import tasks
 from app.services.pipeline import Progress, Segments
-from app.services.speech import rendered_result, run_job
+from app.services.render import rendered_result
+from app.services.speech import run_job
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +177,7 @@ ACTIONS: dict[str, Action] = {
     "delete_task": _delete_task,
     "cancel_task": _cancel_task,
     "health": _health,
+    **VOICE_ACTIONS,
 }
 
 

@@ -113,6 +113,16 @@ class FasterWhisperInput(_WorkerInput):
         )
 
 
+class SpeakerSample(_WorkerInput):
+    """One of whisperx-worker's `speaker_samples`: a name, and a clip of that voice (without one, the voice
+    enrolled in the library under that name)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    url: str | None = Field(
+        None, min_length=1, description="http(s) URL (or base64 / a data URI) of a 2–10 s clip"
+    )
+
+
 class WhisperXWorkerInput(_WorkerInput):
     """whisperx-worker's input (its `rp_schema.py`)."""
 
@@ -135,12 +145,31 @@ class WhisperXWorkerInput(_WorkerInput):
     )
     min_speakers: int | None = Field(None, ge=1, le=50)
     max_speakers: int | None = Field(None, ge=1, le=50)
+    speaker_verification: bool = Field(
+        False, description="Name diarized speakers: after `speaker_samples`, or any voice in the library"
+    )
+    speaker_samples: list[SpeakerSample] = Field(default_factory=list, max_length=50)
     debug: bool = False
 
     _language = field_validator("language")(_known_language)
 
+    @model_validator(mode="after")
+    def _samples_to_verify(self) -> WhisperXWorkerInput:
+        if self.speaker_samples and not (self.speaker_verification and self.diarization):
+            raise ValueError("speaker_samples take effect with diarization and speaker_verification on")
+        return self
+
+    def _known_speakers(self) -> dict[str, Any]:
+        """Speaker verification as our known speakers: the samples by name, else the whole voice library."""
+        if not self.speaker_verification:
+            return {}
+        if not self.speaker_samples:
+            return {"identify_speakers": True}
+        return {"known_speakers": {sample.name: sample.url for sample in self.speaker_samples}}
+
     def job(self) -> TranscribeJob | SpeechToTextJob:
-        """Transcription (aligned when asked), or the full pipeline when diarization is on."""
+        """Transcription (aligned when asked), or the full pipeline when diarization is on (naming speakers with
+        `speaker_verification`)."""
         groups: dict[str, Any] = {
             "file": self.audio_file,
             "model_params": ModelParams(language=self.language, batch_size=self.batch_size),
@@ -149,6 +178,10 @@ class WhisperXWorkerInput(_WorkerInput):
             "align_params": AlignParams(),
         }
         if self.diarization:
-            speakers = DiarizeParams(min_speakers=self.min_speakers, max_speakers=self.max_speakers)
+            speakers = DiarizeParams(
+                min_speakers=self.min_speakers,
+                max_speakers=self.max_speakers,
+                **self._known_speakers(),
+            )
             return SpeechToTextJob(**groups, diarize_params=speakers)
         return TranscribeJob(**groups, word_timestamps=self.align_output)

@@ -1,0 +1,207 @@
+"""The voice library's use cases: enroll a voice once (from clips, or from a speaker of a finished diarization
+task), manage it, identify a clip, and name enrolled voices in later recordings.
+
+Voices are compared in the embeddings of the diarizer in use (`app.ml.diarization`): a voice keeps one
+embedding per diarizer, made from its stored clips the first time that diarizer needs it. A voice enrolled
+from a task's speaker has no clips, only that diarizer's centroid, so it is named only by that diarizer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from app.audio.sources import load_audio_source
+from app.config import Settings
+from app.db.voices import NameTaken, VoiceRecord
+from app.errors import NotFoundError, ServiceError
+from app.ml import diarization, speaker_names
+from app.runtime import Runtime
+from app.schemas import DiarizeParams
+from app.voice_schemas import ClipSource, VoiceIdentified, VoiceOut
+
+CLIP_SECONDS = (2.0, 30.0)
+"""The shortest and longest clip a voice is enrolled from."""
+
+
+def _not_found(identifier: str) -> ServiceError:
+    return NotFoundError("Voice", identifier)
+
+
+def _name_taken(name: str) -> ServiceError:
+    message = f"A voice named {name!r} is already enrolled; rename it or add clips to it."
+    return ServiceError("conflict", message, details=[{"field": "name", "message": message}])
+
+
+def _out(record: VoiceRecord) -> VoiceOut:
+    return VoiceOut.model_validate(asdict(record))
+
+
+def _load_clips(sources: list[ClipSource], settings: Settings) -> list[tuple[np.ndarray, str | None]]:
+    """Each clip decoded like any audio and 2 to 30 s long, with where it came from (a URL, or None)."""
+    shortest, longest = CLIP_SECONDS
+    clips = []
+    for index, source in enumerate(sources):
+        field = f"clips[{index}]"
+        audio = load_audio_source(source.audio, settings=settings, max_seconds=longest, field=f"Clip {index}")
+        if audio.duration < shortest:
+            message = f"Clip {index} is {audio.duration:.2f} s long; the least is {shortest:.0f} s."
+            raise ServiceError("invalid_input", message, details=[{"field": field, "message": message}])
+        clips.append(
+            (audio.samples, source.audio if source.audio.startswith(("http://", "https://")) else None)
+        )
+    return clips
+
+
+def _diarizer(settings: Settings) -> dict[str, Any]:
+    return {
+        "device": settings.resolved_device,
+        "model_name": settings.diarization_model,
+        "hf_token": settings.hf_token,
+    }
+
+
+def _embed(runtime: Runtime, owner: str | None, identifier: str, clips: list[np.ndarray]) -> None:
+    backend, vector = diarization.embed_voice(clips, **_diarizer(runtime.settings))
+    runtime.voices.set_embedding(owner, identifier, backend, vector)
+
+
+def enroll_voice(
+    runtime: Runtime, owner: str | None, *, name: str, description: str | None, clips: list[ClipSource]
+) -> VoiceOut:
+    """A new voice from one or more clips of one person (several are combined)."""
+    loaded = _load_clips(clips, runtime.settings)
+    try:
+        identifier = runtime.voices.create(owner=owner, name=name, description=description, clips=loaded)
+    except NameTaken:
+        raise _name_taken(name) from None
+    _embed(runtime, owner, identifier, [samples for samples, _ in loaded])
+    return get_voice(runtime, owner, identifier)
+
+
+def enroll_task_speaker(
+    runtime: Runtime, owner: str | None, *, task_id: str, speaker: str, name: str, description: str | None
+) -> VoiceOut:
+    """A new voice from a speaker of a finished diarizing task ("this `SPEAKER_01` is Dana"): the diarizer's
+    own centroid of that speaker."""
+    task = runtime.tasks.get(task_id, owner=owner)
+    if task is None:
+        raise NotFoundError("Task", task_id)
+    kept = task.speaker_embeddings or {}
+    vector = (kept.get("speakers") or {}).get(speaker)
+    if vector is None:
+        speakers = ", ".join(sorted(kept.get("speakers") or {})) or "none (the task has not diarized)"
+        message = f"Task {task_id!r} has no speaker {speaker!r}; its speakers: {speakers}."
+        raise ServiceError("invalid_input", message, details=[{"field": "speaker", "message": message}])
+    try:
+        identifier = runtime.voices.create(owner=owner, name=name, description=description, clips=[])
+    except NameTaken:
+        raise _name_taken(name) from None
+    runtime.voices.set_embedding(owner, identifier, kept["backend"], np.asarray(vector, np.float32))
+    return get_voice(runtime, owner, identifier)
+
+
+def add_clips(runtime: Runtime, owner: str | None, identifier: str, clips: list[ClipSource]) -> VoiceOut:
+    """More clips of an enrolled voice; it is embedded again from all of them."""
+    get_voice(runtime, owner, identifier)  # before any clip is fetched
+    loaded = _load_clips(clips, runtime.settings)
+    if not runtime.voices.add_clips(owner, identifier, loaded):
+        raise _not_found(identifier)
+    _embed(runtime, owner, identifier, runtime.voices.clips(owner, identifier))
+    return get_voice(runtime, owner, identifier)
+
+
+def get_voice(runtime: Runtime, owner: str | None, identifier: str) -> VoiceOut:
+    record = runtime.voices.get(owner, identifier)
+    if record is None:
+        raise _not_found(identifier)
+    return _out(record)
+
+
+def list_voices(runtime: Runtime, owner: str | None, *, name_contains: str | None = None) -> list[VoiceOut]:
+    return [_out(record) for record in runtime.voices.list(owner, name_contains=name_contains)]
+
+
+def update_voice(
+    runtime: Runtime, owner: str | None, identifier: str, *, name: str | None, description: str | None
+) -> VoiceOut:
+    try:
+        found = runtime.voices.update(owner, identifier, name=name, description=description)
+    except NameTaken:
+        raise _name_taken(name or "") from None
+    if not found:
+        raise _not_found(identifier)
+    return get_voice(runtime, owner, identifier)
+
+
+def delete_voice(runtime: Runtime, owner: str | None, identifier: str) -> None:
+    if not runtime.voices.delete(owner, identifier):
+        raise _not_found(identifier)
+
+
+def _library(
+    runtime: Runtime, owner: str | None, names: list[str] | None, settings: Settings
+) -> tuple[str, list[str], list[str], np.ndarray]:
+    """The owner's voices (all, or those `names`) in the embeddings of the diarizer in use, embedding from
+    their clips those it has not embedded yet: its backend, identifiers, names and matrix."""
+    backend = diarization.diarizer_backend(**_diarizer(settings))
+    for identifier in runtime.voices.unembedded(owner, backend, names=names):
+        clips = runtime.voices.clips(owner, identifier)
+        if clips:
+            _embed(runtime, owner, identifier, clips)
+    return backend, *runtime.voices.embeddings(owner, backend, names=names)
+
+
+def identify_voice(
+    runtime: Runtime, owner: str | None, clip: ClipSource, *, limit: int = 5
+) -> VoiceIdentified:
+    """The enrolled voices most like a clip's, most similar first; `match` is the one the clip's voice is
+    (None when none reaches the diarizer's threshold)."""
+    settings = runtime.settings
+    ((samples, _),) = _load_clips([clip], settings)
+    backend, identifiers, names, matrix = _library(runtime, owner, None, settings)
+    _, vector = diarization.embed_voice([samples], **_diarizer(settings))
+    if not identifiers:
+        return VoiceIdentified(match=None, candidates=[], backend=backend)
+    similarities = speaker_names.cosine_similarities(vector[None, :], matrix)[0]
+    order = np.argsort(-similarities)[:limit]
+    candidates = [
+        {"id": identifiers[i], "name": names[i], "similarity": round(float(similarities[i]), 3)}
+        for i in order
+    ]
+    threshold = diarization.match_threshold(backend)
+    match = candidates[0] if candidates[0]["similarity"] >= threshold else None
+    return VoiceIdentified.model_validate({"match": match, "candidates": candidates, "backend": backend})
+
+
+def check_enrolled_names(runtime: Runtime, owner: str | None, params: DiarizeParams) -> None:
+    """Refuse a diarizing request naming a voice the owner has not enrolled (`invalid_input`)."""
+    names = params.enrolled_names
+    missing = sorted(set(names) - set(runtime.voices.by_name(owner, names))) if names else []
+    if missing:
+        message = f"No voice enrolled as {', '.join(map(repr, missing))}; enroll it or give a clip."
+        details = [{"field": "diarize_params.known_speakers", "message": message}]
+        raise ServiceError("invalid_input", message, details=details)
+
+
+def enrolled_voices(runtime: Runtime, owner: str | None, params: DiarizeParams) -> dict[str, np.ndarray]:
+    """The enrolled voices a diarizing request names (or, with `identify_speakers`, the whole library), name →
+    embedding by the diarizer in use. A name with no enrolled voice is `invalid_input`."""
+    names = None if params.identify_speakers else params.enrolled_names
+    if names == []:
+        return {}
+    check_enrolled_names(runtime, owner, params)
+    _backend, _identifiers, found, matrix = _library(runtime, owner, names, runtime.settings)
+    return dict(zip(found, matrix, strict=True))
+
+
+def keep_speaker_embeddings(runtime: Runtime, task_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Take the speakers' centroids out of a diarizing result and keep them with the task (never in a
+    response), so a speaker can be enrolled later."""
+    speakers = result.pop("speaker_embeddings", None)
+    backend = result.get("backend") or (result.get("backends") or {}).get("diarization")
+    if speakers is not None and backend:
+        runtime.tasks.keep_speaker_embeddings(task_id, {"backend": backend, "speakers": speakers})
+    return result

@@ -1,0 +1,99 @@
+"""The voice library's requests and answers, shared by the REST routes and the RunPod actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.schemas import DIARIZATION_LABEL, SpeakerName
+
+MAX_CLIPS = 10
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ClipSource(_Request):
+    audio: str = Field(
+        min_length=1, description="A 2–30 s clip of the voice: a data URI, base64, or an http(s) URL"
+    )
+
+
+class VoiceEnroll(_Request):
+    name: SpeakerName = Field(description="The name requests use for this voice (unique in the library)")
+    description: str | None = Field(None, max_length=2000)
+    clips: list[ClipSource] = Field(
+        min_length=1, max_length=MAX_CLIPS, description="Clips of this one person, combined into one voice"
+    )
+
+    @model_validator(mode="after")
+    def _not_a_label(self) -> VoiceEnroll:
+        _refuse_label(self.name)
+        return self
+
+
+class VoiceFromTask(_Request):
+    task_id: str = Field(min_length=1, max_length=64, description="A finished task that diarized")
+    speaker: str = Field(min_length=1, max_length=64, description="The speaker's label in that task's result")
+    name: SpeakerName
+    description: str | None = Field(None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _not_a_label(self) -> VoiceFromTask:
+        _refuse_label(self.name)
+        return self
+
+
+class VoiceUpdate(_Request):
+    name: SpeakerName | None = None
+    description: str | None = Field(None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _something(self) -> VoiceUpdate:
+        if self.name is None and self.description is None:
+            raise ValueError("give a new name, a description, or both")
+        if self.name is not None:
+            _refuse_label(self.name)
+        return self
+
+
+class VoiceClips(_Request):
+    clips: list[ClipSource] = Field(min_length=1, max_length=MAX_CLIPS)
+
+
+def _refuse_label(name: str) -> None:
+    if DIARIZATION_LABEL.fullmatch(name):
+        raise ValueError("a voice's name must not look like a diarizer's label (SPEAKER_00)")
+
+
+class VoiceOut(BaseModel):
+    id: str
+    name: str
+    description: str | None
+    clips: int = Field(description="Clips kept (a voice enrolled from a task's speaker has none)")
+    seconds: float = Field(description="Seconds of audio in its clips")
+    backends: list[str] = Field(description="The diarizers that have embedded it")
+    created_at: datetime
+    updated_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _identifier_as_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "identifier" in data:
+            data = {**data, "id": data.pop("identifier")}
+        return data
+
+
+class VoiceMatch(BaseModel):
+    id: str
+    name: str
+    similarity: float
+
+
+class VoiceIdentified(BaseModel):
+    match: VoiceMatch | None = Field(description="The voice the clip's is, when one reaches the threshold")
+    candidates: list[VoiceMatch] = Field(description="The most similar enrolled voices, most similar first")
+    backend: str = Field(description="The diarizer whose embeddings were compared")
