@@ -125,19 +125,12 @@ def task_row_progress(folder: str) -> Progress:
     return progress
 
 
-def words_der(reference: Any, result: dict) -> dict[str, float]:
-    """DER of the words' speakers, over the words' spans only (collar 0), with its parts as fractions of the
-    reference speech: confusion (the wrong speaker), false alarm (a word's span over a reference pause) and
-    missed (overlapped speech, where a word has one speaker)."""
-    from pyannote.core import Annotation, Segment, Timeline
+def der_parts(reference: Any, hypothesis: Any, uem: Any = None) -> dict[str, float]:
+    """DER (collar 0) with its parts as fractions of the reference speech: confusion (the wrong speaker), false
+    alarm (speech found over a reference pause) and missed (reference speech without its speaker)."""
     from pyannote.metrics.diarization import DiarizationErrorRate
 
-    words = [w for w in result["word_segments"] if "start" in w and "end" in w and w["end"] > w["start"]]
-    hypothesis = Annotation()
-    for word in words:
-        hypothesis[Segment(word["start"], word["end"])] = word.get("speaker", "none")
-    spans = Timeline([Segment(word["start"], word["end"]) for word in words]).support()
-    parts = DiarizationErrorRate(collar=0.0)(reference, hypothesis, uem=spans, detailed=True)
+    parts = DiarizationErrorRate(collar=0.0)(reference, hypothesis, uem=uem, detailed=True)
     total = parts["total"] or 1.0
     return {
         "der": parts["diarization error rate"],
@@ -145,6 +138,27 @@ def words_der(reference: Any, result: dict) -> dict[str, float]:
         "false alarm": parts["false alarm"] / total,
         "missed": parts["missed detection"] / total,
     }
+
+
+def words_der(reference: Any, result: dict) -> dict[str, float]:
+    """DER of the words' speakers, over the words' spans only: a word's span over a reference pause is a false
+    alarm, overlapped speech (where a word has one speaker) is missed."""
+    from pyannote.core import Annotation, Segment, Timeline
+
+    words = [w for w in result["word_segments"] if "start" in w and "end" in w and w["end"] > w["start"]]
+    hypothesis = Annotation()
+    for word in words:
+        hypothesis[Segment(word["start"], word["end"])] = word.get("speaker", "none")
+    return der_parts(
+        reference, hypothesis, Timeline([Segment(w["start"], w["end"]) for w in words]).support()
+    )
+
+
+def turns_der(reference: Any, result: dict) -> dict[str, float]:
+    """DER of the diarizer's own turns over the whole recording."""
+    from tests.corpus import annotation
+
+    return der_parts(reference, annotation(result["diarization"]))
 
 
 def main() -> None:
@@ -293,12 +307,15 @@ def main() -> None:
         f"first text after {statistics.median(first_text):.2f} s"
     )
     if reference is not None:
-        scores = words_der(reference, result)
-        print(
-            f"speakers found (count not given): {len(result['speakers'])} of {len(reference.labels())}; "
-            f"DER of the words' speakers: {scores['der']:.3f} (confusion {scores['confusion']:.3f}, "
-            f"false alarm {scores['false alarm']:.3f}, missed {scores['missed']:.3f})"
-        )
+        print(f"speakers found (count not given): {len(result['speakers'])} of {len(reference.labels())}")
+        for what, scores in (
+            ("the diarizer's turns", turns_der(reference, result)),
+            ("the words' speakers", words_der(reference, result)),
+        ):
+            print(
+                f"DER of {what}: {scores['der']:.3f} (confusion {scores['confusion']:.3f}, "
+                f"false alarm {scores['false alarm']:.3f}, missed {scores['missed']:.3f})"
+            )
     print(
         f"cold first run (loads every model): {cold:.1f} s; warm median: {statistics.median(ours['total']):.1f} s"
     )

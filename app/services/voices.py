@@ -20,7 +20,15 @@ from app.errors import NotFoundError, ServiceError
 from app.ml import diarization, speaker_names
 from app.runtime import Runtime
 from app.schemas import DiarizeParams
-from app.voice_schemas import ClipSource, VoiceIdentified, VoiceOut
+from app.voice_schemas import (
+    ClipSource,
+    VoiceClips,
+    VoiceEnroll,
+    VoiceFromTask,
+    VoiceIdentified,
+    VoiceOut,
+    VoiceUpdate,
+)
 
 CLIP_SECONDS = (2.0, 30.0)
 """The shortest and longest clip a voice is enrolled from."""
@@ -68,24 +76,23 @@ def _embed(runtime: Runtime, owner: str | None, identifier: str, clips: list[np.
     runtime.voices.set_embedding(owner, identifier, backend, vector)
 
 
-def enroll_voice(
-    runtime: Runtime, owner: str | None, *, name: str, description: str | None, clips: list[ClipSource]
-) -> VoiceOut:
+def enroll_voice(runtime: Runtime, owner: str | None, request: VoiceEnroll) -> VoiceOut:
     """A new voice from one or more clips of one person (several are combined)."""
-    loaded = _load_clips(clips, runtime.settings)
+    loaded = _load_clips(request.clips, runtime.settings)
     try:
-        identifier = runtime.voices.create(owner=owner, name=name, description=description, clips=loaded)
+        identifier = runtime.voices.create(
+            owner=owner, name=request.name, description=request.description, clips=loaded
+        )
     except NameTaken:
-        raise _name_taken(name) from None
+        raise _name_taken(request.name) from None
     _embed(runtime, owner, identifier, [samples for samples, _ in loaded])
     return get_voice(runtime, owner, identifier)
 
 
-def enroll_task_speaker(
-    runtime: Runtime, owner: str | None, *, task_id: str, speaker: str, name: str, description: str | None
-) -> VoiceOut:
+def enroll_task_speaker(runtime: Runtime, owner: str | None, request: VoiceFromTask) -> VoiceOut:
     """A new voice from a speaker of a finished diarizing task ("this `SPEAKER_01` is Dana"): the diarizer's
     own centroid of that speaker."""
+    task_id, speaker, name = request.task_id, request.speaker, request.name
     task = runtime.tasks.get(task_id, owner=owner)
     if task is None:
         raise NotFoundError("Task", task_id)
@@ -96,17 +103,17 @@ def enroll_task_speaker(
         message = f"Task {task_id!r} has no speaker {speaker!r}; its speakers: {speakers}."
         raise ServiceError("invalid_input", message, details=[{"field": "speaker", "message": message}])
     try:
-        identifier = runtime.voices.create(owner=owner, name=name, description=description, clips=[])
+        identifier = runtime.voices.create(owner=owner, name=name, description=request.description, clips=[])
     except NameTaken:
         raise _name_taken(name) from None
     runtime.voices.set_embedding(owner, identifier, kept["backend"], np.asarray(vector, np.float32))
     return get_voice(runtime, owner, identifier)
 
 
-def add_clips(runtime: Runtime, owner: str | None, identifier: str, clips: list[ClipSource]) -> VoiceOut:
+def add_clips(runtime: Runtime, owner: str | None, identifier: str, request: VoiceClips) -> VoiceOut:
     """More clips of an enrolled voice; it is embedded again from all of them."""
     get_voice(runtime, owner, identifier)  # before any clip is fetched
-    loaded = _load_clips(clips, runtime.settings)
+    loaded = _load_clips(request.clips, runtime.settings)
     if not runtime.voices.add_clips(owner, identifier, loaded):
         raise _not_found(identifier)
     _embed(runtime, owner, identifier, runtime.voices.clips(owner, identifier))
@@ -124,13 +131,12 @@ def list_voices(runtime: Runtime, owner: str | None, *, name_contains: str | Non
     return [_out(record) for record in runtime.voices.list(owner, name_contains=name_contains)]
 
 
-def update_voice(
-    runtime: Runtime, owner: str | None, identifier: str, *, name: str | None, description: str | None
-) -> VoiceOut:
+def update_voice(runtime: Runtime, owner: str | None, identifier: str, request: VoiceUpdate) -> VoiceOut:
+    """Rename or describe a voice."""
     try:
-        found = runtime.voices.update(owner, identifier, name=name, description=description)
+        found = runtime.voices.update(owner, identifier, name=request.name, description=request.description)
     except NameTaken:
-        raise _name_taken(name or "") from None
+        raise _name_taken(request.name or "") from None
     if not found:
         raise _not_found(identifier)
     return get_voice(runtime, owner, identifier)

@@ -7,13 +7,13 @@ or a multipart form whose uploads become clips, validated by the schemas the wor
 from __future__ import annotations
 
 import base64
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
+from app.api.bodies import is_form, json_object
 from app.api.deps import OwnerDep, RuntimeDep
 from app.api.middleware import FORM_FIELD_MAX_BYTES
 from app.errors import invalid_input, validated
@@ -41,20 +41,6 @@ class VoiceDeleted(BaseModel):
     message: str
 
 
-def _is_form(request: Request) -> bool:
-    return request.headers.get("content-type", "").startswith(("multipart/form-data", "application/x-www"))
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body())
-    except (ValueError, RecursionError):
-        raise invalid_input([{"loc": ("body",), "msg": "the body is not JSON"}]) from None
-    if not isinstance(body, dict):
-        raise invalid_input([{"loc": ("body",), "msg": "the body must be a JSON object"}])
-    return body
-
-
 async def _clip_text(value: UploadFile | str) -> str:
     """A form part as a clip source: an upload's bytes as base64, a text as it is."""
     if isinstance(value, UploadFile):
@@ -78,8 +64,8 @@ async def _form_fields(request: Request, clip_parts: tuple[str, ...]) -> tuple[d
 async def clips_fields(request: Request) -> dict[str, Any]:
     """The fields of a request giving clips: a JSON object, or a form whose `files` uploads and `clips` texts
     are the clips (`name` and `description` fields beside them)."""
-    if not _is_form(request):
-        return await _json_object(request)
+    if not is_form(request):
+        return await json_object(request)
     fields, clips = await _form_fields(request, CLIP_PARTS)
     return {**fields, "clips": [{"audio": clip} for clip in clips]} if clips else fields
 
@@ -87,8 +73,8 @@ async def clips_fields(request: Request) -> dict[str, Any]:
 async def clip_fields(request: Request) -> dict[str, Any]:
     """The fields of a request giving one clip: `{"audio": …}` as JSON, or a form with a `file` upload (or an
     `audio` text)."""
-    if not _is_form(request):
-        return await _json_object(request)
+    if not is_form(request):
+        return await json_object(request)
     fields, clips = await _form_fields(request, AUDIO_PARTS)
     if len(clips) > 1:
         raise invalid_input([{"loc": ("file",), "msg": "give one clip"}])
@@ -176,22 +162,13 @@ def enroll_voice(runtime: RuntimeDep, owner: OwnerDep, fields: ClipsFields) -> V
     """Enroll a voice from one or more clips of one person (combined into one voice): a JSON body, or a form
     with `name`, `description` and the clips as `files` uploads or `clips` texts."""
     request = validated(VoiceEnroll, fields)
-    return voices.enroll_voice(
-        runtime, owner, name=request.name, description=request.description, clips=request.clips
-    )
+    return voices.enroll_voice(runtime, owner, request)
 
 
 @router.post("/from-task", status_code=201, response_model=VoiceOut)
 def enroll_task_speaker(runtime: RuntimeDep, owner: OwnerDep, request: VoiceFromTask) -> VoiceOut:
     """Enroll a speaker of a finished diarizing task under a name ("this `SPEAKER_01` is Dana")."""
-    return voices.enroll_task_speaker(
-        runtime,
-        owner,
-        task_id=request.task_id,
-        speaker=request.speaker,
-        name=request.name,
-        description=request.description,
-    )
+    return voices.enroll_task_speaker(runtime, owner, request)
 
 
 @router.post("/identify", response_model=VoiceIdentified, openapi_extra=IDENTIFY_BODY)
@@ -219,14 +196,14 @@ def get_voice(runtime: RuntimeDep, owner: OwnerDep, identifier: str) -> VoiceOut
 @router.patch("/{identifier}", response_model=VoiceOut)
 def update_voice(runtime: RuntimeDep, owner: OwnerDep, identifier: str, request: VoiceUpdate) -> VoiceOut:
     """Rename a voice, or describe it."""
-    return voices.update_voice(runtime, owner, identifier, name=request.name, description=request.description)
+    return voices.update_voice(runtime, owner, identifier, request)
 
 
 @router.post("/{identifier}/clips", response_model=VoiceOut, openapi_extra=CLIPS_BODY)
 def add_voice_clips(runtime: RuntimeDep, owner: OwnerDep, identifier: str, fields: ClipsFields) -> VoiceOut:
     """More clips of an enrolled voice (JSON `clips`, or `files` uploads and `clips` texts of a form); it is
     embedded again from all its clips."""
-    return voices.add_clips(runtime, owner, identifier, validated(VoiceClips, fields).clips)
+    return voices.add_clips(runtime, owner, identifier, validated(VoiceClips, fields))
 
 
 @router.delete("/{identifier}", response_model=VoiceDeleted)

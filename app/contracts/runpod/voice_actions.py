@@ -58,22 +58,13 @@ def _voice(voice: VoiceOut, message: str) -> dict[str, Any]:
 
 def _enroll_voice(runtime: Runtime, job_input: dict[str, Any], _job: JobContext) -> dict[str, Any]:
     request = validated(VoiceEnroll, _fields(job_input))
-    voice = voices.enroll_voice(
-        runtime, OWNER, name=request.name, description=request.description, clips=request.clips
-    )
+    voice = voices.enroll_voice(runtime, OWNER, request)
     return _voice(voice, "voice enrolled")
 
 
 def _enroll_task_speaker(runtime: Runtime, job_input: dict[str, Any], _job: JobContext) -> dict[str, Any]:
     request = validated(VoiceFromTask, _fields(job_input))
-    voice = voices.enroll_task_speaker(
-        runtime,
-        OWNER,
-        task_id=request.task_id,
-        speaker=request.speaker,
-        name=request.name,
-        description=request.description,
-    )
+    voice = voices.enroll_task_speaker(runtime, OWNER, request)
     return _voice(voice, "voice enrolled")
 
 
@@ -90,13 +81,13 @@ def _get_voice(runtime: Runtime, job_input: dict[str, Any], _job: JobContext) ->
 
 def _update_voice(runtime: Runtime, job_input: dict[str, Any], _job: JobContext) -> dict[str, Any]:
     voice_id, request = _with_voice(VoiceUpdate, job_input)
-    voice = voices.update_voice(runtime, OWNER, voice_id, name=request.name, description=request.description)
+    voice = voices.update_voice(runtime, OWNER, voice_id, request)
     return _voice(voice, "voice updated")
 
 
 def _add_voice_clips(runtime: Runtime, job_input: dict[str, Any], _job: JobContext) -> dict[str, Any]:
     voice_id, request = _with_voice(VoiceClips, job_input)
-    return _voice(voices.add_clips(runtime, OWNER, voice_id, request.clips), "clips added")
+    return _voice(voices.add_clips(runtime, OWNER, voice_id, request), "clips added")
 
 
 def _delete_voice(runtime: Runtime, job_input: dict[str, Any], _job: JobContext) -> dict[str, Any]:

@@ -7,7 +7,6 @@ Codes stay those of `app/errors.py`; on these routes an error also carries whisp
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from typing import Any, Literal
@@ -16,6 +15,7 @@ import httpx
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
+from app.api.bodies import is_form, json_object
 from app.audio.fetch import checked_request
 from app.config import FetchSettings
 from app.errors import ServiceError, invalid_input
@@ -74,19 +74,13 @@ def read_documents(fields: dict[str, Any]) -> dict[str, Any]:
 
 async def combine_fields(request: Request) -> dict[str, Any]:
     """`/service/combine`'s fields from a JSON body (ours) or a multipart form of `.json` parts (its)."""
-    if request.headers.get("content-type", "").startswith(("multipart/form-data", "application/x-www")):
-        form = await request.form()
-        fields = read_documents(dict(form.items()))
-        if "callback_url" in fields:
-            fields["webhook_url"] = fields.pop("callback_url")
-        return fields
-    try:
-        body = json.loads(await request.body())
-    except (ValueError, RecursionError):
-        raise invalid_input([{"loc": ("body",), "msg": "the body is not JSON"}]) from None
-    if not isinstance(body, dict):
-        raise invalid_input([{"loc": ("body",), "msg": "the body must be a JSON object"}])
-    return body
+    if not is_form(request):
+        return await json_object(request)
+    form = await request.form()
+    fields = read_documents(dict(form.items()))
+    if "callback_url" in fields:
+        fields["webhook_url"] = fields.pop("callback_url")
+    return fields
 
 
 def check_callback(url: str, settings: FetchSettings) -> None:
