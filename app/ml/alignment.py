@@ -54,9 +54,9 @@ def align(
     decoded_words: dict[float, Any] | None = None,
     on_progress: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
-    """Align `transcript`'s segments to `audio`; the result's `aligner` names the method used. Whisper's
-    aligner calls `on_progress` with the fraction done after each batch (it may raise to stop); wav2vec2's, a
-    GPU stage of seconds, reports nothing until it ends.
+    """Align `transcript`'s segments to `audio`; the result's `aligner` names the method used. `on_progress`
+    hears the fraction done (it may raise to stop): after each batch from Whisper's aligner, after each segment
+    from wav2vec2's.
     `decoded_words`: the word alignments the decoder made (`transcription.transcribe`), used by Whisper's
     aligner where a segment is still the chunk they were made for."""
     import whisperx
@@ -73,6 +73,7 @@ def align(
             device,
             interpolate_method=interpolate_method,
             return_char_alignments=return_char_alignments,
+            progress_callback=(lambda percent: on_progress(percent / 100)) if on_progress else None,
         )
         aligner = f"wav2vec2:{align_model or metadata.get('language')}"
     else:

@@ -105,6 +105,7 @@ def _transcription(job: TranscribeJob, audio: Audio, progress: Progress, scope: 
             align_params=job.align_params,
             model_params=job.model_params,
             decoded_words=result.pop("decoded_words", None),
+            on_progress=lambda part: progress(share + (1 - share) * part, "align"),
         )
         result = {**result, **aligned}
     return {**result, "audio_duration": round(audio.duration, 3)}
