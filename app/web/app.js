@@ -1,6 +1,8 @@
 // The transcript page: submit audio, follow the task, show the speaker-coloured transcript.
+import { api, call, refusal } from "./api.js";
 import { $, clock, el } from "./dom.js";
 import { showPartial } from "./partial.js";
+import { knownSpeakers, loadVoices, speakerNamer } from "./voices.js";
 
 const form = $("#job-form");
 const player = $("#player");
@@ -14,57 +16,8 @@ const audioFor = new Map(); // task id -> audio source; uploads are only playabl
 let current = null; // the task id shown
 let pollTimer = null;
 const LOW_CONFIDENCE = 0.5;
+const DIARIZER_LABEL = /^SPEAKER_\d+$/;
 let words = []; // [{start, end, el}] sorted by start, for the highlight
-
-class ApiError extends Error {}
-
-// --- the API key ----------------------------------------------------------
-// A server with API_KEYS answers 401 without one: ask once, keep it in this browser, send it on every call.
-
-const KEY_STORE = "whisperx.apiKey";
-let keyPrompt = null; // one prompt shared by the calls refused meanwhile
-
-function askForKey(refused) {
-  keyPrompt ??= new Promise((resolve) => {
-    const dialog = $("#key-dialog");
-    $("#key-message").textContent = refused ? "That key was refused; enter a valid API key." : "This server needs an API key.";
-    $("#api-key").value = "";
-    dialog.returnValue = "";
-    dialog.addEventListener(
-      "close",
-      () => {
-        keyPrompt = null;
-        resolve(dialog.returnValue === "ok" ? $("#api-key").value.trim() : null);
-      },
-      { once: true },
-    );
-    dialog.showModal();
-  });
-  return keyPrompt;
-}
-
-// fetch() with the stored key; a 401 asks for a key and tries again (until the prompt is cancelled).
-async function call(path, options = {}) {
-  for (;;) {
-    const key = localStorage.getItem(KEY_STORE);
-    const headers = new Headers(options.headers);
-    if (key) headers.set("Authorization", `Bearer ${key}`);
-    const response = await fetch(path, { ...options, headers });
-    if (response.status !== 401) return response;
-    const given = await askForKey(Boolean(key));
-    if (!given) return response;
-    localStorage.setItem(KEY_STORE, given);
-  }
-}
-
-async function api(path, options) {
-  const response = await call(path, options);
-  const body = await response.json().catch(() => null);
-  if (!response.ok) {
-    throw new ApiError(body?.error?.message || `${response.status} ${response.statusText}`);
-  }
-  return body;
-}
 
 function showError(message) {
   const box = $("#error");
@@ -112,6 +65,7 @@ async function submit(event) {
   jsonField(data, "diarize_params", {
     min_speakers: minSpeakers && Number(minSpeakers),
     max_speakers: maxSpeakers && Number(maxSpeakers),
+    ...knownSpeakers(),
   });
 
   $("#submit").disabled = true;
@@ -183,7 +137,7 @@ async function poll() {
 function speakerOrder(segments) {
   const order = [];
   for (const segment of segments) {
-    for (const word of segment.words || []) {
+    for (const word of segment.words?.length ? segment.words : [segment]) {
       const speaker = word.speaker || segment.speaker;
       if (speaker && !order.includes(speaker)) order.push(speaker);
     }
@@ -213,7 +167,10 @@ function renderResult(task) {
   const result = task.result || {};
   const segments = result.segments || [];
   const order = speakerOrder(segments);
-  const label = (speaker) => (speaker ? `Speaker ${order.indexOf(speaker) + 1}` : "Unknown speaker");
+  // Diarizer labels read "Speaker 1", "Speaker 2"…; a speaker named after an enrolled voice keeps its name.
+  const labels = order.filter((speaker) => DIARIZER_LABEL.test(speaker));
+  const label = (speaker) =>
+    !speaker ? "Unknown speaker" : DIARIZER_LABEL.test(speaker) ? `Speaker ${labels.indexOf(speaker) + 1}` : speaker;
   const colour = (speaker) => (speaker ? `spk-${order.indexOf(speaker) % 8}` : "spk-none");
 
   for (const link of document.querySelectorAll(".downloads a")) {
@@ -224,8 +181,18 @@ function renderResult(task) {
   const meta = [task.file_name || task.url, result.language || task.language, task.audio_duration && clock(task.audio_duration)];
   $("#result-meta").textContent = meta.filter(Boolean).join(" · ");
 
+  const chip = (speaker) => {
+    const node = el("span", { className: `chip ${colour(speaker)}`, title: speaker || "" }, label(speaker));
+    if (speaker) node.dataset.speaker = speaker;
+    return node;
+  };
   $("#speakers").replaceChildren(
-    ...order.map((speaker) => el("li", { className: `chip ${colour(speaker)}`, title: speaker }, label(speaker))),
+    ...order.map((speaker) => {
+      const item = el("li", {}, chip(speaker));
+      // A label can be named: its voice is enrolled from this task, and later runs can name it.
+      if (DIARIZER_LABEL.test(speaker)) item.append(speakerNamer(task.identifier, speaker, label(speaker), relabel));
+      return item;
+    }),
   );
 
   words = [];
@@ -247,7 +214,7 @@ function renderResult(task) {
     }
     const seek = el("button", { type: "button", className: "time", title: "Play from here" }, clock(turn.start || 0));
     seek.dataset.start = turn.start || 0;
-    const head = el("div", { className: "turn-head" }, el("span", { className: `chip ${colour(turn.speaker)}` }, label(turn.speaker)), seek);
+    const head = el("div", { className: "turn-head" }, chip(turn.speaker), seek);
     return el("article", { className: `turn ${colour(turn.speaker)}`, title: turn.speaker || "" }, head, text);
   });
   words.sort((a, b) => a.start - b.start);
@@ -260,6 +227,13 @@ function renderResult(task) {
   if (source && player.getAttribute("src") !== source) player.src = source;
   if (!source) player.removeAttribute("src");
   showResult(true);
+}
+
+// A speaker just named from this transcript: its labels read the name.
+function relabel(speaker, name) {
+  for (const node of document.querySelectorAll("#result .chip[data-speaker]")) {
+    if (node.dataset.speaker === speaker) node.textContent = name;
+  }
 }
 
 function showResult(shown) {
@@ -308,10 +282,7 @@ async function download(event) {
   const link = event.currentTarget;
   try {
     const response = await call(link.getAttribute("href"));
-    if (!response.ok) {
-      const body = await response.json().catch(() => null);
-      throw new ApiError(body?.error?.message || `${response.status} ${response.statusText}`);
-    }
+    if (!response.ok) throw await refusal(response);
     const url = URL.createObjectURL(await response.blob());
     const save = el("a", { href: url, download: link.download, hidden: true });
     document.body.append(save);
@@ -376,10 +347,10 @@ player.addEventListener("seeked", highlight);
 player.addEventListener("timeupdate", highlight);
 $("#refresh").addEventListener("click", loadTasks);
 for (const link of document.querySelectorAll(".downloads a")) link.addEventListener("click", download);
-$("#key-cancel").addEventListener("click", () => $("#key-dialog").close(""));
 
 syncSource();
 loadModels();
 loadTasks();
+loadVoices();
 const fromHash = new URLSearchParams(location.hash.slice(1)).get("task");
 if (fromHash) openTask(fromHash);
