@@ -234,7 +234,7 @@ def test_words_the_decoder_aligned_on_its_encoder_output_need_no_second_pass(
     from app.config import Settings
     from app.ml import transcription
     from app.schemas import ASROptions, ModelParams, VADOptions
-    from app.services.pipeline import whisper_spec
+    from app.services.pipeline import speech_options, whisper_spec
 
     audio, truth = synthetic
     spec = whisper_spec(Settings(_env_file=None), ModelParams())  # type: ignore[call-arg]
@@ -244,8 +244,7 @@ def test_words_the_decoder_aligned_on_its_encoder_output_need_no_second_pass(
         "task": "transcribe",
         "chunk_size": ModelParams().chunk_size,
         "asr_options": ASROptions().model_dump(),
-        "vad_method": "pyannote",
-        "vad_options": VADOptions().model_dump(exclude={"vad_method"}),
+        "speech": speech_options(VADOptions()),
         "batch_size": 8,
     }
     declined = transcription.transcribe(audio, **options, aligns_words=lambda language: False)
