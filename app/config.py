@@ -68,6 +68,21 @@ class WorkerSettings(BaseModel):
     docs/runpod.md)."""
 
 
+class RealtimeSettings(BaseModel):
+    """Live transcription over OpenAI's Realtime protocol (`/v1/realtime`)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    max_sessions: int = Field(4, ge=0)
+    """Live sessions open at once in this process; one more is refused with `queue_full` (0 turns live
+    transcription off)."""
+    max_session_seconds: float = Field(3600, gt=0)
+    """How long one session may stay open; it is then ended with `session_expired`."""
+    max_buffer_seconds: float = Field(120, gt=0, le=3600)
+    """Most audio the input buffer holds: without turn detection, audio past it is refused until the buffer is
+    committed or cleared; with it, a turn that long is ended there."""
+
+
 RUNPOD_VOLUME = Path("/runpod-volume")
 
 
@@ -129,6 +144,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     webhook: WebhookSettings = WebhookSettings()
     fetch: FetchSettings = FetchSettings()
+    realtime: RealtimeSettings = RealtimeSettings()
     host: str = "127.0.0.1"
     """Address `python -m app` serves on (the images set `0.0.0.0`)."""
     port: int = Field(8000, ge=1, le=65535)

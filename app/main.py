@@ -15,6 +15,7 @@ from app.api.routes import health, metrics, speech, tasks, voices
 from app.api.routes.web import mount_web
 from app.config import get_settings
 from app.contracts.openai import routes as openai
+from app.contracts.openai_realtime import routes as openai_realtime
 from app.process.executor import start_executor
 from app.process.lifecycle import start_service
 from app.runtime import stop_runtime
@@ -53,6 +54,7 @@ def create_app() -> FastAPI:
     for module in (speech, tasks, voices, health, metrics):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(openai.router)  # documents OpenAI's error shape itself
+    app.include_router(openai_realtime.router)
     app.include_router(health.ping_router)
     mount_web(app)
     document_keys(app)

@@ -7,8 +7,9 @@ import hmac
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.security.utils import get_authorization_scheme_param
+from starlette.requests import HTTPConnection
 
 from app.config import Settings, get_settings
 from app.errors import ServiceError
@@ -19,6 +20,9 @@ log = logging.getLogger(__name__)
 # key; the page must load to ask for one.
 OPEN_PATHS = frozenset({"/", "/health/live", "/health/ready", "/ping"})
 OWNER_LABEL = b"whisperx-task-owner"
+KEY_SUBPROTOCOL = "openai-insecure-api-key."
+"""A WebSocket subprotocol carrying the key: browsers cannot set headers on a WebSocket, so OpenAI's Realtime
+clients offer the key this way."""
 
 
 def key_fingerprint(key: str) -> str:
@@ -36,20 +40,32 @@ def _is_known_key(given: str, keys: list[str]) -> bool:
     return known
 
 
-def _settings(request: Request) -> Settings:
+def _settings(connection: HTTPConnection) -> Settings:
     """The serving runtime's settings, like every other part of a request; before the app has started (only
     while it is being built), the process's."""
-    runtime = getattr(request.app.state, "runtime", None)
+    runtime = getattr(connection.app.state, "runtime", None)
     return runtime.settings if runtime is not None else get_settings()
 
 
-def authenticate(request: Request) -> str | None:
+def _offered_key(connection: HTTPConnection) -> str | None:
+    """The key a caller sends: `Authorization: Bearer <key>`, or on a WebSocket the key subprotocol."""
+    scheme, given = get_authorization_scheme_param(connection.headers.get("Authorization"))
+    if scheme.lower() == "bearer" and given:
+        return given
+    if connection.scope["type"] == "websocket":
+        for subprotocol in connection.scope.get("subprotocols", []):
+            if subprotocol.startswith(KEY_SUBPROTOCOL):
+                return subprotocol.removeprefix(KEY_SUBPROTOCOL)
+    return None
+
+
+def authenticate(connection: HTTPConnection) -> str | None:
     """The caller's owner fingerprint; None when no keys are configured (one shared space) or on open paths."""
-    keys = [key.get_secret_value() for key in _settings(request).api_keys]
-    if not keys or request.url.path in OPEN_PATHS:
+    keys = [key.get_secret_value() for key in _settings(connection).api_keys]
+    if not keys or connection.url.path in OPEN_PATHS:
         return None
-    scheme, given = get_authorization_scheme_param(request.headers.get("Authorization"))
-    if scheme.lower() != "bearer" or not _is_known_key(given, keys):
+    given = _offered_key(connection)
+    if given is None or not _is_known_key(given, keys):
         raise ServiceError("unauthorized", "Send a valid API key as `Authorization: Bearer <key>`.")
     return key_fingerprint(given)
 

@@ -4,10 +4,12 @@ the OpenAI-compatible `/v1` routes OpenAI's statuses and shape (`openai_errors.p
 from __future__ import annotations
 
 import logging
+from typing import cast
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette import status as status_codes
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
@@ -70,9 +72,22 @@ def _allowed_methods(request: Request) -> set[str]:
     return methods
 
 
+async def refuse_websocket(websocket: WebSocket, error: ServiceError) -> None:
+    """Refuse a WebSocket before it opens: the error's status and body as the handshake's answer, where the
+    server can send one; else the socket is closed as a policy violation."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        status, body, headers = error_content(error, websocket.url.path)
+        await websocket.send_denial_response(JSONResponse(body, status_code=status, headers=headers))
+    else:
+        await websocket.close(code=status_codes.WS_1008_POLICY_VIOLATION, reason=error.message[:120])
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
-    async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
+    async def service_error(request: Request, exc: ServiceError) -> JSONResponse | None:
+        if request.scope["type"] == "websocket":  # a WebSocket's dependencies refused it (its key)
+            await refuse_websocket(cast(WebSocket, request), exc)
+            return None
         return error_response(exc, request.url.path, request=request)
 
     @app.exception_handler(RequestValidationError)

@@ -12,6 +12,7 @@ from prometheus_client.registry import Collector
 
 from app.ml.registry import registry as model_registry
 from app.schemas import TaskOut
+from app.services.live_sessions import live_sessions
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,11 @@ class _LiveFigures(Collector):
             loaded_at.add_metric([model.name], model.loaded_at.timestamp())
             idle.add_metric([model.name], model.idle_seconds)
         yield from (loads, loaded_at, idle)
+        yield GaugeMetricFamily(
+            "whisperx_live_sessions",
+            "Live transcription sessions open (/v1/realtime)",
+            value=live_sessions.open,
+        )
 
 
 LIVE = _LiveFigures()
