@@ -61,3 +61,6 @@ export const sendJson = (method, body) => ({
 });
 
 $("#key-cancel").addEventListener("click", () => $("#key-dialog").close(""));
+
+// The key this browser keeps for the server (null until one was asked for).
+export const storedKey = () => localStorage.getItem(KEY_STORE);
