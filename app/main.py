@@ -16,6 +16,7 @@ from app.api.routes.web import mount_web
 from app.config import get_settings
 from app.contracts.openai import routes as openai
 from app.contracts.openai_realtime import routes as openai_realtime
+from app.contracts.whisperx_fastapi import speakers
 from app.process.executor import start_executor
 from app.process.lifecycle import start_service
 from app.runtime import stop_runtime
@@ -51,7 +52,7 @@ def create_app() -> FastAPI:
         BodyLimitMiddleware, max_bytes=int(settings.limits.max_upload_mb * 2**20) + FORM_FIELDS_ALLOWANCE
     )
     app.add_middleware(RequestIdMiddleware)
-    for module in (speech, tasks, voices, health, metrics):
+    for module in (speech, tasks, voices, speakers, health, metrics):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(openai.router)  # documents OpenAI's error shape itself
     app.include_router(openai_realtime.router)

@@ -128,6 +128,15 @@ class DiarizeParams(_Params):
     identify_speakers: bool = Field(
         False, description="Name each speaker after the enrolled voice it matches, among all in the library"
     )
+    return_embeddings: bool = Field(
+        False,
+        description="Give each speaker's voice embedding in the result: `speaker_embeddings`, by speaker",
+    )
+    auto_store_speakers: bool = Field(
+        False,
+        description="Enroll each speaker no enrolled voice matched as a new voice taken from the task, named "
+        "`SPEAKER_00 of task <id>`",
+    )
 
     @field_validator("known_speakers", mode="before")
     @classmethod

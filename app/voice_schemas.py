@@ -73,6 +73,7 @@ class VoiceOut(BaseModel):
     id: str
     name: str
     description: str | None
+    task_id: str | None = Field(description="The diarizing task the voice was taken from, if it was")
     clips: int = Field(description="Clips kept (a voice enrolled from a task's speaker has none)")
     seconds: float = Field(description="Seconds of audio in its clips")
     backends: list[str] = Field(description="The diarizers that have embedded it")

@@ -110,7 +110,7 @@ def identification(url: str, voices: int, runs: int, dimension: int) -> float:
     timings = []
     for _ in range(runs):
         started = time.perf_counter()
-        identifiers, names, matrix = repository.embeddings(owner, "bench")
+        identifiers, names, matrix = repository.embeddings(owner, "bench", dimension)
         similarities = speaker_names.cosine_similarities(clip[None, :], matrix)[0]
         best = names[int(np.argmax(similarities))]
         timings.append(time.perf_counter() - started)

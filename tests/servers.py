@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -109,3 +110,15 @@ def in_process_app(data_dir: Path, **env: str) -> Iterator[TestClient]:
             yield client
         stop_runtime()
         get_settings.cache_clear()
+
+
+def finished(client: httpx.Client, identifier: str, timeout: float = 600) -> dict[str, Any]:
+    """A task once it has completed (polled on `/task/{id}`); it failing or outlasting `timeout` fails the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = client.get(f"/task/{identifier}").json()
+        if task["status"] in ("completed", "failed"):
+            assert task["status"] == "completed", task["error"]
+            return task  # type: ignore[no-any-return]
+        time.sleep(0.5)
+    raise AssertionError(f"task {identifier} did not finish")

@@ -39,7 +39,7 @@ def error_content(
     if is_openai_path(path):
         status, body, headers = openai_error_content(error)
     elif is_whisperx_fastapi_route(method, path):
-        status, body = whisperx_fastapi.whisperx_error_content(error, request_id)
+        status, body = whisperx_fastapi.whisperx_error_content(error, request_id, path)
         headers = {}
     else:
         status, body, headers = error.http_status, {"error": error.to_dict()}, {}

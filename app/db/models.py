@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -144,18 +145,22 @@ class WebhookDelivery(Base):
 
 
 class Voice(Base):
-    """A person's enrolled voice, owned by an API key like a task, named so requests can name it."""
+    """A person's enrolled voice, owned by an API key like a task, named so requests can name it. Names enrolled
+    through our routes are unique per owner (`app.services.voices`); whisperX-FastAPI's `/speakers` may repeat
+    a label, as it does."""
 
     __tablename__ = "voices"
-    __table_args__ = (UniqueConstraint("owner_key", "name"),)
+    __table_args__ = (Index("ix_voices_owner_key_name", "owner_key", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     identifier: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
     owner: Mapped[str | None] = mapped_column(String(64), index=True)
     owner_key: Mapped[str] = mapped_column(String(64))
-    """`owner`, or an empty string when keys are off: unique with the name on every database (NULLs are not)."""
+    """`owner`, or an empty string when keys are off: one value to look names up by on every database."""
     name: Mapped[str] = mapped_column(String(64))
     description: Mapped[str | None] = mapped_column(Text)
+    task_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    """The diarizing task the voice was taken from, if it was."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Voice, VoiceClip, VoiceEmbedding, utcnow
@@ -22,6 +21,7 @@ class VoiceRecord:
     identifier: str
     name: str
     description: str | None
+    task_id: str | None
     clips: int
     seconds: float
     backends: tuple[str, ...]
@@ -31,6 +31,11 @@ class VoiceRecord:
 
 class NameTaken(Exception):
     """Another voice of the same owner has that name."""
+
+
+def _name_taken(session: Session, owner: str | None, name: str, *, besides: int | None = None) -> bool:
+    query = select(Voice.id).where(Voice.owner_key == (owner or ""), Voice.name == name, Voice.id != besides)
+    return session.scalars(query.limit(1)).first() is not None
 
 
 def to_pcm(samples: np.ndarray) -> bytes:
@@ -54,15 +59,19 @@ class VoiceRepository:
         name: str,
         description: str | None,
         clips: Iterable[tuple[np.ndarray, str | None]],
+        task_id: str | None = None,
+        unique_name: bool = True,
     ) -> str:
-        """A new voice with its clips (16 kHz samples and where each came from); its identifier."""
+        """A new voice with its clips (16 kHz samples and where each came from); its identifier. With
+        `unique_name`, `NameTaken` when the owner has a voice of that name."""
         with self._sessions.begin() as session:
-            voice = Voice(owner=owner, owner_key=owner or "", name=name, description=description)
+            if unique_name and _name_taken(session, owner, name):
+                raise NameTaken(name)
+            voice = Voice(
+                owner=owner, owner_key=owner or "", name=name, description=description, task_id=task_id
+            )
             session.add(voice)
-            try:
-                session.flush()
-            except IntegrityError:
-                raise NameTaken(name) from None
+            session.flush()
             self._add_clips(session, voice.id, clips)
             return voice.identifier
 
@@ -86,34 +95,44 @@ class VoiceRepository:
             session.add(VoiceClip(voice_id=voice_id, pcm=to_pcm(samples), seconds=seconds, source=source))
 
     def update(
-        self, owner: str | None, identifier: str, *, name: str | None = None, description: str | None = None
+        self,
+        owner: str | None,
+        identifier: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        unique_name: bool = True,
     ) -> bool:
-        """Rename or describe a voice (what is given changes). False when there is no such voice."""
+        """Rename or describe a voice (what is given changes). False when there is no such voice; with
+        `unique_name`, `NameTaken` when another voice of the owner has the new name."""
         with self._sessions.begin() as session:
             voice = self._voice(session, owner, identifier)
             if voice is None:
                 return False
             if name is not None:
+                if unique_name and _name_taken(session, owner, name, besides=voice.id):
+                    raise NameTaken(name)
                 voice.name = name
             if description is not None:
                 voice.description = description
             voice.updated_at = utcnow()
-            try:
-                session.flush()
-            except IntegrityError:
-                raise NameTaken(name or "") from None
             return True
 
     def delete(self, owner: str | None, identifier: str) -> bool:
+        return self._delete(owner, Voice.identifier == identifier) > 0
+
+    def delete_from_task(self, owner: str | None, task_id: str) -> int:
+        """Delete the voices taken from a task; how many there were."""
+        return self._delete(owner, Voice.task_id == task_id)
+
+    def _delete(self, owner: str | None, which: ColumnElement[bool]) -> int:
         with self._sessions.begin() as session:
-            voice = self._voice(session, owner, identifier)
-            if voice is None:
-                return False
-            # Clips and embeddings go with it (also where the database does not cascade).
-            session.execute(delete(VoiceClip).where(VoiceClip.voice_id == voice.id))
-            session.execute(delete(VoiceEmbedding).where(VoiceEmbedding.voice_id == voice.id))
-            session.delete(voice)
-            return True
+            ids = list(session.scalars(select(Voice.id).where(Voice.owner_key == (owner or ""), which)))
+            # Clips and embeddings go with them (also where the database does not cascade).
+            session.execute(delete(VoiceClip).where(VoiceClip.voice_id.in_(ids)))
+            session.execute(delete(VoiceEmbedding).where(VoiceEmbedding.voice_id.in_(ids)))
+            session.execute(delete(Voice).where(Voice.id.in_(ids)))
+            return len(ids)
 
     def get(self, owner: str | None, identifier: str) -> VoiceRecord | None:
         records = self._records(owner, identifiers=[identifier])
@@ -130,18 +149,37 @@ class VoiceRepository:
             )
             return {name: identifier for name, identifier in rows}
 
-    def list(self, owner: str | None, *, name_contains: str | None = None) -> list[VoiceRecord]:
-        return self._records(owner, name_contains=name_contains)
+    def list(
+        self,
+        owner: str | None,
+        *,
+        name_contains: str | None = None,
+        task_id: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[VoiceRecord]:
+        """The owner's voices by name (those whose name contains `name_contains`, those taken from `task_id`)."""
+        return self._records(owner, name_contains=name_contains, task_id=task_id, limit=limit, offset=offset)
 
     def _records(
-        self, owner: str | None, *, identifiers: list[str] | None = None, name_contains: str | None = None
+        self,
+        owner: str | None,
+        *,
+        identifiers: list[str] | None = None,
+        name_contains: str | None = None,
+        task_id: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[VoiceRecord]:
         with self._sessions() as session:
-            query = select(Voice).where(Voice.owner_key == (owner or "")).order_by(Voice.name)
+            query = select(Voice).where(Voice.owner_key == (owner or "")).order_by(Voice.name, Voice.id)
             if identifiers is not None:
                 query = query.where(Voice.identifier.in_(identifiers))
             if name_contains:
                 query = query.where(func.lower(Voice.name).contains(name_contains.lower()))
+            if task_id is not None:
+                query = query.where(Voice.task_id == task_id)
+            query = query.limit(limit).offset(offset)
             voices = list(session.scalars(query))
             ids = [voice.id for voice in voices]
             clips = {
@@ -164,6 +202,7 @@ class VoiceRepository:
                     identifier=voice.identifier,
                     name=voice.name,
                     description=voice.description,
+                    task_id=voice.task_id,
                     clips=clips.get(voice.id, (0, 0.0))[0],
                     seconds=round(float(clips.get(voice.id, (0, 0.0))[1]), 3),
                     backends=tuple(sorted(backends.get(voice.id, []))),
@@ -202,24 +241,40 @@ class VoiceRepository:
             )
 
     def embeddings(
-        self, owner: str | None, backend: str, *, names: Iterable[str] | None = None
+        self,
+        owner: str | None,
+        backend: str | None,
+        dimension: int,
+        *,
+        names: Iterable[str] | None = None,
     ) -> tuple[list[str], list[str], np.ndarray]:
-        """The owner's voices embedded by `backend` (all, or those `names`): their identifiers, their names and
-        one (voices, dimension) matrix, read in one query."""
+        """The owner's voices embedded by `backend` (any, with None) in `dimension` dimensions (all, or those
+        `names`): their identifiers, their names and one (voices, dimension) matrix, read in one query."""
         with self._sessions() as session:
             query = (
                 select(Voice.identifier, Voice.name, VoiceEmbedding.vector)
                 .join(VoiceEmbedding, VoiceEmbedding.voice_id == Voice.id)
-                .where(Voice.owner_key == (owner or ""), VoiceEmbedding.backend == backend)
+                .where(Voice.owner_key == (owner or ""), VoiceEmbedding.dimension == dimension)
                 .order_by(Voice.id)
             )
+            if backend is not None:
+                query = query.where(VoiceEmbedding.backend == backend)
             if names is not None:
                 query = query.where(Voice.name.in_(list(names)))
             rows = session.execute(query).all()
-        if not rows:
-            return [], [], np.zeros((0, 0), dtype=np.float32)
-        matrix = np.frombuffer(b"".join(row[2] for row in rows), dtype="<f4").reshape(len(rows), -1)
+        matrix = np.frombuffer(b"".join(row[2] for row in rows), dtype="<f4").reshape(len(rows), dimension)
         return [row[0] for row in rows], [row[1] for row in rows], matrix
+
+    def vectors(self, owner: str | None, identifiers: Iterable[str]) -> dict[str, np.ndarray]:
+        """Each of those voices' latest embedding (by whichever diarizer made it last), by identifier."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(Voice.identifier, VoiceEmbedding.vector)
+                .join(Voice, Voice.id == VoiceEmbedding.voice_id)
+                .where(Voice.owner_key == (owner or ""), Voice.identifier.in_(list(identifiers)))
+                .order_by(VoiceEmbedding.id)
+            ).all()
+        return {identifier: np.frombuffer(vector, dtype="<f4") for identifier, vector in rows}
 
     def unembedded(self, owner: str | None, backend: str, *, names: Iterable[str] | None = None) -> list[str]:
         """Identifiers of the owner's voices (all, or those `names`) that `backend` has not embedded yet."""

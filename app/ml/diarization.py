@@ -46,9 +46,11 @@ def load_diarizer(device: str, *, model_name: str, hf_token: SecretStr | None) -
     return registry.get(("diarize", model_name if hf_token else "embedded", device), load)  # type: ignore[no-any-return]
 
 
-def diarizer_backend(device: str, *, model_name: str, hf_token: SecretStr | None) -> str:
-    """Which diarizer runs (and so whose embeddings voices are compared in), loading it if need be."""
-    return load_diarizer(device, model_name=model_name, hf_token=hf_token)[1]
+def embedding_space(device: str, *, model_name: str, hf_token: SecretStr | None) -> tuple[str, int]:
+    """Which diarizer runs, and so whose embeddings voices are compared in, and their dimension; loading it if
+    need be."""
+    pipeline, backend = load_diarizer(device, model_name=model_name, hf_token=hf_token)
+    return backend, int(pipeline.model._embedding.dimension)
 
 
 def embed_voice(
@@ -85,7 +87,7 @@ def diarize(
     """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend", "speaker_embeddings"}`;
     `on_progress` hears the percent done after each batch of embeddings, and may raise to stop. Speakers whose
     voice matches one of the `references` (name → 16 kHz clip) or enrolled `voices` (name → embedding by this
-    diarizer, `diarizer_backend`) take its name, and `known_speakers` says who matched whom (a voice that
+    diarizer, `embedding_space`) take its name, and `known_speakers` says who matched whom (a voice that
     matched nobody is left out when more than `speaker_names.REPORTED_UNMATCHED` were looked for).
     `speaker_embeddings` holds each speaker's centroid, by the speaker's label in `segments`. The embedded
     diarizer takes the recording's speaker activity (`app.ml.segmentation`) when the VAD computed it already;

@@ -80,7 +80,7 @@ def _full_process(job: SpeechToTextJob, audio: Audio, progress: Progress, scope:
     result = run_full_pipeline(
         audio.samples, job, scope.settings, progress=progress, **_known_voices(job.diarize_params, scope)
     )
-    return keep_speaker_embeddings(scope.runtime, scope.task_id, result)
+    return keep_speaker_embeddings(scope.runtime, scope.owner, scope.task_id, job.diarize_params, result)
 
 
 def _transcription(job: TranscribeJob, audio: Audio, progress: Progress, scope: TaskScope) -> dict[str, Any]:
@@ -135,7 +135,7 @@ def _diarization(job: DiarizeJob, audio: Audio, progress: Progress, scope: TaskS
         on_progress=lambda percent: progress(percent / 100, "diarize"),
         **_known_voices(job.diarize_params, scope),
     )
-    result = keep_speaker_embeddings(scope.runtime, scope.task_id, result)
+    result = keep_speaker_embeddings(scope.runtime, scope.owner, scope.task_id, job.diarize_params, result)
     return {**result, "audio_duration": round(audio.duration, 3)}
 
 

@@ -19,7 +19,7 @@ from app.db.voices import NameTaken, VoiceRecord
 from app.errors import NotFoundError, ServiceError
 from app.ml import diarization, speaker_names
 from app.runtime import Runtime
-from app.schemas import DiarizeParams
+from app.schemas import DIARIZATION_LABEL, DiarizeParams
 from app.voice_schemas import (
     ClipSource,
     VoiceClips,
@@ -63,7 +63,7 @@ def _load_clips(sources: list[ClipSource], settings: Settings) -> list[tuple[np.
     return clips
 
 
-def _diarizer(settings: Settings) -> dict[str, Any]:
+def diarizer_options(settings: Settings) -> dict[str, Any]:
     return {
         "device": settings.resolved_device,
         "model_name": settings.diarization_model,
@@ -72,7 +72,7 @@ def _diarizer(settings: Settings) -> dict[str, Any]:
 
 
 def _embed(runtime: Runtime, owner: str | None, identifier: str, clips: list[np.ndarray]) -> None:
-    backend, vector = diarization.embed_voice(clips, **_diarizer(runtime.settings))
+    backend, vector = diarization.embed_voice(clips, **diarizer_options(runtime.settings))
     runtime.voices.set_embedding(owner, identifier, backend, vector)
 
 
@@ -103,7 +103,9 @@ def enroll_task_speaker(runtime: Runtime, owner: str | None, request: VoiceFromT
         message = f"Task {task_id!r} has no speaker {speaker!r}; its speakers: {speakers}."
         raise ServiceError("invalid_input", message, details=[{"field": "speaker", "message": message}])
     try:
-        identifier = runtime.voices.create(owner=owner, name=name, description=request.description, clips=[])
+        identifier = runtime.voices.create(
+            owner=owner, name=name, description=request.description, clips=[], task_id=task_id
+        )
     except NameTaken:
         raise _name_taken(name) from None
     runtime.voices.set_embedding(owner, identifier, kept["backend"], np.asarray(vector, np.float32))
@@ -127,8 +129,9 @@ def get_voice(runtime: Runtime, owner: str | None, identifier: str) -> VoiceOut:
     return _out(record)
 
 
-def list_voices(runtime: Runtime, owner: str | None, *, name_contains: str | None = None) -> list[VoiceOut]:
-    return [_out(record) for record in runtime.voices.list(owner, name_contains=name_contains)]
+def list_voices(runtime: Runtime, owner: str | None, **which: Any) -> list[VoiceOut]:
+    """The owner's voices by name; `which` narrows them as `VoiceRepository.list` does."""
+    return [_out(record) for record in runtime.voices.list(owner, **which)]
 
 
 def update_voice(runtime: Runtime, owner: str | None, identifier: str, request: VoiceUpdate) -> VoiceOut:
@@ -152,12 +155,12 @@ def _library(
 ) -> tuple[str, list[str], list[str], np.ndarray]:
     """The owner's voices (all, or those `names`) in the embeddings of the diarizer in use, embedding from
     their clips those it has not embedded yet: its backend, identifiers, names and matrix."""
-    backend = diarization.diarizer_backend(**_diarizer(settings))
+    backend, dimension = diarization.embedding_space(**diarizer_options(settings))
     for identifier in runtime.voices.unembedded(owner, backend, names=names):
         clips = runtime.voices.clips(owner, identifier)
         if clips:
             _embed(runtime, owner, identifier, clips)
-    return backend, *runtime.voices.embeddings(owner, backend, names=names)
+    return backend, *runtime.voices.embeddings(owner, backend, dimension, names=names)
 
 
 def identify_voice(
@@ -168,7 +171,7 @@ def identify_voice(
     settings = runtime.settings
     ((samples, _),) = _load_clips([clip], settings)
     backend, identifiers, names, matrix = _library(runtime, owner, None, settings)
-    _, vector = diarization.embed_voice([samples], **_diarizer(settings))
+    _, vector = diarization.embed_voice([samples], **diarizer_options(settings))
     if not identifiers:
         return VoiceIdentified(match=None, candidates=[], backend=backend)
     similarities = speaker_names.cosine_similarities(vector[None, :], matrix)[0]
@@ -203,11 +206,30 @@ def enrolled_voices(runtime: Runtime, owner: str | None, params: DiarizeParams) 
     return dict(zip(found, matrix, strict=True))
 
 
-def keep_speaker_embeddings(runtime: Runtime, task_id: str, result: dict[str, Any]) -> dict[str, Any]:
-    """Take the speakers' centroids out of a diarizing result and keep them with the task (never in a
-    response), so a speaker can be enrolled later."""
-    speakers = result.pop("speaker_embeddings", None)
+def keep_speaker_embeddings(
+    runtime: Runtime, owner: str | None, task_id: str, params: DiarizeParams, result: dict[str, Any]
+) -> dict[str, Any]:
+    """Keep the speakers' centroids with the task, so a speaker can be enrolled later; they stay in the result
+    only with `return_embeddings`. With `auto_store_speakers`, each speaker no enrolled voice named becomes a
+    voice of its own, taken from the task and named `SPEAKER_00 of task <id>` (rename it to name it)."""
+    speakers = (
+        result.get("speaker_embeddings")
+        if params.return_embeddings
+        else result.pop("speaker_embeddings", None)
+    )
     backend = result.get("backend") or (result.get("backends") or {}).get("diarization")
-    if speakers is not None and backend:
-        runtime.tasks.keep_speaker_embeddings(task_id, {"backend": backend, "speakers": speakers})
+    if speakers is None or not backend:
+        return result
+    runtime.tasks.keep_speaker_embeddings(task_id, {"backend": backend, "speakers": speakers})
+    if params.auto_store_speakers:
+        for label, vector in speakers.items():
+            if DIARIZATION_LABEL.fullmatch(label):
+                identifier = runtime.voices.create(
+                    owner=owner,
+                    name=f"{label} of task {task_id}",
+                    description=None,
+                    clips=[],
+                    task_id=task_id,
+                )
+                runtime.voices.set_embedding(owner, identifier, backend, np.asarray(vector, np.float32))
     return result

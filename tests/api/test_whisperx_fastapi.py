@@ -15,7 +15,7 @@ import pytest
 
 from tests.corpus import SAMPLE_WAV
 from tests.local_http import LocalServer, local_server
-from tests.servers import api_server, free_port
+from tests.servers import api_server, finished, free_port
 
 pytestmark = pytest.mark.server  # starts a server or worker process: left out of `make check`
 
@@ -50,17 +50,6 @@ def queued(response: httpx.Response) -> str:
     assert response.status_code == 200, response.text
     assert "Task queued" in response.json()["message"]
     return str(response.json()["identifier"])
-
-
-def finished(client: httpx.Client, identifier: str, timeout: float = 600) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        task = client.get(f"/task/{identifier}").json()
-        if task["status"] in ("completed", "failed"):
-            assert task["status"] == "completed", task["error"]
-            return task  # type: ignore[no-any-return]
-        time.sleep(0.5)
-    raise AssertionError(f"task {identifier} did not finish")
 
 
 def test_health_bodies_carry_its_keys(client: httpx.Client) -> None:

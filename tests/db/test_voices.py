@@ -60,11 +60,12 @@ def test_embeddings_are_kept_per_diarizer_and_dropped_with_new_clips_or_the_voic
     voices.set_embedding(ALICE, first, "hub", np.array([0.5, 0.5]))
     voices.set_embedding(ALICE, first, "embedded", np.array([0.0, 0.0, 1.0]))  # replaces, never duplicates
 
-    identifiers, names, matrix = voices.embeddings(ALICE, "embedded")
+    identifiers, names, matrix = voices.embeddings(ALICE, "embedded", 3)
     assert identifiers == [first, second] and names == ["One", "Two"]
     assert matrix.tolist() == [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
-    assert voices.embeddings(ALICE, "embedded", names=["Two"])[1] == ["Two"]
-    assert voices.embeddings(BOB, "embedded")[0] == []
+    assert voices.embeddings(ALICE, "embedded", 3, names=["Two"])[1] == ["Two"]
+    assert voices.embeddings(BOB, "embedded", 3)[0] == []
+    assert voices.embeddings(ALICE, "hub", 3)[0] == [] and voices.embeddings(ALICE, None, 2)[0] == [first]
     assert voices.unembedded(ALICE, "hub") == [second]
     assert voices.get(ALICE, first).backends == ("embedded", "hub")  # type: ignore[union-attr]
 

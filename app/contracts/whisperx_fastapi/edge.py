@@ -23,11 +23,14 @@ from app.process.health import DatabaseHealth, HealthReport
 
 ROUTES = re.compile(
     r"^(POST /(speech-to-text|speech-to-text-url|service/(transcribe|align|diarize|combine))"
-    r"|GET /task/[^/]+|DELETE /task/[^/]+/delete|GET /health(/live|/ready)?)/?$"
+    r"|GET /task/[^/]+|DELETE /task/[^/]+/delete|GET /health(/live|/ready)?"
+    r"|(GET|POST|DELETE) /speakers|POST /speakers/(search|identify)|(GET|PUT|DELETE) /speakers/[^/]+)/?$"
 )
 
 ERROR_NAMES = {"not_found": "TASK_NOT_FOUND", "download_failed": "FILE_DOWNLOAD_ERROR"}
 """Its names of our codes, where a client of it reads them."""
+SPEAKER_ERROR_NAMES = {**ERROR_NAMES, "not_found": "SPEAKER_NOT_FOUND"}
+"""Its names on its `/speakers` routes."""
 ERROR_STATUSES = {"not_audio": 400, "download_failed": 503}
 """Its statuses, where they differ from ours: an unsupported file is 400, a failed download 503."""
 DOCUMENT_FIELDS = ("transcript", "aligned_transcript", "diarization_result")
@@ -42,11 +45,14 @@ def error_status(error: ServiceError) -> int:
     return ERROR_STATUSES.get(error.code, error.http_status)
 
 
-def whisperx_error_content(error: ServiceError, correlation_id: str | None) -> tuple[int, dict[str, Any]]:
-    """Status and body of `error` on its routes: our body, its names beside."""
+def whisperx_error_content(
+    error: ServiceError, correlation_id: str | None, path: str = ""
+) -> tuple[int, dict[str, Any]]:
+    """Status and body of `error` on its route at `path`: our body, its names beside."""
+    names = SPEAKER_ERROR_NAMES if path.startswith("/speakers") else ERROR_NAMES
     body = {
         **error.to_dict(),
-        "code": ERROR_NAMES.get(error.code, error.code),
+        "code": names.get(error.code, error.code),
         "service_code": error.code,
         "correlation_id": correlation_id,
     }

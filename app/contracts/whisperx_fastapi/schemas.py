@@ -109,6 +109,15 @@ class DiarizeQuery(_QueryGroup):
 
     min_speakers: int | None = None
     max_speakers: int | None = None
+    return_embeddings: bool | None = Field(
+        None, description="Give each speaker's voice embedding in the result"
+    )
+    identify_speakers: bool | None = Field(
+        None, description="Name speakers after the stored speakers (`/speakers`) they match"
+    )
+    auto_store_speakers: bool | None = Field(
+        None, description="Store each speaker no stored speaker matched, linked to the task"
+    )
 
 
 class DeviceQuery(_QueryGroup):
@@ -175,9 +184,15 @@ def task_type_name(task_type: str) -> str:
 
 
 def diarization_turns(result: Any) -> Any:
-    """A diarization result as its list of `{label, speaker, start, end}` (`label` repeats the speaker)."""
+    """A diarization result as its list of `{label, speaker, start, end}` (`label` repeats the speaker); with
+    the speakers' embeddings, `{"segments": that list, "speaker_embeddings"}`."""
     if not isinstance(result, dict) or not isinstance(result.get("segments"), list):
         return result
+    if "speaker_embeddings" in result:
+        return {
+            "segments": diarization_turns({"segments": result["segments"]}),
+            "speaker_embeddings": result["speaker_embeddings"],
+        }
     return [
         {
             "label": turn.get("speaker"),

@@ -1,0 +1,97 @@
+"""The voice library given and searched as embedding vectors, as whisperX-FastAPI's `/speakers` works with it:
+a voice stored from a vector (one a diarizing task returned with `return_embeddings`), its vector changed,
+and the voices most like a vector.
+
+A vector stored here is taken as the diarizer in use embeds voices, so later diarizations name that voice
+when the dimensions agree; a vector of another dimension is kept and searched, and names nobody.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.errors import NotFoundError
+from app.ml import diarization, speaker_names
+from app.runtime import Runtime
+from app.services.voices import diarizer_options, get_voice
+from app.voice_schemas import VoiceOut
+
+
+@dataclass(frozen=True)
+class VoiceVector:
+    voice: VoiceOut
+    vector: list[float]
+
+
+@dataclass(frozen=True)
+class VoiceSimilarity:
+    voice: VoiceVector
+    similarity: float
+
+
+def _backend(runtime: Runtime) -> str:
+    return diarization.embedding_space(**diarizer_options(runtime.settings))[0]
+
+
+def with_vectors(runtime: Runtime, owner: str | None, voices: list[VoiceOut]) -> list[VoiceVector]:
+    """Each voice with its latest embedding (empty when it has none)."""
+    vectors = runtime.voices.vectors(owner, [voice.id for voice in voices])
+    return [VoiceVector(voice, [float(x) for x in vectors.get(voice.id, [])]) for voice in voices]
+
+
+def store_voice_vector(
+    runtime: Runtime,
+    owner: str | None,
+    *,
+    name: str,
+    vector: list[float],
+    description: str | None = None,
+    task_id: str | None = None,
+) -> str:
+    """A new voice from a vector (its name may repeat another voice's); its identifier."""
+    identifier = runtime.voices.create(
+        owner=owner, name=name, description=description, clips=[], task_id=task_id, unique_name=False
+    )
+    runtime.voices.set_embedding(owner, identifier, _backend(runtime), np.asarray(vector, np.float32))
+    return identifier
+
+
+def update_voice_vector(
+    runtime: Runtime,
+    owner: str | None,
+    identifier: str,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    vector: list[float] | None = None,
+) -> None:
+    """Rename, describe or re-embed a voice (what is given changes; its name may repeat another voice's)."""
+    if not runtime.voices.update(owner, identifier, name=name, description=description, unique_name=False):
+        raise NotFoundError("Voice", identifier)
+    if vector is not None:
+        runtime.voices.set_embedding(owner, identifier, _backend(runtime), np.asarray(vector, np.float32))
+
+
+def search_voice_vectors(
+    runtime: Runtime, owner: str | None, vector: list[float], *, threshold: float, limit: int
+) -> list[VoiceSimilarity]:
+    """The voices whose embeddings (by any diarizer, in the vector's dimension) reach `threshold` cosine
+    similarity with `vector`, most similar first, at most `limit`: one scan of one matrix."""
+    identifiers, _names, matrix = runtime.voices.embeddings(owner, None, len(vector))
+    if not identifiers:
+        return []
+    similarities = speaker_names.cosine_similarities(np.asarray(vector, np.float64)[None, :], matrix)[0]
+    best: dict[str, float] = {}
+    for index in np.argsort(-similarities):
+        if similarities[index] < threshold or len(best) == limit:
+            break
+        best.setdefault(identifiers[index], round(float(similarities[index]), 4))
+    found = with_vectors(runtime, owner, [get_voice(runtime, owner, identifier) for identifier in best])
+    return [VoiceSimilarity(voice, best[voice.voice.id]) for voice in found]
+
+
+def delete_task_voices(runtime: Runtime, owner: str | None, task_id: str) -> int:
+    """Delete the voices taken from a task; how many there were."""
+    return runtime.voices.delete_from_task(owner, task_id)
