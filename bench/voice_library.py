@@ -6,12 +6,12 @@ many enrolled voices on SQLite and PostgreSQL.
     .venv/bin/python bench/voice_library.py --no-naming
 
 Naming: five espeak-ng voices each say two enrolment sentences (one recording); three of them (and a sixth, never
-enrolled) then talk in a dialogue of other sentences (another recording), which the configured diarizer diarizes
-with the whole library as known voices (`identify_speakers`). The voice never enrolled is one the diarizer tells
-apart from the others: two espeak-ng male voices embed alike (similarity about 0.93, as close as two clips of one
-voice), so the diarizer hears them as one speaker and no threshold can name them apart. Each diarized turn is scored
-against the true speaker it covers most: named right, named wrong (another enrolled voice, or a name given to the
-voice never enrolled), or left unnamed. Identification: `--voices` voices with random unit embeddings of the
+enrolled) then talk in a dialogue of twenty other sentences (another recording), which the configured diarizer
+diarizes with the whole library as known voices (`identify_speakers`). The diarizer merges the sixth voice's
+turns into enrolled speakers; a turn whose own voice is more like another enrolled voice keeps its label rather
+than the name. Each diarized turn is scored against the true speaker it covers most, as a share of the turns and
+of their time: named right, named wrong (another enrolled voice, or a name given to the voice never enrolled), or
+left unnamed. Identification: `--voices` voices with random unit embeddings of the
 diarizer's size are enrolled, and one clip's embedding is compared with all of them: the library read in one query
 and one vectorised scan, median over `--runs`.
 """
@@ -61,10 +61,23 @@ CONVERSATION = [
     ("B", "i will send the report to everyone tonight after dinner"),
     ("F", "thank you and please include the travel costs as well"),
     ("C", "of course i have them ready in a spreadsheet already"),
+    ("A", "before we finish can someone book the room for thursday"),
+    ("F", "i can do that right after this call if nobody minds"),
+    ("B", "the projector in that room was broken last time we met"),
+    ("C", "then let us ask the front desk to check it tomorrow"),
+    ("F", "good idea i will mention it when i book the room"),
+    ("A", "one more thing the new hires start on the first of june"),
+    ("B", "we should plan a short welcome lunch for all of them"),
+    ("C", "there is a nice place near the station that takes groups"),
+    ("F", "let us keep the budget small this quarter please"),
+    ("A", "agreed a simple lunch is enough for a first day"),
+    ("C", "i will look at the menu and share a few options"),
+    ("B", "great then we are done thank you all for your time"),
 ]
 
 
-def naming() -> dict[str, float]:
+def naming() -> dict[str, tuple[float, float]]:
+    """Each outcome's share of the diarized turns, and of their seconds."""
     settings = get_settings()
     diarizer = {"device": "cpu", "model_name": settings.diarization_model, "hf_token": settings.hf_token}
     library = {
@@ -78,22 +91,28 @@ def naming() -> dict[str, float]:
     for word in truth:
         reference[Segment(word.start, word.end)] = word.speaker
     result = diarization.diarize(audio, voices=library, **diarizer)
-    counts = {"right": 0, "wrong": 0, "unnamed": 0, "unknown kept unnamed": 0}
+    outcomes = ("right", "wrong", "unnamed", "unknown kept unnamed")
+    turns, seconds = dict.fromkeys(outcomes, 0.0), dict.fromkeys(outcomes, 0.0)
     for turn in result["segments"]:
         overlap = reference.crop(Segment(turn["start"], turn["end"]))
         true = max(overlap.labels(), key=lambda label: overlap.label_timeline(label).duration(), default=None)
         named = turn["speaker"] if turn["speaker"] in library else None
         if true in library:
-            counts["right" if named == true else "wrong" if named else "unnamed"] += 1
+            outcome = "right" if named == true else "wrong" if named else "unnamed"
         else:
-            counts["wrong" if named else "unknown kept unnamed"] += 1
-    total = sum(counts.values())
+            outcome = "wrong" if named else "unknown kept unnamed"
+        turns[outcome] += 1
+        seconds[outcome] += turn["end"] - turn["start"]
     print(
-        f"backend {result['backend']}; {total} turns; threshold {diarization.match_threshold(result['backend'])}"
+        f"backend {result['backend']}; {sum(turns.values()):.0f} turns; "
+        f"threshold {diarization.match_threshold(result['backend'])}"
     )
     for name, match in result.get("known_speakers", {}).items():
         print(f"  enrolled {name}: {match}")
-    return {key: value / total for key, value in counts.items()}
+    return {
+        outcome: (turns[outcome] / sum(turns.values()), seconds[outcome] / sum(seconds.values()))
+        for outcome in outcomes
+    }
 
 
 def identification(url: str, voices: int, runs: int, dimension: int) -> float:
@@ -130,9 +149,9 @@ def main() -> None:
     args = parser.parse_args()
     if not args.no_naming:
         rates = naming()
-        print("| turns | rate |\n| --- | --- |")
-        for key, rate in rates.items():
-            print(f"| {key} | {rate:.1%} |")
+        print("| turns | share of turns | share of their time |\n| --- | --- | --- |")
+        for key, (by_turn, by_time) in rates.items():
+            print(f"| {key} | {by_turn:.1%} | {by_time:.1%} |")
     print()
     print(f"| database | identify among {args.voices} voices, median of {args.runs} |\n| --- | --- |")
     with tempfile.TemporaryDirectory() as folder:

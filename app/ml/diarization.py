@@ -87,8 +87,10 @@ def diarize(
     """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend", "speaker_embeddings"}`;
     `on_progress` hears the percent done after each batch of embeddings, and may raise to stop. Speakers whose
     voice matches one of the `references` (name → 16 kHz clip) or enrolled `voices` (name → embedding by this
-    diarizer, `embedding_space`) take its name, and `known_speakers` says who matched whom (a voice that
-    matched nobody is left out when more than `speaker_names.REPORTED_UNMATCHED` were looked for).
+    diarizer, `embedding_space`) take its name, except a turn whose own voice is more like another of those
+    (`speaker_names.turns_of_someone_else`: it keeps the diarizer's label), and `known_speakers` says who
+    matched whom (a voice that matched nobody is left out when more than `speaker_names.REPORTED_UNMATCHED`
+    were looked for).
     `speaker_embeddings` holds each speaker's centroid, by the speaker's label in `segments`. The embedded
     diarizer takes the recording's speaker activity (`app.ml.segmentation`) when the VAD computed it already;
     the hub pipeline segments with its own model."""
@@ -110,8 +112,13 @@ def diarize(
         speaker_names.match_speakers(centroids, known, threshold=match_threshold(backend)) if known else {}
     )
     names = speaker_names.speaker_names(matches)
+    turns = _segments(frame)
+    someone_else = speaker_names.turns_of_someone_else(pipeline.model._embedding, audio, turns, names, known)
+    for index, turn in enumerate(turns):
+        if index not in someone_else:
+            turn["speaker"] = names.get(turn["speaker"], turn["speaker"])
     result = {
-        "segments": _segments(frame, names),
+        "segments": turns,
         "backend": backend,
         "speaker_embeddings": {
             names.get(label, label): [round(float(x), 6) for x in np.asarray(vector).ravel()]
@@ -123,14 +130,10 @@ def diarize(
     return result
 
 
-def _segments(frame: Any, names: dict[str, str]) -> list[dict[str, Any]]:
-    """The diarizer's turns, each speaker under its name when it has one."""
+def _segments(frame: Any) -> list[dict[str, Any]]:
+    """The diarizer's turns, by its labels."""
     return [
-        {
-            "start": round(float(row.start), 3),
-            "end": round(float(row.end), 3),
-            "speaker": names.get(str(row.speaker), str(row.speaker)),
-        }
+        {"start": round(float(row.start), 3), "end": round(float(row.end), 3), "speaker": str(row.speaker)}
         for row in frame.itertuples()
     ]
 

@@ -26,6 +26,11 @@ EMBEDDED_MATCH_THRESHOLD = 0.85
 # clustering's (0.78). Not measured here (no hub); bench/speaker_names.py measures it where HF_TOKEN works.
 HUB_MATCH_THRESHOLD = 0.5
 
+VERIFIED_TURN_SECONDS = 1.0
+"""A named speaker's turn at least this long is embedded on its own and checked against the voices looked for."""
+VERIFIED_SPAN_SECONDS = 10.0
+"""The most of a turn that is embedded to check it (its middle)."""
+
 REPORTED_UNMATCHED = 10
 """Looking for more voices than this (a whole library), only those that matched a speaker are reported."""
 
@@ -100,3 +105,36 @@ def reported(matches: Mapping[str, Mapping[str, Any]], *, asked: set[str]) -> di
     if len(matches) <= REPORTED_UNMATCHED:
         return dict(matches)
     return {name: match for name, match in matches.items() if match["speaker"] or name in asked}
+
+
+def turns_of_someone_else(
+    embedding: SpeakerEmbedding,
+    audio: np.ndarray,
+    turns: Sequence[Mapping[str, Any]],
+    named: Mapping[str, str],
+    voices: Mapping[str, np.ndarray],
+) -> set[int]:
+    """The indexes of the turns of a named speaker whose own voice is more like another of the `voices` looked
+    for than like the speaker's name: a voice nobody enrolled that the diarizer merged into a named speaker
+    shows this way. `named` is label → name; each turn of `VERIFIED_TURN_SECONDS` or more is embedded (its
+    middle `VERIFIED_SPAN_SECONDS` at most) by the diarizer's own model."""
+    if len(voices) < 2:
+        return set()
+    names = list(voices)
+    matrix = np.vstack([np.asarray(voices[name], np.float64) for name in names])
+    clips: dict[int, np.ndarray] = {}
+    for index, turn in enumerate(turns):
+        duration = turn["end"] - turn["start"]
+        if turn["speaker"] not in named or duration < VERIFIED_TURN_SECONDS:
+            continue
+        middle, half = (turn["start"] + turn["end"]) / 2, min(duration, VERIFIED_SPAN_SECONDS) / 2
+        clips[index] = audio[int((middle - half) * 16_000) : int((middle + half) * 16_000)]
+    if not clips:
+        return set()
+    embedded = reference_embeddings(embedding, clips)
+    similarities = cosine_similarities(np.vstack([embedded[index] for index in clips]), matrix)
+    return {
+        index
+        for index, row in zip(clips, similarities, strict=True)
+        if names[int(np.argmax(row))] != named[turns[index]["speaker"]]
+    }

@@ -14,7 +14,13 @@ from pydantic import SecretStr
 from whisperx.diarize import DiarizationPipeline
 
 from app.ml import diarization
-from app.ml.speaker_names import HUB_MATCH_THRESHOLD, match_speakers, reference_embeddings, speaker_names
+from app.ml.speaker_names import (
+    HUB_MATCH_THRESHOLD,
+    match_speakers,
+    reference_embeddings,
+    speaker_names,
+    turns_of_someone_else,
+)
 
 
 def unit(*values: float) -> np.ndarray:
@@ -100,9 +106,18 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> HubPipelineStandIn:
     return stand_in
 
 
+def levels(*spans: tuple[float, float]) -> np.ndarray:
+    """Audio whose stand-in embedding over each (seconds, level) span is (level, 1 - level)."""
+    return np.concatenate([np.full(int(seconds * 16_000), level, np.float32) for seconds, level in spans])
+
+
+# The stand-in's turns in the voices of their centroids: SPEAKER_00 at 0.9, SPEAKER_01 at 0.1.
+HUB_AUDIO = levels((1.1, 0.9), (0.95, 0.1), (0.95, 0.9))
+
+
 def run_hub(references: dict[str, np.ndarray] | None) -> dict[str, Any]:
     return diarization.diarize(
-        np.zeros(3 * 16_000, dtype=np.float32),
+        HUB_AUDIO,
         device="cpu",
         max_speakers=3,
         model_name="pyannote/hub-pipeline",
@@ -132,6 +147,26 @@ def test_without_references_the_turns_keep_their_labels(hub: HubPipelineStandIn)
     result = run_hub(None)
     assert [turn["speaker"] for turn in result["segments"]] == ["SPEAKER_00", "SPEAKER_01", "SPEAKER_00"]
     assert "known_speakers" not in result
+
+
+def test_a_turn_whose_voice_is_another_looked_for_keeps_its_label() -> None:
+    # SPEAKER_00 is named Avery (0.9); its second turn sounds like Blake (0.15), its third (0.6) more like Avery.
+    voices = {"Avery": np.array([0.9, 0.1]), "Blake": np.array([0.1, 0.9])}
+    audio = levels((2.0, 0.9), (2.0, 0.15), (2.0, 0.6), (0.5, 0.1))
+    turns = [
+        {"start": 0.0, "end": 2.0, "speaker": "SPEAKER_00"},
+        {"start": 2.0, "end": 4.0, "speaker": "SPEAKER_00"},
+        {"start": 4.0, "end": 6.0, "speaker": "SPEAKER_00"},
+        {"start": 6.0, "end": 6.5, "speaker": "SPEAKER_00"},  # too short to tell: keeps the name
+        {"start": 2.0, "end": 4.0, "speaker": "SPEAKER_01"},  # nobody's name: not checked
+    ]
+    embedding = SpeakerEmbeddingStandIn()
+    assert turns_of_someone_else(embedding, audio, turns, {"SPEAKER_00": "Avery"}, voices) == {1}
+    # With one voice looked for, there is no other voice a turn could be more like.
+    assert (
+        turns_of_someone_else(embedding, audio, turns, {"SPEAKER_00": "Avery"}, {"Avery": voices["Avery"]})
+        == set()
+    )
 
 
 def test_reference_clips_go_to_the_embedding_as_one_mono_batch() -> None:
