@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from app.schemas import DIARIZATION_LABEL, SpeakerName
 
 MAX_CLIPS = 10
+
+
+def _not_a_label(name: str) -> str:
+    if DIARIZATION_LABEL.fullmatch(name):
+        raise ValueError("a voice's name must not look like a diarizer's label (SPEAKER_00)")
+    return name
+
+
+VoiceName = Annotated[SpeakerName, AfterValidator(_not_a_label)]
+"""A voice's name: a later recording would confuse a diarizer's label (`SPEAKER_00`) with its own speakers."""
 
 
 class _Request(BaseModel):
@@ -23,50 +33,33 @@ class ClipSource(_Request):
 
 
 class VoiceEnroll(_Request):
-    name: SpeakerName = Field(description="The name requests use for this voice (unique in the library)")
+    name: VoiceName = Field(description="The name requests use for this voice (unique in the library)")
     description: str | None = Field(None, max_length=2000)
     clips: list[ClipSource] = Field(
         min_length=1, max_length=MAX_CLIPS, description="Clips of this one person, combined into one voice"
     )
 
-    @model_validator(mode="after")
-    def _not_a_label(self) -> VoiceEnroll:
-        _refuse_label(self.name)
-        return self
-
 
 class VoiceFromTask(_Request):
     task_id: str = Field(min_length=1, max_length=64, description="A finished task that diarized")
     speaker: str = Field(min_length=1, max_length=64, description="The speaker's label in that task's result")
-    name: SpeakerName
+    name: VoiceName
     description: str | None = Field(None, max_length=2000)
-
-    @model_validator(mode="after")
-    def _not_a_label(self) -> VoiceFromTask:
-        _refuse_label(self.name)
-        return self
 
 
 class VoiceUpdate(_Request):
-    name: SpeakerName | None = None
+    name: VoiceName | None = None
     description: str | None = Field(None, max_length=2000)
 
     @model_validator(mode="after")
     def _something(self) -> VoiceUpdate:
         if self.name is None and self.description is None:
             raise ValueError("give a new name, a description, or both")
-        if self.name is not None:
-            _refuse_label(self.name)
         return self
 
 
 class VoiceClips(_Request):
     clips: list[ClipSource] = Field(min_length=1, max_length=MAX_CLIPS)
-
-
-def _refuse_label(name: str) -> None:
-    if DIARIZATION_LABEL.fullmatch(name):
-        raise ValueError("a voice's name must not look like a diarizer's label (SPEAKER_00)")
 
 
 class VoiceOut(BaseModel):

@@ -11,9 +11,9 @@ diarizes with the whole library as known voices (`identify_speakers`). The diari
 turns into enrolled speakers; a turn whose own voice is more like another enrolled voice keeps its label rather
 than the name. Each diarized turn is scored against the true speaker it covers most, as a share of the turns and
 of their time: named right, named wrong (another enrolled voice, or a name given to the voice never enrolled), or
-left unnamed. Identification: `--voices` voices with random unit embeddings of the
-diarizer's size are enrolled, and one clip's embedding is compared with all of them: the library read in one query
-and one vectorised scan, median over `--runs`.
+left unnamed. Identification: `--voices` voices with random unit embeddings of the diarizer's size are enrolled,
+and one clip's embedding is compared with all of them: the library read in one query and one vectorised scan,
+median over `--runs`.
 """
 
 from __future__ import annotations

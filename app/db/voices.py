@@ -135,7 +135,7 @@ class VoiceRepository:
             return len(ids)
 
     def get(self, owner: str | None, identifier: str) -> VoiceRecord | None:
-        records = self._records(owner, identifiers=[identifier])
+        records = self.list(owner, identifiers=[identifier])
         return records[0] if records else None
 
     def by_name(self, owner: str | None, names: Iterable[str]) -> dict[str, str]:
@@ -153,28 +153,18 @@ class VoiceRepository:
         self,
         owner: str | None,
         *,
+        identifiers: Iterable[str] | None = None,
         name_contains: str | None = None,
         task_id: str | None = None,
         limit: int | None = None,
         offset: int = 0,
     ) -> list[VoiceRecord]:
-        """The owner's voices by name (those whose name contains `name_contains`, those taken from `task_id`)."""
-        return self._records(owner, name_contains=name_contains, task_id=task_id, limit=limit, offset=offset)
-
-    def _records(
-        self,
-        owner: str | None,
-        *,
-        identifiers: list[str] | None = None,
-        name_contains: str | None = None,
-        task_id: str | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[VoiceRecord]:
+        """The owner's voices by name (those `identifiers`, those whose name contains `name_contains`, those
+        taken from `task_id`), in one read."""
         with self._sessions() as session:
             query = select(Voice).where(Voice.owner_key == (owner or "")).order_by(Voice.name, Voice.id)
             if identifiers is not None:
-                query = query.where(Voice.identifier.in_(identifiers))
+                query = query.where(Voice.identifier.in_(list(identifiers)))
             if name_contains:
                 query = query.where(func.lower(Voice.name).contains(name_contains.lower()))
             if task_id is not None:

@@ -15,7 +15,7 @@ import numpy as np
 from app.errors import NotFoundError
 from app.ml import diarization, speaker_names
 from app.runtime import Runtime
-from app.services.voices import diarizer_options, get_voice
+from app.services.voices import diarizer_options, list_voices
 from app.voice_schemas import VoiceOut
 
 
@@ -88,7 +88,9 @@ def search_voice_vectors(
         if similarities[index] < threshold or len(best) == limit:
             break
         best.setdefault(identifiers[index], round(float(similarities[index]), 4))
-    found = with_vectors(runtime, owner, [get_voice(runtime, owner, identifier) for identifier in best])
+    rank = {identifier: place for place, identifier in enumerate(best)}
+    listed = sorted(list_voices(runtime, owner, identifiers=best), key=lambda voice: rank[voice.id])
+    found = with_vectors(runtime, owner, listed)
     return [VoiceSimilarity(voice, best[voice.voice.id]) for voice in found]
 
 

@@ -188,12 +188,7 @@ def diarization_turns(result: Any) -> Any:
     the speakers' embeddings, `{"segments": that list, "speaker_embeddings"}`."""
     if not isinstance(result, dict) or not isinstance(result.get("segments"), list):
         return result
-    if "speaker_embeddings" in result:
-        return {
-            "segments": diarization_turns({"segments": result["segments"]}),
-            "speaker_embeddings": result["speaker_embeddings"],
-        }
-    return [
+    turns = [
         {
             "label": turn.get("speaker"),
             "speaker": turn.get("speaker"),
@@ -202,6 +197,9 @@ def diarization_turns(result: Any) -> Any:
         }
         for turn in result["segments"]
     ]
+    if "speaker_embeddings" in result:
+        return {"segments": turns, "speaker_embeddings": result["speaker_embeddings"]}
+    return turns
 
 
 def task_metadata(task: TaskOut) -> dict[str, Any]:

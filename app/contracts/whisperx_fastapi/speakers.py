@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.api.deps import OwnerDep, RuntimeDep
 from app.errors import ServiceError
-from app.schemas import DIARIZATION_LABEL, SpeakerName
 from app.services import voice_vectors, voices
 from app.services.voice_vectors import VoiceVector
+from app.voice_schemas import VoiceName
 
 router = APIRouter(tags=["Speakers (whisperX-FastAPI)"])
 
@@ -35,25 +35,16 @@ Embedding = Annotated[
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)  # no `true` for a number, no "1" for a count
 
-    @model_validator(mode="after")
-    def _not_a_diarizer_label(self) -> _Request:
-        label = getattr(self, "speaker_label", None)
-        if label is not None and DIARIZATION_LABEL.fullmatch(label):
-            raise ValueError(
-                "speaker_label must name the person, not look like a diarizer's label (SPEAKER_00)"
-            )
-        return self
-
 
 class CreateSpeakerRequest(_Request):
-    speaker_label: SpeakerName = Field(description="The speaker's name")
+    speaker_label: VoiceName = Field(description="The speaker's name")
     embedding: Embedding = Field(description="The speaker's voice embedding, as `return_embeddings` gives it")
     description: str | None = Field(None, max_length=2000)
     task_uuid: str | None = Field(None, max_length=64, description="The task the speaker was taken from")
 
 
 class UpdateSpeakerRequest(_Request):
-    speaker_label: SpeakerName | None = None
+    speaker_label: VoiceName | None = None
     description: str | None = Field(None, max_length=2000)
     embedding: Embedding | None = Field(None, description="A new voice embedding")
 
