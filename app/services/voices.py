@@ -222,14 +222,16 @@ def keep_speaker_embeddings(
         return result
     runtime.tasks.keep_speaker_embeddings(task_id, {"backend": backend, "speakers": speakers})
     if params.auto_store_speakers:
-        for label, vector in speakers.items():
-            if DIARIZATION_LABEL.fullmatch(label):
+        unnamed = {
+            f"{label} of task {task_id}": vector
+            for label, vector in speakers.items()
+            if DIARIZATION_LABEL.fullmatch(label)
+        }
+        stored = runtime.voices.by_name(owner, unnamed)  # by an earlier run of this task, stopped by a crash
+        for name, vector in unnamed.items():
+            if name not in stored:
                 identifier = runtime.voices.create(
-                    owner=owner,
-                    name=f"{label} of task {task_id}",
-                    description=None,
-                    clips=[],
-                    task_id=task_id,
+                    owner=owner, name=name, description=None, clips=[], task_id=task_id
                 )
                 runtime.voices.set_embedding(owner, identifier, backend, np.asarray(vector, np.float32))
     return result
