@@ -21,6 +21,7 @@ from app.db.repository import TaskRepository
 from app.db.session import make_engine, make_session_factory
 from app.db.voices import VoiceRepository
 from app.ml.registry import registry
+from app.process.metrics import RUNTIME_FIGURES, RuntimeFigures
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +71,11 @@ def start_runtime(settings: Settings) -> Runtime:
     keeper.tick()
     keeper.start()
     log.info("task store ready (%s), worker %s", engine.dialect.name, worker_id)
-    return Runtime(
+    runtime = Runtime(
         settings, engine, tasks, worker_id, keeper, DeliveryRepository(sessions), VoiceRepository(sessions)
     )
+    runtime.start_once(RUNTIME_FIGURES, lambda: RuntimeFigures(tasks.count_queued))
+    return runtime
 
 
 _runtime: Runtime | None = None

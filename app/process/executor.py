@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from app.db.models import ACTIVE_STATUSES
-from app.process import metrics
 from app.runtime import Runtime
 from app.schemas import TaskOut
 from app.services.speech import run_queued
@@ -40,7 +39,6 @@ class TaskExecutor:
         self._finished = threading.Condition()
         self._running: str | None = None
         self._swept_at = 0.0
-        metrics.LIVE.queue_depth = runtime.tasks.count_queued
         self._thread = threading.Thread(target=self._run, name=EXECUTOR, daemon=True)
         self._thread.start()
 
@@ -78,7 +76,6 @@ class TaskExecutor:
         self._wake.set()
         self._open.set()
         self._thread.join(timeout=5)
-        metrics.LIVE.queue_depth = None
 
     def _run(self) -> None:
         while not self._stop.is_set():

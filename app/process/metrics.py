@@ -36,20 +36,27 @@ for _stage in STAGES:
     STAGE_SECONDS.labels(stage=_stage)
 
 
-class _LiveFigures(Collector):
-    """Figures read when scraped: queue depth (from the task table) and, for each model in memory, how long it
-    took to load, when it was loaded and how long it has idled."""
+RUNTIME_FIGURES = "runtime figures"
 
-    def __init__(self) -> None:
-        self.queue_depth: Callable[[], int] | None = None
+
+class RuntimeFigures(Collector):
+    """Figures read when scraped, exported while the runtime that starts them lives (`Runtime.start_once`):
+    queue depth (from its task table), live sessions open and, for each model in memory, how long it took to
+    load, when it was loaded and how long it has idled."""
+
+    def __init__(self, queue_depth: Callable[[], int]) -> None:
+        self._queue_depth = queue_depth
+        REGISTRY.register(self)
+
+    def stop(self) -> None:
+        REGISTRY.unregister(self)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         depth = GaugeMetricFamily("whisperx_queue_depth", "Tasks waiting in the shared queue")
-        if self.queue_depth is not None:
-            try:
-                depth.add_metric([], self.queue_depth())
-            except Exception:  # an unreachable database must not break the scrape (health reports it)
-                log.warning("queue depth unavailable: the task store did not answer")
+        try:
+            depth.add_metric([], self._queue_depth())
+        except Exception:  # an unreachable database must not break the scrape (health reports it)
+            log.warning("queue depth unavailable: the task store did not answer")
         yield depth
         loads = GaugeMetricFamily(
             "whisperx_model_load_seconds", "Seconds each loaded model took to load", labels=["model"]
@@ -72,10 +79,6 @@ class _LiveFigures(Collector):
             "Live transcription sessions open (/v1/realtime)",
             value=live_sessions.open,
         )
-
-
-LIVE = _LiveFigures()
-REGISTRY.register(LIVE)
 
 
 def observe_stage(stage: str, seconds: float) -> None:

@@ -32,17 +32,9 @@ from app.ml.live_decoding import (
     live_decodes,
 )
 from app.ml.live_vad import FRAME_SAMPLES, SpeechProbabilities
+from app.services import live_events
 from app.services.live_audio import Timeline
 from app.services.live_config import LiveConfig, window_decoder
-from app.services.live_events import (
-    LiveEvent,
-    SpeechStarted,
-    SpeechStopped,
-    TurnCommitted,
-    TurnCompleted,
-    TurnDelta,
-    TurnFailed,
-)
 from app.services.live_text import SpokenText
 from app.services.live_turns import TurnDetection, TurnDetector, quietest_cut
 
@@ -100,7 +92,9 @@ class LiveSession:
     """One live transcription: feed it audio, commit or clear its buffer, and hear its events through `emit`
     (called on the session's threads, in order; it must not block)."""
 
-    def __init__(self, settings: Settings, config: LiveConfig, emit: Callable[[LiveEvent], None]) -> None:
+    def __init__(
+        self, settings: Settings, config: LiveConfig, emit: Callable[[live_events.LiveEvent], None]
+    ) -> None:
         self.settings = settings
         self.emit = emit
         self._lock = threading.RLock()
@@ -172,7 +166,7 @@ class LiveSession:
         if step == "started":
             start = max(self._timeline.start, end - FRAME_SAMPLES - detection.prefix_samples)
             self._turn = self._new_turn(start)
-            self.emit(SpeechStarted(self._turn.number, start * 1000 // SAMPLE_RATE))
+            self.emit(live_events.SpeechStarted(self._turn.number, start * 1000 // SAMPLE_RATE))
         turn = self._turn
         if turn is None:
             return
@@ -184,7 +178,7 @@ class LiveSession:
             self._decode_ahead(turn, end)
         if step == "stopped" or end - turn.start >= self.settings.realtime.max_buffer_seconds * SAMPLE_RATE:
             self._detector.reset()
-            self.emit(SpeechStopped(turn.number, end * 1000 // SAMPLE_RATE))
+            self.emit(live_events.SpeechStopped(turn.number, end * 1000 // SAMPLE_RATE))
             self._commit(turn, end)
 
     def _new_turn(self, start: int) -> _Turn:
@@ -293,7 +287,7 @@ class LiveSession:
     def _send(self, turn: _Turn, words: list[str]) -> None:
         delta = turn.text.delta(words)
         if delta is not None:
-            self.emit(TurnDelta(turn.number, delta))
+            self.emit(live_events.TurnDelta(turn.number, delta))
 
     def _part_done(self, turn: _Turn) -> None:
         with self._lock:
@@ -315,7 +309,7 @@ class LiveSession:
     def _commit(self, turn: _Turn, end: int) -> None:
         turn.end = end
         self._turn = None
-        self.emit(TurnCommitted(turn.number))
+        self.emit(live_events.TurnCommitted(turn.number))
         if turn.hearing is not None:
             turn.hearing.cancel()
         if not self.config.transcribe:
@@ -344,7 +338,7 @@ class LiveSession:
             if not isinstance(failed, ServiceError):
                 log.error("live transcription failed", exc_info=failed)
                 failed = ServiceError("internal_error", "The transcription failed unexpectedly.")
-            self.emit(TurnFailed(turn.number, failed))
+            self.emit(live_events.TurnFailed(turn.number, failed))
             return
         texts = [future.result() for future in futures]
         transcript = " ".join(text.text for text in texts if text.text)
@@ -353,7 +347,11 @@ class LiveSession:
             [item for text in texts for item in text.logprobs or []] if self.config.token_logprobs else None
         )
         assert turn.end is not None
-        self.emit(TurnCompleted(turn.number, transcript, (turn.end - turn.start) / SAMPLE_RATE, logprobs))
+        self.emit(
+            live_events.TurnCompleted(
+                turn.number, transcript, (turn.end - turn.start) / SAMPLE_RATE, logprobs
+            )
+        )
 
     def clear(self) -> None:
         """Drop the buffer (and the turn in it, never committed)."""

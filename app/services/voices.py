@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from app import voice_schemas
 from app.audio.sources import load_audio_source
 from app.config import Settings
 from app.db.voices import NameTaken, VoiceRecord
@@ -20,15 +21,6 @@ from app.errors import NotFoundError, ServiceError
 from app.ml import diarization, speaker_names
 from app.runtime import Runtime
 from app.schemas import DIARIZATION_LABEL, DiarizeParams
-from app.voice_schemas import (
-    ClipSource,
-    VoiceClips,
-    VoiceEnroll,
-    VoiceFromTask,
-    VoiceIdentified,
-    VoiceOut,
-    VoiceUpdate,
-)
 
 CLIP_SECONDS = (2.0, 30.0)
 """The shortest and longest clip a voice is enrolled from."""
@@ -43,11 +35,13 @@ def _name_taken(name: str) -> ServiceError:
     return ServiceError("conflict", message, details=[{"field": "name", "message": message}])
 
 
-def _out(record: VoiceRecord) -> VoiceOut:
-    return VoiceOut.model_validate(asdict(record))
+def _out(record: VoiceRecord) -> voice_schemas.VoiceOut:
+    return voice_schemas.VoiceOut.model_validate(asdict(record))
 
 
-def _load_clips(sources: list[ClipSource], settings: Settings) -> list[tuple[np.ndarray, str | None]]:
+def _load_clips(
+    sources: list[voice_schemas.ClipSource], settings: Settings
+) -> list[tuple[np.ndarray, str | None]]:
     """Each clip decoded like any audio and 2 to 30 s long, with where it came from (a URL, or None)."""
     shortest, longest = CLIP_SECONDS
     clips = []
@@ -76,7 +70,9 @@ def _embed(runtime: Runtime, owner: str | None, identifier: str, clips: list[np.
     runtime.voices.set_embedding(owner, identifier, backend, vector)
 
 
-def enroll_voice(runtime: Runtime, owner: str | None, request: VoiceEnroll) -> VoiceOut:
+def enroll_voice(
+    runtime: Runtime, owner: str | None, request: voice_schemas.VoiceEnroll
+) -> voice_schemas.VoiceOut:
     """A new voice from one or more clips of one person (several are combined)."""
     loaded = _load_clips(request.clips, runtime.settings)
     try:
@@ -89,7 +85,9 @@ def enroll_voice(runtime: Runtime, owner: str | None, request: VoiceEnroll) -> V
     return get_voice(runtime, owner, identifier)
 
 
-def enroll_task_speaker(runtime: Runtime, owner: str | None, request: VoiceFromTask) -> VoiceOut:
+def enroll_task_speaker(
+    runtime: Runtime, owner: str | None, request: voice_schemas.VoiceFromTask
+) -> voice_schemas.VoiceOut:
     """A new voice from a speaker of a finished diarizing task ("this `SPEAKER_01` is Dana"): the diarizer's
     own centroid of that speaker."""
     task_id, speaker, name = request.task_id, request.speaker, request.name
@@ -112,7 +110,9 @@ def enroll_task_speaker(runtime: Runtime, owner: str | None, request: VoiceFromT
     return get_voice(runtime, owner, identifier)
 
 
-def add_clips(runtime: Runtime, owner: str | None, identifier: str, request: VoiceClips) -> VoiceOut:
+def add_clips(
+    runtime: Runtime, owner: str | None, identifier: str, request: voice_schemas.VoiceClips
+) -> voice_schemas.VoiceOut:
     """More clips of an enrolled voice; it is embedded again from all of them."""
     get_voice(runtime, owner, identifier)  # before any clip is fetched
     loaded = _load_clips(request.clips, runtime.settings)
@@ -122,19 +122,21 @@ def add_clips(runtime: Runtime, owner: str | None, identifier: str, request: Voi
     return get_voice(runtime, owner, identifier)
 
 
-def get_voice(runtime: Runtime, owner: str | None, identifier: str) -> VoiceOut:
+def get_voice(runtime: Runtime, owner: str | None, identifier: str) -> voice_schemas.VoiceOut:
     record = runtime.voices.get(owner, identifier)
     if record is None:
         raise _not_found(identifier)
     return _out(record)
 
 
-def list_voices(runtime: Runtime, owner: str | None, **which: Any) -> list[VoiceOut]:
+def list_voices(runtime: Runtime, owner: str | None, **which: Any) -> list[voice_schemas.VoiceOut]:
     """The owner's voices by name; `which` narrows them as `VoiceRepository.list` does."""
     return [_out(record) for record in runtime.voices.list(owner, **which)]
 
 
-def update_voice(runtime: Runtime, owner: str | None, identifier: str, request: VoiceUpdate) -> VoiceOut:
+def update_voice(
+    runtime: Runtime, owner: str | None, identifier: str, request: voice_schemas.VoiceUpdate
+) -> voice_schemas.VoiceOut:
     """Rename or describe a voice."""
     try:
         found = runtime.voices.update(owner, identifier, name=request.name, description=request.description)
@@ -164,8 +166,8 @@ def _library(
 
 
 def identify_voice(
-    runtime: Runtime, owner: str | None, clip: ClipSource, *, limit: int = 5
-) -> VoiceIdentified:
+    runtime: Runtime, owner: str | None, clip: voice_schemas.ClipSource, *, limit: int = 5
+) -> voice_schemas.VoiceIdentified:
     """The enrolled voices most like a clip's, most similar first; `match` is the one the clip's voice is
     (None when none reaches the diarizer's threshold)."""
     settings = runtime.settings
@@ -173,7 +175,7 @@ def identify_voice(
     backend, identifiers, names, matrix = _library(runtime, owner, None, settings)
     _, vector = diarization.embed_voice([samples], **diarizer_options(settings))
     if not identifiers:
-        return VoiceIdentified(match=None, candidates=[], backend=backend)
+        return voice_schemas.VoiceIdentified(match=None, candidates=[], backend=backend)
     similarities = speaker_names.cosine_similarities(vector[None, :], matrix)[0]
     order = np.argsort(-similarities)[:limit]
     candidates = [
@@ -182,7 +184,9 @@ def identify_voice(
     ]
     threshold = diarization.match_threshold(backend)
     match = candidates[0] if candidates[0]["similarity"] >= threshold else None
-    return VoiceIdentified.model_validate({"match": match, "candidates": candidates, "backend": backend})
+    return voice_schemas.VoiceIdentified.model_validate(
+        {"match": match, "candidates": candidates, "backend": backend}
+    )
 
 
 def check_enrolled_names(runtime: Runtime, owner: str | None, params: DiarizeParams) -> None:

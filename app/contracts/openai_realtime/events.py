@@ -10,15 +10,7 @@ from pydantic import ValidationError
 
 from app.contracts.openai.errors import INVALID_REQUEST, openai_error
 from app.errors import ServiceError
-from app.services.live_events import (
-    LiveEvent,
-    SpeechStarted,
-    SpeechStopped,
-    TurnCommitted,
-    TurnCompleted,
-    TurnDelta,
-    TurnFailed,
-)
+from app.services import live_events
 
 # Our request fields as a transcription session names them.
 SESSION_FIELDS = {
@@ -91,16 +83,16 @@ class ServerEvents:
     def item_id(self, turn: int) -> str:
         return self._items.setdefault(turn, identifier("item"))
 
-    def shape(self, event: LiveEvent) -> list[dict[str, Any]]:
+    def shape(self, event: live_events.LiveEvent) -> list[dict[str, Any]]:
         item = self.item_id(event.turn)
         base = {"event_id": identifier("event"), "item_id": item}
-        if isinstance(event, SpeechStarted):
+        if isinstance(event, live_events.SpeechStarted):
             return [
                 {"type": "input_audio_buffer.speech_started", **base, "audio_start_ms": event.audio_start_ms}
             ]
-        if isinstance(event, SpeechStopped):
+        if isinstance(event, live_events.SpeechStopped):
             return [{"type": "input_audio_buffer.speech_stopped", **base, "audio_end_ms": event.audio_end_ms}]
-        if isinstance(event, TurnCommitted):
+        if isinstance(event, live_events.TurnCommitted):
             previous, self._last_committed = self._last_committed, item
             return [
                 {"type": "input_audio_buffer.committed", **base, "previous_item_id": previous},
@@ -112,9 +104,9 @@ class ServerEvents:
                 },
             ]
         prefix = "conversation.item.input_audio_transcription"
-        if isinstance(event, TurnDelta):
+        if isinstance(event, live_events.TurnDelta):
             return [{"type": f"{prefix}.delta", **base, "content_index": 0, "delta": event.text}]
-        if isinstance(event, TurnCompleted):
+        if isinstance(event, live_events.TurnCompleted):
             self._items.pop(event.turn, None)
             completed = {
                 "type": f"{prefix}.completed",
@@ -127,7 +119,7 @@ class ServerEvents:
                 completed["logprobs"] = event.logprobs
             done = {"type": "conversation.item.done", "event_id": identifier("event")}
             return [completed, done | {"item": _user_audio(item, event.transcript)}]
-        assert isinstance(event, TurnFailed)
+        assert isinstance(event, live_events.TurnFailed)
         self._items.pop(event.turn, None)
         error = RealtimeError.of(event.error)
         body = {"type": error.type, "code": error.code, "message": error.message, "param": error.param}
