@@ -40,50 +40,10 @@ from app.db.voices import VoiceRepository  # noqa: E402
 from app.ml import diarization, speaker_names  # noqa: E402
 from app.schemas import PipelineParams  # noqa: E402
 from app.services.pipeline import run_full_pipeline  # noqa: E402
-from tests.synth import VOICES, dialogue  # noqa: E402
-
-# Three more voices beside the tests' A, B and C, picked among espeak-ng's variants so that no two of the six
-# enrolments are closer than two different people's (cosine similarity at most 0.78 with the embedded diarizer's
-# embeddings). Variants of one synthesiser can be far closer (en-gb+m1 and en-gb+f3 at 0.97): voices the
-# embedder cannot tell apart are not a naming test.
-VOICES.update(
-    {
-        "D": ["-v", "en-us+boris", "-s", "140"],
-        "E": ["-v", "en-us+grandma", "-s", "140"],
-        "F": ["-v", "en-gb-x-rp+edward", "-s", "168"],
-    }
-)
-ENROLMENT = [
-    "the weather is lovely today and the sun is shining on the hills",
-    "please remember to bring the blue folder to the meeting on friday",
-]
-CONVERSATION = [
-    ("A", "good morning everyone shall we look at the numbers from last quarter"),
-    ("B", "yes the sales went up in the north but the south stayed flat"),
-    ("F", "i think the south needs a new plan before the summer starts"),
-    ("C", "we could move two people from the north team to help them"),
-    ("A", "that sounds fair let us write it down and decide next week"),
-    ("B", "i will send the report to everyone tonight after dinner"),
-    ("F", "thank you and please include the travel costs as well"),
-    ("C", "of course i have them ready in a spreadsheet already"),
-    ("A", "before we finish can someone book the room for thursday"),
-    ("F", "i can do that right after this call if nobody minds"),
-    ("B", "the projector in that room was broken last time we met"),
-    ("C", "then let us ask the front desk to check it tomorrow"),
-    ("F", "good idea i will mention it when i book the room"),
-    ("A", "one more thing the new hires start on the first of june"),
-    ("B", "we should plan a short welcome lunch for all of them"),
-    ("C", "there is a nice place near the station that takes groups"),
-    ("F", "let us keep the budget small this quarter please"),
-    ("A", "agreed a simple lunch is enough for a first day"),
-    ("C", "i will look at the menu and share a few options"),
-    ("B", "great then we are done thank you all for your time"),
-]
-
+from tests.corpus import MEETING_VOICES, enrolment_clips, meeting  # noqa: E402
 
 OUTCOMES = ("right", "wrong", "unnamed", "unknown kept unnamed")
 PIECES = ("diarized turns", "transcript segments")
-ALL_VOICES = "ABCDEF"
 
 
 def scored(pieces: list[dict], reference: Annotation, enrolled: set[str]) -> dict[str, list[float]]:
@@ -103,30 +63,17 @@ def scored(pieces: list[dict], reference: Annotation, enrolled: set[str]) -> dic
     return outcomes
 
 
-def meeting(voices: str) -> tuple[np.ndarray, Annotation]:
-    """The conversation with its roles A, B, C and F spoken by `voices[0]`, `[1]`, `[2]` and `[5]`."""
-    cast = {"A": voices[0], "B": voices[1], "C": voices[2], "F": voices[5]}
-    audio, truth = dialogue([(cast[role], text) for role, text in CONVERSATION], turn_gap=0.8)
-    reference = Annotation()
-    for word in truth:
-        reference[Segment(word.start, word.end)] = word.speaker
-    return audio, reference
-
-
 def naming(model: str, meetings: int) -> dict[str, dict[str, list[float]]]:
     """The outcomes of the diarizer's turns, and of the full pipeline's transcript segments (`model`), summed
     over `meetings` meetings: meeting k casts the voices rotated by k, so each has another stranger."""
     settings = Settings(_env_file=None, device="cpu", whisper_model=model)  # type: ignore[call-arg]
     diarizer = {"device": "cpu", "model_name": settings.diarization_model, "hf_token": settings.hf_token}
     enrolments = {
-        voice: diarization.embed_voice(
-            [dialogue([(voice, text)], lead=0.2)[0] for text in ENROLMENT], **diarizer
-        )[1]
-        for voice in ALL_VOICES
+        voice: diarization.embed_voice(enrolment_clips(voice), **diarizer)[1] for voice in MEETING_VOICES
     }
     totals = {kind: {outcome: [0.0, 0.0] for outcome in OUTCOMES} for kind in PIECES}
     for k in range(meetings):
-        voices = ALL_VOICES[k:] + ALL_VOICES[:k]
+        voices = MEETING_VOICES[k:] + MEETING_VOICES[:k]
         library = {voice: enrolments[voice] for voice in voices[:5]}
         audio, reference = meeting(voices)
         turns = diarization.diarize(audio, voices=library, **diarizer)

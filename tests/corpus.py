@@ -146,3 +146,49 @@ def recurring_voices(repeats: int, *, gap: float = 1.0) -> tuple[np.ndarray, Ann
             pieces += [audio, silence]
             offset += (len(audio) + len(silence)) / SAMPLE_RATE
     return np.concatenate(pieces), reference
+
+
+MEETING_VOICES = "ABCDEF"
+"""Six voices: a meeting casts three of them and a stranger (`meeting`), each says two enrolment sentences."""
+ENROLMENT = [
+    "the weather is lovely today and the sun is shining on the hills",
+    "please remember to bring the blue folder to the meeting on friday",
+]
+MEETING = [
+    ("A", "good morning everyone shall we look at the numbers from last quarter"),
+    ("B", "yes the sales went up in the north but the south stayed flat"),
+    ("F", "i think the south needs a new plan before the summer starts"),
+    ("C", "we could move two people from the north team to help them"),
+    ("A", "that sounds fair let us write it down and decide next week"),
+    ("B", "i will send the report to everyone tonight after dinner"),
+    ("F", "thank you and please include the travel costs as well"),
+    ("C", "of course i have them ready in a spreadsheet already"),
+    ("A", "before we finish can someone book the room for thursday"),
+    ("F", "i can do that right after this call if nobody minds"),
+    ("B", "the projector in that room was broken last time we met"),
+    ("C", "then let us ask the front desk to check it tomorrow"),
+    ("F", "good idea i will mention it when i book the room"),
+    ("A", "one more thing the new hires start on the first of june"),
+    ("B", "we should plan a short welcome lunch for all of them"),
+    ("C", "there is a nice place near the station that takes groups"),
+    ("F", "let us keep the budget small this quarter please"),
+    ("A", "agreed a simple lunch is enough for a first day"),
+    ("C", "i will look at the menu and share a few options"),
+    ("B", "great then we are done thank you all for your time"),
+]
+
+
+def enrolment_clips(voice: str) -> list[np.ndarray]:
+    """Two clips of `voice` saying sentences the meeting does not hold."""
+    return [dialogue([(voice, text)], lead=0.2)[0] for text in ENROLMENT]
+
+
+def meeting(voices: str) -> tuple[np.ndarray, Annotation]:
+    """The meeting with its roles A, B, C and F spoken by `voices[0]`, `[1]`, `[2]` and `[5]` (the other two of
+    six voices enrolled but absent), and who spoke when, word by word."""
+    cast = {"A": voices[0], "B": voices[1], "C": voices[2], "F": voices[5]}
+    audio, truth = dialogue([(cast[role], text) for role, text in MEETING], turn_gap=0.8)
+    reference = Annotation()
+    for word in truth:
+        reference[Segment(word.start, word.end)] = word.speaker
+    return audio, reference

@@ -20,6 +20,12 @@ VOICES = {
     "A": ["-v", "en-us+m3", "-p", "30", "-s", "150"],
     "B": ["-v", "en-gb+f4", "-p", "75", "-s", "165"],
     "C": ["-v", "en-us+f2", "-p", "60", "-s", "160"],
+    # Three more, picked among espeak-ng's variants so that no two of A–F are closer than two different people
+    # (cosine similarity of their enrolments at most 0.78 with the embedded diarizer's embeddings). Variants of
+    # one synthesiser can be far closer (en-gb+m1 and en-gb+f3 at 0.97): voices no embedder tells apart.
+    "D": ["-v", "en-us+boris", "-s", "140"],
+    "E": ["-v", "en-us+grandma", "-s", "140"],
+    "F": ["-v", "en-gb-x-rp+edward", "-s", "168"],
     "de": ["-v", "de", "-s", "150"],
     "fr": ["-v", "fr-fr", "-s", "150"],
     "es": ["-v", "es", "-s", "150"],

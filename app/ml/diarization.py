@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from pydantic import SecretStr
 
-from app.ml import speaker_names
+from app.ml import speaker_names, turn_edges
 from app.ml.registry import registry
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,8 @@ def diarize(
     diarizer, `embedding_space`) take its name, except a turn whose own voice is more like another of those
     (`speaker_names.turns_of_someone_else`: it keeps the diarizer's label), and `known_speakers` says who
     matched whom (a voice that matched nobody is left out when more than `speaker_names.REPORTED_UNMATCHED`
-    were looked for).
+    were looked for). A short edge of a turn, across a pause from its speaker's other speech, goes to the turn
+    it runs into (`turn_edges`).
     `speaker_embeddings` holds each speaker's centroid, by the speaker's label in `segments`. The embedded
     diarizer takes the recording's speaker activity (`app.ml.segmentation`) when the VAD computed it already;
     the hub pipeline segments with its own model."""
@@ -112,7 +113,7 @@ def diarize(
         speaker_names.match_speakers(centroids, known, threshold=match_threshold(backend)) if known else {}
     )
     names = speaker_names.speaker_names(matches)
-    turns = _segments(frame)
+    turns = turn_edges.settled_edges(_segments(frame))
     someone_else = speaker_names.turns_of_someone_else(pipeline.model._embedding, audio, turns, names, known)
     for index, turn in enumerate(turns):
         if index not in someone_else:
