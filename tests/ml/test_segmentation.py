@@ -62,10 +62,11 @@ def test_the_diarizer_given_the_vads_segmentation_does_not_segment_again(
     assert der <= 0.10
 
 
-def test_ten_minutes_of_four_recurring_voices_keep_four_labels_with_the_count_unknown() -> None:
-    # The sample's two callers and the dialogue's two voices, ten times over (629 s).
-    audio, reference = recurring_voices(10)
-    assert len(audio) / 16_000 >= 600
+@pytest.mark.parametrize("repeats", [10, 57], ids=["10 minutes", "an hour"])
+def test_four_recurring_voices_keep_four_labels_with_the_count_unknown(repeats: int) -> None:
+    # The sample's two callers and the dialogue's two voices, over and over (63 s a round).
+    audio, reference = recurring_voices(repeats)
+    assert len(audio) / 16_000 >= repeats * 60
     segments = _diarize(audio, speaker_activity(audio, "cpu"))
     hypothesis = annotation(segments)
     assert len(hypothesis.labels()) == 4
