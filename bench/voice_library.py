@@ -5,13 +5,14 @@ many enrolled voices on SQLite and PostgreSQL.
     .venv/bin/python bench/voice_library.py --voices 1000 --runs 20   # identification only
     .venv/bin/python bench/voice_library.py --no-naming
 
-Naming: six espeak-ng voices each say two enrolment sentences (one recording). In each of `--meetings` meetings,
-five of them are enrolled, three of those and the sixth (the stranger, never enrolled) talk in a dialogue of twenty
-other sentences (another recording); each meeting rotates the cast, so each has another stranger. The configured
-diarizer diarizes each meeting with the library as known voices (`identify_speakers`), and the full pipeline
-(`--model`) transcribes it with them. Each diarized turn and each transcript segment is scored against the true
-speaker it covers most, as a share of the count and of the time: named right, named wrong (another enrolled voice,
-or a name given to the stranger), left unnamed, or the stranger kept unnamed.
+Naming: six espeak-ng voices, no two more alike than two people (`tests/synth.py`), each say two enrolment sentences
+(one recording). In each of `--meetings` meetings, five of them are enrolled, three of those and the sixth (the
+stranger, never enrolled) talk in a dialogue of twenty other sentences (another recording); each meeting rotates the
+cast, so each has another stranger. The configured diarizer diarizes each meeting with the library as known voices
+(`identify_speakers`), and the full pipeline (`--model`) transcribes it with them. Each diarized turn and each
+transcript segment is scored against the true speaker it covers most, as a share of the count and of the time: named
+right, named wrong (another enrolled voice, or a name given to the stranger), left unnamed, or the stranger kept
+unnamed.
 Identification: `--voices` voices with random unit embeddings of the diarizer's size are enrolled, and one clip's
 embedding is compared with all of them: the library read in one query and one vectorised scan, median over `--runs`.
 """
