@@ -41,6 +41,7 @@ from app.db.voices import VoiceRepository  # noqa: E402
 from app.ml import diarization, speaker_names  # noqa: E402
 from app.schemas import PipelineParams  # noqa: E402
 from app.services.pipeline import run_full_pipeline  # noqa: E402
+from app.services.voices import diarizer_options  # noqa: E402
 from tests.corpus import MEETING_VOICES, enrolment_clips, meeting  # noqa: E402
 
 OUTCOMES = ("right", "wrong", "unnamed", "unknown kept unnamed")
@@ -52,8 +53,7 @@ def scored(pieces: list[dict], reference: Annotation, enrolled: set[str]) -> dic
     against the true speaker it covers most."""
     outcomes = {outcome: [0.0, 0.0] for outcome in OUTCOMES}
     for piece in pieces:
-        overlap = reference.crop(Segment(piece["start"], piece["end"]))
-        true = max(overlap.labels(), key=lambda label: overlap.label_timeline(label).duration(), default=None)
+        true = reference.crop(Segment(piece["start"], piece["end"])).argmax()  # who says most of it
         named = piece.get("speaker") if piece.get("speaker") in enrolled else None
         if true in enrolled:
             outcome = "right" if named == true else "wrong" if named else "unnamed"
@@ -68,7 +68,7 @@ def naming(model: str, meetings: int) -> dict[str, dict[str, list[float]]]:
     """The outcomes of the diarizer's turns, and of the full pipeline's transcript segments (`model`), summed
     over `meetings` meetings: meeting k casts the voices rotated by k, so each has another stranger."""
     settings = Settings(_env_file=None, device="cpu", whisper_model=model)  # type: ignore[call-arg]
-    diarizer = {"device": "cpu", "model_name": settings.diarization_model, "hf_token": settings.hf_token}
+    diarizer = diarizer_options(settings)
     enrolments = {
         voice: diarization.embed_voice(enrolment_clips(voice), **diarizer)[1] for voice in MEETING_VOICES
     }

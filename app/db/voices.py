@@ -3,7 +3,7 @@ owner (an API key's fingerprint, or None when keys are off) exactly as tasks are
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,6 +38,19 @@ def _name_taken(session: Session, owner: str | None, name: str, *, besides: int 
     return session.scalars(query.limit(1)).first() is not None
 
 
+def _put_embedding(
+    session: Session, voice_id: int, backend: str, vector: Sequence[float] | np.ndarray
+) -> None:
+    """The voice's embedding by `backend`, replacing the one it had."""
+    vector = np.asarray(vector, dtype="<f4")
+    session.execute(
+        delete(VoiceEmbedding).where(VoiceEmbedding.voice_id == voice_id, VoiceEmbedding.backend == backend)
+    )
+    session.add(
+        VoiceEmbedding(voice_id=voice_id, backend=backend, vector=vector.tobytes(), dimension=len(vector))
+    )
+
+
 def to_pcm(samples: np.ndarray) -> bytes:
     return (np.clip(samples, -1.0, 1.0) * PCM_SCALE).astype("<i2").tobytes()
 
@@ -61,9 +74,11 @@ class VoiceRepository:
         clips: Iterable[tuple[np.ndarray, str | None]],
         task_id: str | None = None,
         unique_name: bool = True,
+        embedding: tuple[str, Sequence[float] | np.ndarray] | None = None,
     ) -> str:
-        """A new voice with its clips (16 kHz samples and where each came from); its identifier. With
-        `unique_name`, `NameTaken` when the owner has a voice of that name."""
+        """A new voice with its clips (16 kHz samples and where each came from) and, given as `(backend,
+        vector)`, its embedding, in one transaction; its identifier. With `unique_name`, `NameTaken` when the
+        owner has a voice of that name."""
         with self._sessions.begin() as session:
             if unique_name and _name_taken(session, owner, name):
                 raise NameTaken(name)
@@ -73,6 +88,8 @@ class VoiceRepository:
             session.add(voice)
             session.flush()
             self._add_clips(session, voice.id, clips)
+            if embedding is not None:
+                _put_embedding(session, voice.id, *embedding)
             return voice.identifier
 
     def add_clips(
@@ -213,22 +230,13 @@ class VoiceRepository:
             )
             return [from_pcm(pcm) for pcm in rows]
 
-    def set_embedding(self, owner: str | None, identifier: str, backend: str, vector: np.ndarray) -> None:
-        vector = np.asarray(vector, dtype="<f4")
+    def set_embedding(
+        self, owner: str | None, identifier: str, backend: str, vector: Sequence[float] | np.ndarray
+    ) -> None:
         with self._sessions.begin() as session:
             voice = self._voice(session, owner, identifier)
-            if voice is None:
-                return
-            session.execute(
-                delete(VoiceEmbedding).where(
-                    VoiceEmbedding.voice_id == voice.id, VoiceEmbedding.backend == backend
-                )
-            )
-            session.add(
-                VoiceEmbedding(
-                    voice_id=voice.id, backend=backend, vector=vector.tobytes(), dimension=len(vector)
-                )
-            )
+            if voice is not None:
+                _put_embedding(session, voice.id, backend, vector)
 
     def embeddings(
         self,

@@ -51,11 +51,15 @@ def store_voice_vector(
     task_id: str | None = None,
 ) -> str:
     """A new voice from a vector (its name may repeat another voice's); its identifier."""
-    identifier = runtime.voices.create(
-        owner=owner, name=name, description=description, clips=[], task_id=task_id, unique_name=False
+    return runtime.voices.create(
+        owner=owner,
+        name=name,
+        description=description,
+        clips=[],
+        task_id=task_id,
+        unique_name=False,
+        embedding=(_backend(runtime), vector),
     )
-    runtime.voices.set_embedding(owner, identifier, _backend(runtime), np.asarray(vector, np.float32))
-    return identifier
 
 
 def update_voice_vector(
@@ -71,7 +75,7 @@ def update_voice_vector(
     if not runtime.voices.update(owner, identifier, name=name, description=description, unique_name=False):
         raise NotFoundError("Voice", identifier)
     if vector is not None:
-        runtime.voices.set_embedding(owner, identifier, _backend(runtime), np.asarray(vector, np.float32))
+        runtime.voices.set_embedding(owner, identifier, _backend(runtime), vector)
 
 
 def search_voice_vectors(

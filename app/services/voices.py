@@ -102,11 +102,15 @@ def enroll_task_speaker(
         raise ServiceError("invalid_input", message, details=[{"field": "speaker", "message": message}])
     try:
         identifier = runtime.voices.create(
-            owner=owner, name=name, description=request.description, clips=[], task_id=task_id
+            owner=owner,
+            name=name,
+            description=request.description,
+            clips=[],
+            task_id=task_id,
+            embedding=(kept["backend"], vector),
         )
     except NameTaken:
         raise _name_taken(name) from None
-    runtime.voices.set_embedding(owner, identifier, kept["backend"], np.asarray(vector, np.float32))
     return get_voice(runtime, owner, identifier)
 
 
@@ -234,8 +238,12 @@ def keep_speaker_embeddings(
         stored = runtime.voices.by_name(owner, unnamed)  # by an earlier run of this task, stopped by a crash
         for name, vector in unnamed.items():
             if name not in stored:
-                identifier = runtime.voices.create(
-                    owner=owner, name=name, description=None, clips=[], task_id=task_id
+                runtime.voices.create(
+                    owner=owner,
+                    name=name,
+                    description=None,
+                    clips=[],
+                    task_id=task_id,
+                    embedding=(backend, vector),
                 )
-                runtime.voices.set_embedding(owner, identifier, backend, np.asarray(vector, np.float32))
     return result
