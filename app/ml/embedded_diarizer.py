@@ -252,7 +252,7 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
     def __init__(
         self,
         segmentation: Model,
-        embedding: ResemblyzerEmbedding,
+        embedding: BaseInference,
         *,
         segmentation_step: float = SEGMENTATION_STEP,
         long_segmentation_step: float = LONG_SEGMENTATION_STEP,
@@ -262,8 +262,6 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
         pooled_embeddings: bool = False,
         borrowed_embeddings: bool = True,
     ) -> None:
-        if segmentation.specifications.powerset:
-            raise ValueError("expected a multi-label segmentation model, whose threshold PARAMETERS tunes")
         Pipeline.__init__(self)
         self.legacy = False
         self.segmentation_step = segmentation_step
@@ -283,7 +281,10 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
             skip_aggregation=True,
             batch_size=segmentation_batch_size,
         )
-        self.segmentation = ParamDict(threshold=Uniform(0.1, 0.9), min_duration_off=Uniform(0.0, 1.0))
+        if segmentation.specifications.powerset:  # its classes are already binary: no threshold
+            self.segmentation = ParamDict(min_duration_off=Uniform(0.0, 1.0))
+        else:
+            self.segmentation = ParamDict(threshold=Uniform(0.1, 0.9), min_duration_off=Uniform(0.0, 1.0))
 
         self._embedding = embedding
         self._audio = Audio(sample_rate=embedding.sample_rate, mono="downmix")

