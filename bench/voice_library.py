@@ -70,7 +70,7 @@ def naming(model: str, meetings: int) -> dict[str, dict[str, list[float]]]:
     settings = Settings(_env_file=None, device="cpu", whisper_model=model)  # type: ignore[call-arg]
     diarizer = diarizer_options(settings)
     enrolments = {
-        voice: diarization.embed_voice(enrolment_clips(voice), **diarizer)[1] for voice in MEETING_VOICES
+        voice: diarization.embed_voice(enrolment_clips(voice), device="cpu")[1] for voice in MEETING_VOICES
     }
     totals = {kind: {outcome: [0.0, 0.0] for outcome in OUTCOMES} for kind in PIECES}
     for k in range(meetings):
@@ -81,7 +81,7 @@ def naming(model: str, meetings: int) -> dict[str, dict[str, list[float]]]:
         transcript = run_full_pipeline(audio, PipelineParams(), settings, voices=library)
         print(
             f"meeting {k + 1}: stranger {voices[5]}, backend {turns['backend']} "
-            f"(threshold {diarization.match_threshold(turns['backend'])}), {len(turns['segments'])} turns, "
+            f"(threshold {speaker_names.MATCH_THRESHOLD}), {len(turns['segments'])} turns, "
             f"{len(transcript['segments'])} transcript segments ({model})"
         )
         for kind, pieces in zip(PIECES, (turns["segments"], transcript["segments"]), strict=True):

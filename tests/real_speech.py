@@ -133,21 +133,26 @@ def sample_call() -> Conversation:
     return Conversation("pyannote sample", sample_audio(), sample_reference())
 
 
-def single_speaker_turns(
-    conversation: Conversation, min_seconds: float = 1.5
-) -> list[tuple[str, np.ndarray]]:
-    """(speaker, audio) of every stretch of `min_seconds` or more where one person alone speaks."""
-    reference = conversation.reference
-    overlap = Timeline(
+def overlap(reference: Annotation) -> Timeline:
+    """Where two or more people speak at once."""
+    return Timeline(
         [
             first & second
             for (first, _), (second, _) in reference.co_iter(reference)
             if first != second and first.intersects(second)
         ]
     ).support()
+
+
+def single_speaker_turns(
+    conversation: Conversation, min_seconds: float = 1.5
+) -> list[tuple[str, np.ndarray]]:
+    """(speaker, audio) of every stretch of `min_seconds` or more where one person alone speaks."""
+    reference = conversation.reference
+    talk_over = overlap(reference)
     found = []
     for segment, _, speaker in reference.itertracks(yield_label=True):
-        for alone in Timeline([segment]).extrude(overlap):
+        for alone in Timeline([segment]).extrude(talk_over):
             if alone.duration >= min_seconds:
                 first = round(alone.start * SAMPLE_RATE)
                 found.append((speaker, conversation.audio[first : round(alone.end * SAMPLE_RATE)]))

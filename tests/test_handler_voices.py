@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from app.config import get_settings
-from app.ml.diarization import EMBEDDED_BACKEND
+from app.ml.diarization import VOICE_EMBEDDING
 from app.runtime import stop_runtime
 from handler import handler
 from tests.corpus import SAMPLE_WAV, SOLO_SPANS, caller_share, first_caller_clips, sample_clip
@@ -61,7 +61,7 @@ def dana(worker: None) -> dict[str, Any]:
 
 
 def test_a_voice_is_enrolled_listed_and_identified(dana: dict[str, Any]) -> None:
-    assert (dana["name"], dana["clips"], dana["backends"]) == ("Dana", 2, [EMBEDDED_BACKEND])
+    assert (dana["name"], dana["clips"], dana["backends"]) == ("Dana", 2, [VOICE_EMBEDDING])
     assert answered(run("list_voices")) == [dana]
     assert answered(run("list_voices", name="DAN")) == [dana]
     assert answered(run("get_voice", voice_id=dana["id"])) == dana
@@ -88,7 +88,7 @@ def test_a_voice_the_diarizer_has_not_embedded_is_embedded_from_its_clips(dana: 
     assert answered(run("get_voice", voice_id=dana["id"]))["backends"] == []
     identified = answered(run("identify_voice", audio=data_url(DANA_HELD_OUT)))
     assert identified["match"]["name"] == "Dana", identified
-    assert answered(run("get_voice", voice_id=dana["id"]))["backends"] == [EMBEDDED_BACKEND]
+    assert answered(run("get_voice", voice_id=dana["id"]))["backends"] == [VOICE_EMBEDDING]
 
 
 def test_speech_to_text_names_the_enrolled_voice_and_a_task_speaker_is_enrolled(dana: dict[str, Any]) -> None:
@@ -130,7 +130,7 @@ def test_a_voice_is_updated_and_given_clips(dana: dict[str, Any]) -> None:
     updated = answered(run("update_voice", voice_id=dana["id"], description="Team lead"))
     assert (updated["name"], updated["description"]) == ("Dana", "Team lead")
     more = answered(run("add_voice_clips", voice_id=dana["id"], clips=[{"audio": data_url(DANA_HELD_OUT)}]))
-    assert more["clips"] == 3 and more["backends"] == [EMBEDDED_BACKEND]
+    assert more["clips"] == 3 and more["backends"] == [VOICE_EMBEDDING]
 
 
 # (case, action, fields, code, what the message says)

@@ -19,7 +19,7 @@ import soundfile as sf
 from fastapi.testclient import TestClient
 from openai import OpenAI
 
-from app.ml.speaker_names import EMBEDDED_MATCH_THRESHOLD
+from app.ml.speaker_names import MATCH_THRESHOLD
 from handler import handler
 from tests.corpus import silent_wav, two_voice_dialogue
 from tests.servers import in_process_app
@@ -102,7 +102,7 @@ def test_the_openai_client_gets_known_speakers_by_name(service: TestClient, clie
     assert set(shown["result"]["speakers"]) == {"Avery", "Blake"}
     assert {s["speaker"] for s in shown["result"]["segments"]} == {"Avery", "Blake"}
     matches = shown["result"]["known_speakers"]
-    assert all(match["similarity"] >= EMBEDDED_MATCH_THRESHOLD for match in matches.values()), matches
+    assert all(match["similarity"] >= MATCH_THRESHOLD for match in matches.values()), matches
     assert "known_speakers" not in shown["params"]["diarize_params"]
     assert "base64" not in json.dumps(shown["params"])
     subtitles = service.get(f"/task/{task['identifier']}/result?format=srt").text
@@ -142,7 +142,7 @@ def test_a_voice_that_is_absent_names_nobody(service: TestClient) -> None:
     result = worker_diarize(Casey=reference("C"))
     assert {turn["speaker"] for turn in result["segments"]} == {"SPEAKER_00", "SPEAKER_01"}
     match = result["known_speakers"]["Casey"]
-    assert match["speaker"] is None and match["similarity"] < EMBEDDED_MATCH_THRESHOLD, match
+    assert match["speaker"] is None and match["similarity"] < MATCH_THRESHOLD, match
 
 
 def clip(seconds: float) -> str:

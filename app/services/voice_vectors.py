@@ -15,7 +15,7 @@ import numpy as np
 from app.errors import NotFoundError
 from app.ml import diarization, speaker_names
 from app.runtime import Runtime
-from app.services.voices import diarizer_options, list_voices
+from app.services.voices import list_voices
 from app.voice_schemas import VoiceOut
 
 
@@ -29,10 +29,6 @@ class VoiceVector:
 class VoiceSimilarity:
     voice: VoiceVector
     similarity: float
-
-
-def _backend(runtime: Runtime) -> str:
-    return diarization.embedding_space(**diarizer_options(runtime.settings))[0]
 
 
 def with_vectors(runtime: Runtime, owner: str | None, voices: list[VoiceOut]) -> list[VoiceVector]:
@@ -58,7 +54,7 @@ def store_voice_vector(
         clips=[],
         task_id=task_id,
         unique_name=False,
-        embedding=(_backend(runtime), vector),
+        embedding=(diarization.VOICE_EMBEDDING, vector),
     )
 
 
@@ -75,7 +71,7 @@ def update_voice_vector(
     if not runtime.voices.update(owner, identifier, name=name, description=description, unique_name=False):
         raise NotFoundError("Voice", identifier)
     if vector is not None:
-        runtime.voices.set_embedding(owner, identifier, _backend(runtime), vector)
+        runtime.voices.set_embedding(owner, identifier, diarization.VOICE_EMBEDDING, vector)
 
 
 def search_voice_vectors(

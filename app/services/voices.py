@@ -1,9 +1,10 @@
 """The voice library's use cases: enroll a voice once (from clips, or from a speaker of a finished diarization
 task), manage it, identify a clip, and name enrolled voices in later recordings.
 
-Voices are compared in the embeddings of the diarizer in use (`app.ml.diarization`): a voice keeps one
-embedding per diarizer, made from its stored clips the first time that diarizer needs it. A voice enrolled
-from a task's speaker has no clips, only that diarizer's centroid, so it is named only by that diarizer.
+Voices are compared in one speaker embedding, whichever diarizer runs (`diarization.VOICE_EMBEDDING`): a voice
+keeps its embedding by each embedding model it met, made from its stored clips the first time that model needs
+it. A voice enrolled from a task's speaker has no clips, only the embedding that task made of the speaker's
+speech, so it is named only while that model is the one in use.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def diarizer_options(settings: Settings) -> dict[str, Any]:
 
 
 def _embed(runtime: Runtime, owner: str | None, identifier: str, clips: list[np.ndarray]) -> None:
-    backend, vector = diarization.embed_voice(clips, **diarizer_options(runtime.settings))
+    backend, vector = diarization.embed_voice(clips, device=runtime.settings.resolved_device)
     runtime.voices.set_embedding(owner, identifier, backend, vector)
 
 
@@ -100,6 +101,12 @@ def enroll_task_speaker(
         speakers = ", ".join(sorted(kept.get("speakers") or {})) or "none (the task has not diarized)"
         message = f"Task {task_id!r} has no speaker {speaker!r}; its speakers: {speakers}."
         raise ServiceError("invalid_input", message, details=[{"field": "speaker", "message": message}])
+    if kept.get("backend") != diarization.VOICE_EMBEDDING:
+        message = (
+            f"Task {task_id!r} embedded its speakers with another model than the one voices are compared in "
+            f"({diarization.VOICE_EMBEDDING}); diarize the recording again, or enroll the voice from a clip."
+        )
+        raise ServiceError("invalid_input", message, details=[{"field": "task_id", "message": message}])
     try:
         identifier = runtime.voices.create(
             owner=owner,
@@ -107,7 +114,7 @@ def enroll_task_speaker(
             description=request.description,
             clips=[],
             task_id=task_id,
-            embedding=(kept["backend"], vector),
+            embedding=(diarization.VOICE_EMBEDDING, vector),
         )
     except NameTaken:
         raise _name_taken(name) from None
@@ -161,7 +168,7 @@ def _library(
 ) -> tuple[str, list[str], list[str], np.ndarray]:
     """The owner's voices (all, or those `names`) in the embeddings of the diarizer in use, embedding from
     their clips those it has not embedded yet: its backend, identifiers, names and matrix."""
-    backend, dimension = diarization.embedding_space(**diarizer_options(settings))
+    backend, dimension = diarization.embedding_space()
     for identifier in runtime.voices.unembedded(owner, backend, names=names):
         clips = runtime.voices.clips(owner, identifier)
         if clips:
@@ -177,7 +184,7 @@ def identify_voice(
     settings = runtime.settings
     ((samples, _),) = _load_clips([clip], settings)
     backend, identifiers, names, matrix = _library(runtime, owner, None, settings)
-    _, vector = diarization.embed_voice([samples], **diarizer_options(settings))
+    _, vector = diarization.embed_voice([samples], device=settings.resolved_device)
     if not identifiers:
         return voice_schemas.VoiceIdentified(match=None, candidates=[], backend=backend)
     similarities = speaker_names.cosine_similarities(vector[None, :], matrix)[0]
@@ -186,8 +193,7 @@ def identify_voice(
         {"id": identifiers[i], "name": names[i], "similarity": round(float(similarities[i]), 3)}
         for i in order
     ]
-    threshold = diarization.match_threshold(backend)
-    match = candidates[0] if candidates[0]["similarity"] >= threshold else None
+    match = candidates[0] if candidates[0]["similarity"] >= speaker_names.MATCH_THRESHOLD else None
     return voice_schemas.VoiceIdentified.model_validate(
         {"match": match, "candidates": candidates, "backend": backend}
     )
@@ -225,9 +231,9 @@ def keep_speaker_embeddings(
         if params.return_embeddings
         else result.pop("speaker_embeddings", None)
     )
-    backend = result.get("backend") or (result.get("backends") or {}).get("diarization")
-    if speakers is None or not backend:
+    if speakers is None:
         return result
+    backend = diarization.VOICE_EMBEDDING
     runtime.tasks.keep_speaker_embeddings(task_id, {"backend": backend, "speakers": speakers})
     if params.auto_store_speakers:
         unnamed = {

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.ml.campplus import DIMENSION
 from tests.corpus import SAMPLE_WAV
 from tests.servers import finished, in_process_app
 
@@ -165,7 +166,7 @@ def test_a_returned_embedding_stored_as_a_speaker_names_that_speaker_later(clien
     embeddings = first["result"]["speaker_embeddings"]
     turns = first["result"]["segments"]
     assert sorted(embeddings) == ["SPEAKER_00", "SPEAKER_01"] == sorted({turn["speaker"] for turn in turns})
-    assert all(len(vector) == 256 for vector in embeddings.values())
+    assert all(len(vector) == DIMENSION for vector in embeddings.values())
 
     dana = client.post("/speakers", json={"speaker_label": "Dana", "embedding": embeddings["SPEAKER_00"]})
     found = client.post("/speakers/identify", json={"embedding": embeddings["SPEAKER_00"]}).json()
@@ -178,7 +179,7 @@ def test_a_returned_embedding_stored_as_a_speaker_names_that_speaker_later(clien
     # The speaker nobody matched is stored, taken from the task.
     stored = client.get("/speakers", params={"task_id": later["identifier"]}).json()
     assert [speaker["speaker_label"] for speaker in stored] == [f"SPEAKER_01 of task {later['identifier']}"]
-    assert len(stored[0]["embedding"]) == 256
+    assert len(stored[0]["embedding"]) == DIMENSION
     # Both stored voices now name both speakers.
     named = _diarized(client, identify_speakers="true")
     assert {turn["speaker"] for turn in named["result"]} == {"Dana", stored[0]["speaker_label"]}

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.ml.diarization import EMBEDDED_BACKEND
-from app.ml.speaker_names import EMBEDDED_MATCH_THRESHOLD
+from app.ml.diarization import VOICE_EMBEDDING
+from app.ml.speaker_names import MATCH_THRESHOLD
 from tests.corpus import SAMPLE_WAV, SOLO_SPANS, caller_share, first_caller_clips, sample_clip
 from tests.servers import in_process_app
 
@@ -84,7 +84,7 @@ def error_code(answer: httpx.Response) -> str:
 def test_a_voice_is_enrolled_from_clips_of_one_caller(alice: Caller, dana: dict[str, Any]) -> None:
     assert dana["name"] == "Dana" and dana["description"] == "Support lead"
     assert dana["clips"] == 2 and dana["seconds"] == pytest.approx(3.35 + 3.0, abs=0.01)
-    assert dana["backends"] == [EMBEDDED_BACKEND]
+    assert dana["backends"] == [VOICE_EMBEDDING]
     assert alice("GET", f"/voices/{dana['id']}").json() == dana
     assert [voice["id"] for voice in alice("GET", "/voices").json()] == [dana["id"]]
     assert alice("GET", "/voices", params={"name": "an"}).json() == [dana]
@@ -96,7 +96,7 @@ def test_a_held_out_clip_of_the_caller_is_identified(alice: Caller, dana: dict[s
     assert answer.status_code == 200, answer.text
     identified = answer.json()
     assert identified["match"]["id"] == dana["id"] and identified["match"]["name"] == "Dana", identified
-    assert identified["backend"] == EMBEDDED_BACKEND
+    assert identified["backend"] == VOICE_EMBEDDING
 
     other = alice("POST", "/voices/identify", files={"file": ("other.wav", sample_clip(OTHER[1]))}).json()
     assert other["match"] is None or other["match"]["name"] != "Dana", other
@@ -120,7 +120,7 @@ def test_a_recording_names_the_enrolled_voice_and_a_task_speaker_is_enrolled(
     assert "Dana" in {segment["speaker"] for segment in segments}, segments
     assert caller_share(segments, "Dana", "speaker90") >= 0.8, segments
     match = task["result"]["known_speakers"]["Dana"]
-    assert match["speaker"] is not None and match["similarity"] >= EMBEDDED_MATCH_THRESHOLD, match
+    assert match["speaker"] is not None and match["similarity"] >= MATCH_THRESHOLD, match
     others = {segment["speaker"] for segment in segments} - {"Dana"}
     assert len(others) == 1, segments  # the other caller keeps the diarizer's label
     (label,) = others
@@ -129,7 +129,7 @@ def test_a_recording_names_the_enrolled_voice_and_a_task_speaker_is_enrolled(
     request = {"task_id": task["identifier"], "speaker": label, "name": "Remy"}
     remy = alice("POST", "/voices/from-task", json=request)
     assert remy.status_code == 201, remy.text
-    assert remy.json()["clips"] == 0 and remy.json()["backends"] == [EMBEDDED_BACKEND]
+    assert remy.json()["clips"] == 0 and remy.json()["backends"] == [VOICE_EMBEDDING]
     missing = alice("POST", "/voices/from-task", json={**request, "speaker": "SPEAKER_09", "name": "Ned"})
     assert missing.status_code == 422 and "SPEAKER_09" in missing.json()["error"]["message"]
     assert alice("POST", "/voices/from-task", json={**request, "task_id": "no-such-task"}).status_code == 404
@@ -200,7 +200,7 @@ def test_a_voice_is_renamed_described_given_clips_and_deleted(carol: Caller) -> 
         data={"clips": data_url(sample_clip((22.0, 25.0)))},
     )
     assert more.status_code == 200, more.text
-    assert more.json()["clips"] == 3 and more.json()["backends"] == [EMBEDDED_BACKEND]
+    assert more.json()["clips"] == 3 and more.json()["backends"] == [VOICE_EMBEDDING]
     json_clips = carol("POST", f"{path}/clips", json={"clips": clips(sample_clip((24.0, 27.0)))})
     assert json_clips.json()["clips"] == 4, json_clips.text
 
@@ -271,7 +271,7 @@ def test_each_key_keeps_its_own_library(
     assert bob("PATCH", f"/voices/{dana['id']}", json={"name": "Stolen"}).status_code == 404
     # Bob's library is empty: the held-out clip matches nobody, and a request naming Dana is refused.
     unknown = bob("POST", "/voices/identify", json={"audio": data_url(DANA_HELD_OUT)}).json()
-    assert unknown == {"match": None, "candidates": [], "backend": EMBEDDED_BACKEND}
+    assert unknown == {"match": None, "candidates": [], "backend": VOICE_EMBEDDING}
     refused = bob(
         "POST",
         "/service/diarize",

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from pyannote.core import Segment
+from pyannote.core import Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 from app.ml import diarization, speaker_names
@@ -101,3 +101,40 @@ def test_the_diarizer_counts_the_two_real_callers_of_the_sample() -> None:
     hypothesis = annotation(result["segments"])
     assert len(hypothesis.labels()) == 2
     assert DiarizationErrorRate(collar=0.0)(call.reference, hypothesis) <= SAMPLE_MAX_DER
+
+
+@pytest.mark.slow
+def test_a_real_voice_enrolled_from_one_part_of_a_call_is_named_in_another() -> None:
+    """The sample's first caller, enrolled from their turns in its first 15 s among nine absent real voices, is
+    named in the last 15 s; the other caller, never enrolled, is named nobody."""
+    call, middle = real_speech.sample_call(), 15.0
+    first = real_speech.Conversation(
+        "first half", call.audio[: int(middle * 16_000)], call.reference.crop(Segment(0, middle))
+    )
+    clips = [
+        audio for speaker, audio in real_speech.single_speaker_turns(first, 1.0) if speaker == "speaker90"
+    ]
+    library = {"speaker90": diarization.embed_voice(clips, device="cpu")[1]}
+    for speaker in (*real_speech.TUNING, *real_speech.HELD_OUT):
+        library[speaker] = diarization.embed_voice([real_speech.turns(speaker)[0]], device="cpu")[1]
+    result = diarization.diarize(
+        call.audio[int(middle * 16_000) :], device="cpu", model_name="embedded", hf_token=None, voices=library
+    )
+    said = annotation(result["segments"])
+    truth = call.reference.crop(Segment(middle, 30.0))
+    named: dict[str, float] = {}  # "true speaker:name given" → seconds, where one person speaks alone
+    for segment, _, speaker in truth.itertracks(yield_label=True):
+        for alone in Timeline([segment]).extrude(real_speech.overlap(truth)):
+            shifted = Segment(alone.start - middle, alone.end - middle)
+            for turn, _, name in said.crop(shifted).itertracks(yield_label=True):
+                key = f"{speaker}:{name if name in library else 'unnamed'}"
+                named[key] = named.get(key, 0.0) + turn.duration
+    enrolled = sum(seconds for key, seconds in named.items() if key.startswith("speaker90:"))
+    assert named.get("speaker90:speaker90", 0.0) >= 0.9 * enrolled, named
+    assert {key for key in named if key.startswith("speaker90:")} <= {
+        "speaker90:speaker90",
+        "speaker90:unnamed",
+    }
+    # The other caller is named nobody; a named turn may run a few hundredths of a second into their speech.
+    stranger = sum(seconds for key, seconds in named.items() if key.startswith("speaker91:"))
+    assert named.get("speaker91:unnamed", 0.0) >= 0.98 * stranger, named

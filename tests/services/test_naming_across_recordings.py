@@ -14,7 +14,6 @@ from app.config import Settings
 from app.ml import diarization
 from app.schemas import PipelineParams
 from app.services.pipeline import run_full_pipeline
-from app.services.voices import diarizer_options
 from tests.corpus import MEETING_VOICES, enrolment_clips, meeting
 
 pytestmark = pytest.mark.slow
@@ -26,7 +25,7 @@ def settings() -> Settings:
 
 @cache
 def enrolled(voice: str) -> np.ndarray:
-    return diarization.embed_voice(enrolment_clips(voice), **diarizer_options(settings()))[1]
+    return diarization.embed_voice(enrolment_clips(voice), device="cpu")[1]
 
 
 # Two of bench/voice_library.py's six meetings (the bench scores all six).
