@@ -10,7 +10,6 @@ them; embeddings are 192-d and signed, compared by cosine similarity.
 from __future__ import annotations
 
 import importlib.util
-import logging
 from functools import cache
 from importlib.metadata import distribution
 from pathlib import Path
@@ -21,12 +20,9 @@ import torch.nn.functional as F
 from pyannote.audio.core.inference import BaseInference
 from torchaudio.compliance.kaldi import fbank
 
-logger = logging.getLogger(__name__)
-
 SAMPLE_RATE = 16_000
 NUM_MEL_BINS = 80
 DIMENSION = 192
-FRAME_SHIFT_SECONDS = 0.01
 MIN_EMBEDDED_SPEECH = 0.5
 """Shortest speech (s) worth an embedding; shorter rows are NaN, as with pyannote's own wrappers."""
 
