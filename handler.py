@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from app.config import get_settings
+from app.contracts import register_contracts
 from app.contracts.runpod.actions import ACTIONS, handler, segment_stream
 from app.contracts.runpod_workers.serve import job_task_ids
 from app.process.health import fitness_problems
@@ -26,6 +27,7 @@ from app.services import tasks
 __all__ = ["ACTIONS", "handler", "serve_job", "stream_job", "worker_config", "fitness_check"]
 
 log = logging.getLogger("app.handler")
+register_contracts()  # what the contracts add to the process, as the FastAPI app registers it too
 
 
 async def serve_job(job: dict[str, Any]) -> dict[str, Any]:

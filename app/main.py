@@ -14,6 +14,7 @@ from app.api.middleware import FORM_FIELD_MAX_BYTES, BodyLimitMiddleware, Reques
 from app.api.routes import health, metrics, speech, tasks, voices
 from app.api.routes.web import mount_web
 from app.config import get_settings
+from app.contracts import register_contracts
 from app.contracts.openai import routes as openai
 from app.contracts.openai_realtime import routes as openai_realtime
 from app.contracts.whisperx_fastapi import speakers
@@ -36,6 +37,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
+    register_contracts()
     settings = get_settings()
     app = FastAPI(
         title="WhisperX speech-to-text",

@@ -121,6 +121,16 @@ def test_hub_json_has_runpods_fields_and_offers_only_real_settings() -> None:
     assert image_cuda and all(version(v) >= version(image_cuda[1]) for v in hub.config.allowedCudaVersions)
 
 
+def test_the_hubs_audio_limit_is_the_one_the_worker_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = {env.key for env in Hub.model_validate(HUB).config.env}
+    # `LIMITS__` bounds the REST server; a worker reads `WORKER__` (`_worker_runtime`), so a Hub form offering
+    # the server's limit would change nothing a worker does.
+    assert not {key for key in keys if key.startswith("LIMITS__")}
+    assert "WORKER__MAX_AUDIO_SECONDS" in keys
+    monkeypatch.setenv("WORKER__MAX_AUDIO_SECONDS", "7200")
+    assert Settings(_env_file=None).worker.max_audio_seconds == 7200  # type: ignore[call-arg]
+
+
 def test_tests_json_has_runpods_fields_and_calls_real_actions() -> None:
     hub_tests = HubTests.model_validate(TESTS)
     assert len({test.name for test in hub_tests.tests}) == len(hub_tests.tests)

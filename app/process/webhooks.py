@@ -36,7 +36,7 @@ def task_body(task: TaskOut) -> dict[str, Any]:
 
 
 # A webhook body shape (a job's `webhook_body`) -> how a finished task becomes that body. Contracts whose
-# callbacks take their own shape add theirs (whisperX-FastAPI's, in its package).
+# callbacks take their own shape add theirs in `app.contracts.register_contracts`, which both entry points call.
 BODY_SHAPES: dict[str, Callable[[TaskOut], dict[str, Any]]] = {"task": task_body}
 
 
