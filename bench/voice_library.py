@@ -41,7 +41,6 @@ from app.db.voices import VoiceRepository  # noqa: E402
 from app.ml import diarization, speaker_names  # noqa: E402
 from app.schemas import PipelineParams  # noqa: E402
 from app.services.pipeline import run_full_pipeline  # noqa: E402
-from app.services.voices import diarizer_options  # noqa: E402
 from tests.corpus import MEETING_VOICES, enrolment_clips, meeting  # noqa: E402
 
 OUTCOMES = ("right", "wrong", "unnamed", "unknown kept unnamed")
@@ -68,7 +67,7 @@ def naming(model: str, meetings: int) -> dict[str, dict[str, list[float]]]:
     """The outcomes of the diarizer's turns, and of the full pipeline's transcript segments (`model`), summed
     over `meetings` meetings: meeting k casts the voices rotated by k, so each has another stranger."""
     settings = Settings(_env_file=None, device="cpu", whisper_model=model)  # type: ignore[call-arg]
-    diarizer = diarizer_options(settings)
+    diarizer = {"device": "cpu", "model_name": settings.diarization_model, "hf_token": settings.hf_token}
     enrolments = {
         voice: diarization.embed_voice(enrolment_clips(voice), device="cpu")[1] for voice in MEETING_VOICES
     }

@@ -100,11 +100,11 @@ def diarize(
         frame = pipeline(audio, **counts, progress_callback=on_progress)
     turns = turn_edges.settled_edges(_segments(frame))
     encoder = load_voice_encoder(device)
-    centroids = speaker_names.speaker_voices(encoder, audio, turns)
+    own_voices = speaker_names.speaker_voices(encoder, audio, turns)
     known = dict(voices or {})
     if references:
         known |= speaker_names.reference_embeddings(encoder, references)
-    matches = speaker_names.match_speakers(centroids, known) if known else {}
+    matches = speaker_names.match_speakers(own_voices, known) if known else {}
     names = speaker_names.speaker_names(matches)
     someone_else = speaker_names.turns_of_someone_else(encoder, audio, turns, names, known)
     for index, turn in enumerate(turns):
@@ -115,7 +115,7 @@ def diarize(
         "backend": backend,
         "speaker_embeddings": {
             names.get(label, label): [round(float(x), 6) for x in np.asarray(vector).ravel()]
-            for label, vector in centroids.items()
+            for label, vector in own_voices.items()
         },
     }
     if known:

@@ -58,14 +58,6 @@ def _load_clips(
     return clips
 
 
-def diarizer_options(settings: Settings) -> dict[str, Any]:
-    return {
-        "device": settings.resolved_device,
-        "model_name": settings.diarization_model,
-        "hf_token": settings.hf_token,
-    }
-
-
 def _embed(runtime: Runtime, owner: str | None, identifier: str, clips: list[np.ndarray]) -> None:
     backend, vector = diarization.embed_voice(clips, device=runtime.settings.resolved_device)
     runtime.voices.set_embedding(owner, identifier, backend, vector)
@@ -89,8 +81,8 @@ def enroll_voice(
 def enroll_task_speaker(
     runtime: Runtime, owner: str | None, request: voice_schemas.VoiceFromTask
 ) -> voice_schemas.VoiceOut:
-    """A new voice from a speaker of a finished diarizing task ("this `SPEAKER_01` is Dana"): the diarizer's
-    own centroid of that speaker."""
+    """A new voice from a speaker of a finished diarizing task ("this `SPEAKER_01` is Dana"): the embedding
+    that task made of that speaker's speech."""
     task_id, speaker, name = request.task_id, request.speaker, request.name
     task = runtime.tasks.get(task_id, owner=owner)
     if task is None:
@@ -164,10 +156,10 @@ def delete_voice(runtime: Runtime, owner: str | None, identifier: str) -> None:
 
 
 def _library(
-    runtime: Runtime, owner: str | None, names: list[str] | None, settings: Settings
+    runtime: Runtime, owner: str | None, names: list[str] | None
 ) -> tuple[str, list[str], list[str], np.ndarray]:
-    """The owner's voices (all, or those `names`) in the embeddings of the diarizer in use, embedding from
-    their clips those it has not embedded yet: its backend, identifiers, names and matrix."""
+    """The owner's voices (all, or those `names`) in the voice embedding, embedding from their clips those it
+    has not embedded yet: the embedding's name, identifiers, names and matrix."""
     backend, dimension = diarization.embedding_space()
     for identifier in runtime.voices.unembedded(owner, backend, names=names):
         clips = runtime.voices.clips(owner, identifier)
@@ -183,7 +175,7 @@ def identify_voice(
     (None when none reaches the diarizer's threshold)."""
     settings = runtime.settings
     ((samples, _),) = _load_clips([clip], settings)
-    backend, identifiers, names, matrix = _library(runtime, owner, None, settings)
+    backend, identifiers, names, matrix = _library(runtime, owner, None)
     _, vector = diarization.embed_voice([samples], device=settings.resolved_device)
     if not identifiers:
         return voice_schemas.VoiceIdentified(match=None, candidates=[], backend=backend)
@@ -216,14 +208,14 @@ def enrolled_voices(runtime: Runtime, owner: str | None, params: DiarizeParams) 
     if names == []:
         return {}
     check_enrolled_names(runtime, owner, params)
-    _backend, _identifiers, found, matrix = _library(runtime, owner, names, runtime.settings)
+    _backend, _identifiers, found, matrix = _library(runtime, owner, names)
     return dict(zip(found, matrix, strict=True))
 
 
 def keep_speaker_embeddings(
     runtime: Runtime, owner: str | None, task_id: str, params: DiarizeParams, result: dict[str, Any]
 ) -> dict[str, Any]:
-    """Keep the speakers' centroids with the task, so a speaker can be enrolled later; they stay in the result
+    """Keep the speakers' voice embeddings with the task, so a speaker can be enrolled later; they stay in the result
     only with `return_embeddings`. With `auto_store_speakers`, each speaker no enrolled voice named becomes a
     voice of its own, taken from the task and named `SPEAKER_00 of task <id>` (rename it to name it)."""
     speakers = (
