@@ -10,13 +10,19 @@ from fastapi import Depends, FastAPI
 from app import __version__
 from app.api.auth import authenticate, document_keys, log_open_access
 from app.api.errors import ERROR_RESPONSES, install_error_handlers
-from app.api.middleware import FORM_FIELD_MAX_BYTES, BodyLimitMiddleware, RequestIdMiddleware
+from app.api.middleware import (
+    FORM_FIELD_MAX_BYTES,
+    BodyLimitMiddleware,
+    CollapsedSlashesMiddleware,
+    RequestIdMiddleware,
+)
 from app.api.routes import health, metrics, speech, tasks, voices
 from app.api.routes.web import mount_web
 from app.config import get_settings
 from app.contracts import register_contracts
 from app.contracts.openai import routes as openai
 from app.contracts.openai_realtime import routes as openai_realtime
+from app.contracts.whisper_asr_webservice import routes as whisper_asr_webservice
 from app.contracts.whisperx_fastapi import speakers
 from app.process.executor import start_executor
 from app.process.lifecycle import start_service
@@ -54,7 +60,8 @@ def create_app() -> FastAPI:
         BodyLimitMiddleware, max_bytes=int(settings.limits.max_upload_mb * 2**20) + FORM_FIELDS_ALLOWANCE
     )
     app.add_middleware(RequestIdMiddleware)
-    for module in (speech, tasks, voices, speakers, health, metrics):
+    app.add_middleware(CollapsedSlashesMiddleware)
+    for module in (speech, tasks, voices, speakers, whisper_asr_webservice, health, metrics):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(openai.router)  # documents OpenAI's error shape itself
     app.include_router(openai_realtime.router)

@@ -25,6 +25,17 @@ class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+def whisper_language(value: str | None) -> str | None:
+    """A language Whisper knows, by ISO code or English name, as its code; anything else is refused."""
+    if value is None:
+        return None
+    code = value.strip().lower()
+    code = TO_LANGUAGE_CODE.get(code, code)
+    if code not in LANGUAGES:
+        raise ValueError(f"unsupported language {value!r}; use an ISO 639-1 code such as 'en' or 'de'")
+    return code
+
+
 class ModelParams(_Params):
     language: str | None = Field(None, description="ISO code or English name; detected when absent")
     task: Literal["transcribe", "translate"] = "transcribe"
@@ -38,16 +49,7 @@ class ModelParams(_Params):
     chunk_size: int = Field(30, ge=1, le=30, description="Longest VAD chunk in seconds")
     compute_type: ComputeType | None = None
 
-    @field_validator("language")
-    @classmethod
-    def _known_language(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        code = value.strip().lower()
-        code = TO_LANGUAGE_CODE.get(code, code)
-        if code not in LANGUAGES:
-            raise ValueError(f"unsupported language {value!r}; use an ISO 639-1 code such as 'en' or 'de'")
-        return code
+    _known_language = field_validator("language")(whisper_language)
 
 
 class ASROptions(_Params):
@@ -417,6 +419,12 @@ class AlignJob(AudioJob, RenderedJob):
 class DiarizeJob(AudioJob):
     device: Literal["cpu", "cuda"] | None = None
     diarize_params: DiarizeParams = Field(default_factory=DiarizeParams)
+
+
+class DetectLanguageJob(AudioJob):
+    """The language spoken in the audio's first 30 s, by the Whisper model `model_params` names."""
+
+    model_params: ModelParams = Field(default_factory=ModelParams)
 
 
 def _diarization_segments(value: Any) -> Any:

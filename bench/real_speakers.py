@@ -109,12 +109,17 @@ def der_of(
     for file, case in zip(files, cases, strict=True):
         hypothesis = pipeline(file).speaker_diarization
         metric(case.reference, hypothesis, uem=Segment(0, len(case.audio) / 16_000))
-        counts.append((len(hypothesis.labels()), len(case.reference.labels())))
+        if min(case.reference.label_duration(label) for label in case.reference.labels()) >= COUNTED_SECONDS:
+            counts.append((len(hypothesis.labels()), len(case.reference.labels())))
     parts = {
         name: metric[name] / metric["total"] for name in ("missed detection", "false alarm", "confusion")
     }
     right = sum(found == true for found, true in counts)
     return {"DER": abs(metric), **parts}, f"{right} of {len(counts)}"
+
+
+COUNTED_SECONDS = 5.0
+"""A recording's speaker count is scored where each of its people speaks at least this long."""
 
 
 SEGMENTATION_3 = "models/pyannote_segmentation_3.0/pytorch_model.bin"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -48,10 +50,16 @@ def _settings(connection: HTTPConnection) -> Settings:
 
 
 def _offered_key(connection: HTTPConnection) -> str | None:
-    """The key a caller sends: `Authorization: Bearer <key>`, or on a WebSocket the key subprotocol."""
+    """The key a caller sends: `Authorization: Bearer <key>`; or as the password of HTTP Basic authentication,
+    which clients configured with a URL alone send from `http://user:<key>@host/` (Bazarr's Whisper provider);
+    or on a WebSocket the key subprotocol."""
     scheme, given = get_authorization_scheme_param(connection.headers.get("Authorization"))
     if scheme.lower() == "bearer" and given:
         return given
+    if scheme.lower() == "basic" and given:
+        with contextlib.suppress(ValueError, UnicodeDecodeError):
+            _, _, password = base64.b64decode(given, validate=True).decode().partition(":")
+            return password or None
     if connection.scope["type"] == "websocket":
         for subprotocol in connection.scope.get("subprotocols", []):
             if subprotocol.startswith(KEY_SUBPROTOCOL):
@@ -66,7 +74,10 @@ def authenticate(connection: HTTPConnection) -> str | None:
         return None
     given = _offered_key(connection)
     if given is None or not _is_known_key(given, keys):
-        raise ServiceError("unauthorized", "Send a valid API key as `Authorization: Bearer <key>`.")
+        raise ServiceError(
+            "unauthorized",
+            "Send a valid API key as `Authorization: Bearer <key>` (or as the password of Basic authentication).",
+        )
     return key_fingerprint(given)
 
 

@@ -16,6 +16,7 @@ from app.process import metrics
 
 log = logging.getLogger("app.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_SLASHES = re.compile(r"/{2,}")
 
 # The most one text field may hold (the body limit still holds the whole): four known speakers' reference
 # clips of 10 s as base64 WAV (48 kHz stereo, 16-bit) come to about 10 MiB. A voice's clip sent as form text
@@ -61,6 +62,20 @@ class RequestIdMiddleware:
                 (time.perf_counter() - started) * 1000,
                 request_id,
             )
+
+
+class CollapsedSlashesMiddleware:
+    """Serves `//asr` as `/asr`: clients that join a base URL ending in `/` with a path starting with one send
+    doubled slashes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and "//" in scope["path"]:
+            path = _SLASHES.sub("/", scope["path"])
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        await self.app(scope, receive, send)
 
 
 class BodyLimitMiddleware:

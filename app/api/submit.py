@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
-from fastapi import UploadFile
+from fastapi import Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
 from app.api.errors import error_response
+from app.db.models import ACTIVE_STATUSES
 from app.errors import Model, ServiceError, validated
 from app.process.executor import TaskExecutor
 from app.runtime import Runtime
 from app.schemas import TaskOut
 from app.services.render import MEDIA_TYPES, rendered_result
 from app.services.speech import queue_job
-from app.services.tasks import task_outcome
+from app.services.tasks import get_task, task_outcome
+
+log = logging.getLogger(__name__)
+WAIT_POLL_SECONDS = 0.5
 
 
 class TaskAccepted(BaseModel):
@@ -63,6 +70,20 @@ def queue_and_answer(
     if not wait:
         return JSONResponse(TaskAccepted(identifier=identifier, message="Task queued").model_dump())
     return task_result_response(executor.wait(identifier), job)
+
+
+async def outcome_while_connected(request: Request, runtime: Runtime, identifier: str) -> TaskOut:
+    """The task once it has ended (whichever process runs it); a client that leaves first cancels it, as
+    `tasks.cancel_task` does, and what it was told of is the cancelled task."""
+    while True:
+        task = await run_in_threadpool(get_task, runtime, identifier)
+        if task.status not in ACTIVE_STATUSES:
+            return task
+        if await request.is_disconnected():
+            if runtime.tasks.cancel(identifier):
+                log.info("task %s cancelled: its client left", identifier)
+            return await run_in_threadpool(get_task, runtime, identifier)
+        await asyncio.sleep(WAIT_POLL_SECONDS)
 
 
 def task_result_response(task: TaskOut, job: Any) -> Response:

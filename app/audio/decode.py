@@ -76,9 +76,9 @@ def probe_audio(path: Path, *, max_seconds: float) -> float | None:
 def decode_audio(path: Path, *, max_seconds: float) -> Audio:
     """Decode the first audio stream of `path`, refusing empty, non-audio, too short and over-long input."""
     max_samples = int(max_seconds * SAMPLE_RATE)
-    chunks: list[np.ndarray] = []
-    decoded = 0
     with _first_audio_stream(path, max_seconds) as (container, stream):
+        declared = _declared_seconds(container, stream)
+        collected = _Collected(int((declared or 0) * SAMPLE_RATE) + SAMPLE_RATE)
         # Output in frames of RESAMPLED_FRAME_SECONDS: a few hundred arrays an hour rather than one per packet,
         # which decodes an hour of WAV several times faster.
         resampler = av.AudioResampler(
@@ -86,14 +86,12 @@ def decode_audio(path: Path, *, max_seconds: float) -> Audio:
         )
         for frame in container.decode(stream):
             for resampled in resampler.resample(frame):
-                chunk = resampled.to_ndarray().reshape(-1)
-                decoded += len(chunk)
-                if decoded > max_samples:
+                collected.add(resampled.to_ndarray().reshape(-1))
+                if collected.size > max_samples:
                     raise _too_long(max_seconds)
-                chunks.append(chunk)
         for resampled in resampler.resample(None):
-            chunks.append(resampled.to_ndarray().reshape(-1))
-    samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+            collected.add(resampled.to_ndarray().reshape(-1))
+    samples = collected.samples()
     if samples.size == 0:
         raise ServiceError("empty_audio", "The file contains no audio samples.")
     if samples.size < MIN_SECONDS * SAMPLE_RATE:
@@ -102,6 +100,28 @@ def decode_audio(path: Path, *, max_seconds: float) -> Audio:
             f"The audio is {samples.size / SAMPLE_RATE:.3f} s long; the least is {MIN_SECONDS} s.",
         )
     return Audio(samples)
+
+
+class _Collected:
+    """Decoded samples gathered into one array sized from the container's declared duration, so the audio is
+    never held twice (pieces joined at the end); in pieces where the duration is unknown or understated."""
+
+    def __init__(self, capacity: int) -> None:
+        self._array = np.empty(capacity, np.float32)
+        self._pieces: list[np.ndarray] = []
+        self.size = 0
+
+    def add(self, chunk: np.ndarray) -> None:
+        if not self._pieces and self.size + len(chunk) <= len(self._array):
+            self._array[self.size : self.size + len(chunk)] = chunk
+        else:
+            if not self._pieces:
+                self._pieces.append(self._array[: self.size])
+            self._pieces.append(chunk.astype(np.float32, copy=False))
+        self.size += len(chunk)
+
+    def samples(self) -> np.ndarray:
+        return np.concatenate(self._pieces) if self._pieces else self._array[: self.size]
 
 
 def _declared_seconds(container: av.container.InputContainer, stream: av.audio.AudioStream) -> float | None:

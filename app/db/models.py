@@ -49,6 +49,7 @@ class TaskType(enum.StrEnum):
     transcription_alignment = "transcription_alignment"
     diarization = "diarization"
     combine_transcript_diarization = "combine_transcript_diarization"
+    language_detection = "language_detection"
 
 
 def utcnow() -> datetime:

@@ -154,6 +154,20 @@ def transcribe(
     return result
 
 
+LANGUAGE_DETECTION_SECONDS = 30
+"""Whisper tells the language from one window: the audio's first 30 s."""
+
+
+def detect_language(audio: np.ndarray, *, spec: WhisperSpec) -> tuple[str, float]:
+    """The language Whisper hears in the first `LANGUAGE_DETECTION_SECONDS` of 16 kHz `audio`, and its
+    probability. An English-only model knows one language: English, certainly (as faster-whisper decides)."""
+    model = load_whisper(spec)
+    if not model.model.is_multilingual:
+        return "en", 1.0
+    language, probability, _ = model.detect_language(audio[: LANGUAGE_DETECTION_SECONDS * 16_000])
+    return str(language), float(probability)
+
+
 def token_ids(spec: WhisperSpec, texts: list[str]) -> list[list[int]]:
     """Whisper's token ids for each text, with the model's own tokenizer."""
     tokenizer = load_whisper(spec).hf_tokenizer

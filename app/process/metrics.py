@@ -16,7 +16,7 @@ from app.services.live_sessions import live_sessions
 
 log = logging.getLogger(__name__)
 
-STAGES = ("transcribe", "align", "diarize", "combine")
+STAGES = ("transcribe", "align", "diarize", "combine", "detect_language")
 
 REQUESTS = Counter("whisperx_http_requests", "HTTP requests answered", ["method", "route", "status"])
 TASKS = Counter(

@@ -147,6 +147,20 @@ def _transcribed(
     return {**result, "backend": f"faster-whisper:{spec.name}", "vad": params.vad_options.vad_method}
 
 
+def run_language_detection(
+    audio: np.ndarray, model_params: ModelParams, settings: Settings
+) -> dict[str, Any]:
+    """The language of the audio's first 30 s: `{"language", "language_probability"}` and the model used."""
+    spec = whisper_spec(settings, model_params)
+    with _stage("detect_language", spec.device, {}):
+        language, probability = transcription.detect_language(audio, spec=spec)
+    return {
+        "language": language,
+        "language_probability": round(probability, 4),
+        "backend": f"faster-whisper:{spec.name}",
+    }
+
+
 def run_alignment(
     audio: np.ndarray,
     transcript: dict[str, Any],

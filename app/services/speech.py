@@ -11,7 +11,6 @@ import json
 import logging
 import shutil
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -21,7 +20,6 @@ from app.audio.sources import (
     check_reference_clips,
     is_url,
     load_audio_source,
-    load_reference_clip,
     safe_file_name,
 )
 from app.config import Settings
@@ -33,10 +31,9 @@ from app.schemas import (
     AlignJob,
     AudioJob,
     CombineJob,
+    DetectLanguageJob,
     DiarizeJob,
-    DiarizeParams,
     JobInput,
-    PipelineParams,
     SpeechToTextJob,
     TaskOut,
     TranscribeJob,
@@ -45,103 +42,25 @@ from app.schemas import (
 from app.services.model_requests import check_model_request
 from app.services.pipeline import (
     Progress,
-    run_alignment,
-    run_combine,
-    run_diarization,
-    run_full_pipeline,
-    run_transcription,
+)
+from app.services.speech_work import (
+    TaskScope,
+    Work,
+    alignment,
+    combination,
+    diarization,
+    full_process,
+    language_detection,
+    transcription,
 )
 from app.services.tasks import get_task, run_task, submit_task
 from app.services.uploads import UPLOADS, remove_upload
-from app.services.voices import check_enrolled_names, enrolled_voices, keep_speaker_embeddings
+from app.services.voices import check_enrolled_names
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class TaskScope:
-    """Whose task runs, and where: what the work needs beyond its request and audio."""
-
-    runtime: Runtime
-    task_id: str
-    owner: str | None
-
-    @property
-    def settings(self) -> Settings:
-        return self.runtime.settings
-
-
-Work = Callable[[Any, Audio | None, Progress, TaskScope], dict[str, Any]]
 NO_AUDIO = ("invalid_input", "Give the audio as `file` (a data URI, base64 or a URL) or `url`.")
-
-
-def _full_process(job: SpeechToTextJob, audio: Audio, progress: Progress, scope: TaskScope) -> dict[str, Any]:
-    # The job is itself a PipelineParams: it carries every parameter group.
-    result = run_full_pipeline(
-        audio.samples, job, scope.settings, progress=progress, **_known_voices(job.diarize_params, scope)
-    )
-    return keep_speaker_embeddings(scope.runtime, scope.owner, scope.task_id, job.diarize_params, result)
-
-
-def _transcription(job: TranscribeJob, audio: Audio, progress: Progress, scope: TaskScope) -> dict[str, Any]:
-    settings = scope.settings
-    groups = ("model_params", "asr_options", "vad_options", "align_params")
-    params = PipelineParams(**{group: getattr(job, group) for group in groups})
-    share = 0.8 if job.word_timestamps else 1.0
-    result = run_transcription(
-        audio.samples,
-        params,
-        settings,
-        on_progress=lambda part, partial: progress(share * part, "transcribe", partial),
-        words=job.word_timestamps,
-        token_logprobs=job.token_logprobs,
-    )
-    if job.word_timestamps:
-        progress(share, "align")
-        aligned = run_alignment(
-            audio.samples,
-            result,
-            settings,
-            align_params=job.align_params,
-            model_params=job.model_params,
-            decoded_words=result.pop("decoded_words", None),
-            on_progress=lambda part: progress(share + (1 - share) * part, "align"),
-        )
-        result = {**result, **aligned}
-    return {**result, "audio_duration": round(audio.duration, 3)}
-
-
-def _alignment(job: AlignJob, audio: Audio, progress: Progress, scope: TaskScope) -> dict[str, Any]:
-    progress(0.0, "align")
-    result = run_alignment(
-        audio.samples,
-        job.transcript.model_dump(exclude_none=True),
-        scope.settings,
-        align_params=job.align_params,
-        model_params=job.model_params,
-        device=job.device,
-        on_progress=lambda fraction: progress(fraction, "align"),
-    )
-    return {**result, "audio_duration": round(audio.duration, 3)}
-
-
-def _diarization(job: DiarizeJob, audio: Audio, progress: Progress, scope: TaskScope) -> dict[str, Any]:
-    progress(0.0, "diarize")
-    result = run_diarization(
-        audio.samples,
-        scope.settings,
-        diarize_params=job.diarize_params,
-        device=job.device,
-        on_progress=lambda percent: progress(percent / 100, "diarize"),
-        **_known_voices(job.diarize_params, scope),
-    )
-    result = keep_speaker_embeddings(scope.runtime, scope.owner, scope.task_id, job.diarize_params, result)
-    return {**result, "audio_duration": round(audio.duration, 3)}
-
-
-def _combination(job: CombineJob, _audio: None, _progress: Progress, _scope: TaskScope) -> dict[str, Any]:
-    aligned = job.aligned_transcript.model_dump(exclude_none=True)
-    return run_combine(aligned, [segment.model_dump() for segment in job.diarization_result])
 
 
 @dataclass(frozen=True)
@@ -174,16 +93,17 @@ KNOWN_SPEAKERS = "diarize_params.known_speakers"
 
 
 SPEECH_ACTIONS = (
-    SpeechAction(SpeechToTextJob, TaskType.full_process, _full_process, (KNOWN_SPEAKERS,)),
-    SpeechAction(TranscribeJob, TaskType.transcription, _transcription),
-    SpeechAction(AlignJob, TaskType.transcription_alignment, _alignment, ("transcript",)),
-    SpeechAction(DiarizeJob, TaskType.diarization, _diarization, (KNOWN_SPEAKERS,)),
+    SpeechAction(SpeechToTextJob, TaskType.full_process, full_process, (KNOWN_SPEAKERS,)),
+    SpeechAction(TranscribeJob, TaskType.transcription, transcription),
+    SpeechAction(AlignJob, TaskType.transcription_alignment, alignment, ("transcript",)),
+    SpeechAction(DiarizeJob, TaskType.diarization, diarization, (KNOWN_SPEAKERS,)),
     SpeechAction(
         CombineJob,
         TaskType.combine_transcript_diarization,
-        _combination,
+        combination,
         ("aligned_transcript", "diarization_result"),
     ),
+    SpeechAction(DetectLanguageJob, TaskType.language_detection, language_detection),
 )
 BY_REQUEST = {action.request: action for action in SPEECH_ACTIONS}
 BY_TASK_TYPE = {action.task_type: action for action in SPEECH_ACTIONS}
@@ -224,21 +144,12 @@ def _admit(runtime: Runtime, job: JobInput, *, uploaded: bool, owner: str | None
     settings = runtime.settings
     if BY_REQUEST[type(job)].needs_audio and not uploaded and getattr(job, "source", None) is None:
         raise ServiceError(*NO_AUDIO)
-    if isinstance(job, SpeechToTextJob | TranscribeJob | AlignJob):
-        check_model_request(settings, job.model_params, transcribes=not isinstance(job, AlignJob))
+    if isinstance(job, SpeechToTextJob | TranscribeJob | AlignJob | DetectLanguageJob):
+        transcribes = isinstance(job, SpeechToTextJob | TranscribeJob)
+        check_model_request(settings, job.model_params, transcribes=transcribes)
     if isinstance(job, SpeechToTextJob | DiarizeJob):
         check_reference_clips(job.diarize_params.reference_clips, settings=settings)
         check_enrolled_names(runtime, owner, job.diarize_params)
-
-
-def _known_voices(params: DiarizeParams, scope: TaskScope) -> dict[str, Any]:
-    """The voices to name: `references`, the clips given (name → 16 kHz samples, loaded as any audio is), and
-    `voices`, the enrolled voices named or, to identify speakers, the whole library (name → embedding)."""
-    references = {
-        name: load_reference_clip(name, source, settings=scope.settings).samples
-        for name, source in params.reference_clips.items()
-    }
-    return {"references": references, "voices": enrolled_voices(scope.runtime, scope.owner, params)}
 
 
 def _load_audio(settings: Settings, task: Task, job: JobInput) -> Audio | None:
@@ -315,8 +226,8 @@ def queue_job(
 
     What the task would certainly fail with is refused first, and nothing is recorded: an upload that is empty,
     not audio or declared too long (read from its header), a URL the downloader would refuse or that does not
-    answer with a file. A full queue
-    (`LIMITS__QUEUE_SIZE` queued tasks) refuses it with `queue_full`, and the refusal is recorded.
+    answer with a file. A full queue (`LIMITS__QUEUE_SIZE` queued tasks) refuses it with `queue_full`, and the
+    refusal is recorded.
     """
     settings = runtime.settings
     _admit(runtime, job, uploaded=upload is not None, owner=owner)

@@ -27,6 +27,7 @@ from app.runtime import Runtime, get_runtime
 from app.schemas import (
     AlignJob,
     CombineJob,
+    DetectLanguageJob,
     DiarizeJob,
     SpeechToTextJob,
     TaskOut,
@@ -117,7 +118,9 @@ def _task_response(task: TaskOut, request: BaseModel) -> dict[str, Any]:
     }
 
 
-def _job_action(schema: type[SpeechToTextJob | TranscribeJob | AlignJob | DiarizeJob | CombineJob]) -> Action:
+def _job_action(
+    schema: type[SpeechToTextJob | TranscribeJob | AlignJob | DiarizeJob | CombineJob | DetectLanguageJob],
+) -> Action:
     def action(runtime: Runtime, job_input: dict[str, Any], job: JobContext) -> dict[str, Any]:
         request = _validated(schema, job_input)
         start_deliverer(runtime)  # retries what this attempt (or an earlier worker) left undelivered
@@ -172,6 +175,7 @@ ACTIONS: dict[str, Action] = {
     "align": _job_action(AlignJob),
     "diarize": _job_action(DiarizeJob),
     "combine": _job_action(CombineJob),
+    "detect_language": _job_action(DetectLanguageJob),
     "get_task": _get_task,
     "get_all_tasks": _get_all_tasks,
     "delete_task": _delete_task,

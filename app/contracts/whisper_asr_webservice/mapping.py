@@ -1,0 +1,88 @@
+"""whisper-asr-webservice's query parameters as the core's jobs, and the core's results as its answers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from whisperx.utils import LANGUAGES
+
+from app.errors import validated
+from app.schemas import SpeechToTextJob, TranscribeJob, whisper_language
+from app.services.render import render
+
+ENGINE = "whisperx"
+"""The `Asr-Engine` header: that service names the engine it runs, and this one runs WhisperX."""
+Output = Literal["txt", "vtt", "srt", "tsv", "json"]
+
+
+class AsrQuery(BaseModel):
+    """`POST /asr`'s query string, as that service takes it (unknown parameters are ignored, as there)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    encode: bool = Field(True, description="false: the upload is raw 16 kHz mono s16le PCM")
+    task: Literal["transcribe", "translate"] = "transcribe"
+    language: str | None = Field(None, description="ISO code; detected when absent")
+    initial_prompt: str | None = Field(None, max_length=2000)
+    vad_filter: bool = Field(False, description="Find speech with Silero VAD (faster-whisper's filter)")
+    word_timestamps: bool = Field(False, description="Aligned word timings (in `json`)")
+    diarize: bool = Field(False, description="Label each segment with its speaker")
+    min_speakers: int | None = Field(None, ge=1, le=50)
+    max_speakers: int | None = Field(None, ge=1, le=50)
+    output: Output = "txt"
+    video_file: str | None = Field(
+        None, max_length=4096, description="The video's name (Bazarr): names the task"
+    )
+
+    _language = field_validator("language")(whisper_language)
+
+
+class DetectLanguageQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    encode: bool = Field(True, description="false: the upload is raw 16 kHz mono s16le PCM")
+    video_file: str | None = Field(
+        None, max_length=4096, description="The video's name (Bazarr): names the task"
+    )
+
+
+def asr_job(query: AsrQuery) -> SpeechToTextJob | TranscribeJob:
+    """The full pipeline when diarizing, else transcription (with aligned words when asked)."""
+    groups: dict[str, Any] = {
+        "model_params": {"task": query.task, "language": query.language},
+        "asr_options": {"initial_prompt": query.initial_prompt},
+        "vad_options": {"vad_method": "silero"} if query.vad_filter else {},
+    }
+    if query.diarize:
+        speakers = {"min_speakers": query.min_speakers, "max_speakers": query.max_speakers}
+        groups["diarize_params"] = {key: value for key, value in speakers.items() if value is not None}
+        return validated(SpeechToTextJob, groups)
+    return validated(TranscribeJob, {**groups, "word_timestamps": query.word_timestamps})
+
+
+SEGMENT_KEYS = ("start", "end", "text", "words", "speaker")
+
+
+def asr_body(result: dict[str, Any], output: Output) -> str:
+    """The answer's body: whisperx's result as JSON (segments with `start`, `end`, `text`, and `words` and
+    `speaker` when there are, `word_segments` with words, and `language`), or its text through whisperx's
+    writers (diarized cues begin with `[SPEAKER_00]: `)."""
+    if output != "json":
+        return render(result, output)
+    segments = [{key: s[key] for key in SEGMENT_KEYS if key in s} for s in result["segments"]]
+    body: dict[str, Any] = {"segments": segments}
+    if result.get("word_segments"):
+        body["word_segments"] = result["word_segments"]
+    return json.dumps({**body, "language": result.get("language")}, ensure_ascii=False)
+
+
+def detected_language(result: dict[str, Any]) -> dict[str, Any]:
+    """`{"detected_language": <Whisper's name of it>, "language_code", "confidence"}`, as that service answers."""
+    code = result["language"]
+    return {
+        "detected_language": LANGUAGES.get(code, code),
+        "language_code": code,
+        "confidence": round(result["language_probability"], 2),
+    }

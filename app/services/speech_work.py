@@ -1,0 +1,136 @@
+"""The work each speech action runs on its validated request and its decoded audio, reporting progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.audio.decode import Audio
+from app.audio.sources import load_reference_clip
+from app.config import Settings
+from app.runtime import Runtime
+from app.schemas import (
+    AlignJob,
+    CombineJob,
+    DetectLanguageJob,
+    DiarizeJob,
+    DiarizeParams,
+    PipelineParams,
+    SpeechToTextJob,
+    TranscribeJob,
+)
+from app.services.pipeline import (
+    Progress,
+    run_alignment,
+    run_combine,
+    run_diarization,
+    run_full_pipeline,
+    run_language_detection,
+    run_transcription,
+)
+from app.services.voices import enrolled_voices, keep_speaker_embeddings
+
+
+@dataclass(frozen=True)
+class TaskScope:
+    """Whose task runs, and where: what the work needs beyond its request and audio."""
+
+    runtime: Runtime
+    task_id: str
+    owner: str | None
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+
+Work = Callable[[Any, Audio | None, Progress, TaskScope], dict[str, Any]]
+
+
+def full_process(job: SpeechToTextJob, audio: Audio, progress: Progress, scope: TaskScope) -> dict[str, Any]:
+    # The job is itself a PipelineParams: it carries every parameter group.
+    result = run_full_pipeline(
+        audio.samples, job, scope.settings, progress=progress, **_known_voices(job.diarize_params, scope)
+    )
+    return keep_speaker_embeddings(scope.runtime, scope.owner, scope.task_id, job.diarize_params, result)
+
+
+def transcription(job: TranscribeJob, audio: Audio, progress: Progress, scope: TaskScope) -> dict[str, Any]:
+    settings = scope.settings
+    groups = ("model_params", "asr_options", "vad_options", "align_params")
+    params = PipelineParams(**{group: getattr(job, group) for group in groups})
+    share = 0.8 if job.word_timestamps else 1.0
+    result = run_transcription(
+        audio.samples,
+        params,
+        settings,
+        on_progress=lambda part, partial: progress(share * part, "transcribe", partial),
+        words=job.word_timestamps,
+        token_logprobs=job.token_logprobs,
+    )
+    if job.word_timestamps:
+        progress(share, "align")
+        aligned = run_alignment(
+            audio.samples,
+            result,
+            settings,
+            align_params=job.align_params,
+            model_params=job.model_params,
+            decoded_words=result.pop("decoded_words", None),
+            on_progress=lambda part: progress(share + (1 - share) * part, "align"),
+        )
+        result = {**result, **aligned}
+    return {**result, "audio_duration": round(audio.duration, 3)}
+
+
+def alignment(job: AlignJob, audio: Audio, progress: Progress, scope: TaskScope) -> dict[str, Any]:
+    progress(0.0, "align")
+    result = run_alignment(
+        audio.samples,
+        job.transcript.model_dump(exclude_none=True),
+        scope.settings,
+        align_params=job.align_params,
+        model_params=job.model_params,
+        device=job.device,
+        on_progress=lambda fraction: progress(fraction, "align"),
+    )
+    return {**result, "audio_duration": round(audio.duration, 3)}
+
+
+def diarization(job: DiarizeJob, audio: Audio, progress: Progress, scope: TaskScope) -> dict[str, Any]:
+    progress(0.0, "diarize")
+    result = run_diarization(
+        audio.samples,
+        scope.settings,
+        diarize_params=job.diarize_params,
+        device=job.device,
+        on_progress=lambda percent: progress(percent / 100, "diarize"),
+        **_known_voices(job.diarize_params, scope),
+    )
+    result = keep_speaker_embeddings(scope.runtime, scope.owner, scope.task_id, job.diarize_params, result)
+    return {**result, "audio_duration": round(audio.duration, 3)}
+
+
+def language_detection(
+    job: DetectLanguageJob, audio: Audio, progress: Progress, scope: TaskScope
+) -> dict[str, Any]:
+    progress(0.0, "detect_language")
+    return run_language_detection(audio.samples, job.model_params, scope.settings) | {
+        "audio_duration": round(audio.duration, 3)
+    }
+
+
+def combination(job: CombineJob, _audio: None, _progress: Progress, _scope: TaskScope) -> dict[str, Any]:
+    aligned = job.aligned_transcript.model_dump(exclude_none=True)
+    return run_combine(aligned, [segment.model_dump() for segment in job.diarization_result])
+
+
+def _known_voices(params: DiarizeParams, scope: TaskScope) -> dict[str, Any]:
+    """The voices to name: `references`, the clips given (name → 16 kHz samples, loaded as any audio is), and
+    `voices`, the enrolled voices named or, to identify speakers, the whole library (name → embedding)."""
+    references = {
+        name: load_reference_clip(name, source, settings=scope.settings).samples
+        for name, source in params.reference_clips.items()
+    }
+    return {"references": references, "voices": enrolled_voices(scope.runtime, scope.owner, params)}
