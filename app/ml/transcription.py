@@ -154,18 +154,35 @@ def transcribe(
     return result
 
 
-LANGUAGE_DETECTION_SECONDS = 30
-"""Whisper tells the language from one window: the audio's first 30 s."""
+SPEECH_SEARCH_SECONDS = 300
+"""Language detection hears the speech Silero VAD finds in the audio's first five minutes (past a film's
+titles and music), up to the 30 s window Whisper tells a language from."""
 
 
 def detect_language(audio: np.ndarray, *, spec: WhisperSpec) -> tuple[str, float]:
-    """The language Whisper hears in the first `LANGUAGE_DETECTION_SECONDS` of 16 kHz `audio`, and its
-    probability. An English-only model knows one language: English, certainly (as faster-whisper decides)."""
+    """The language Whisper hears in the first 30 s of speech of 16 kHz `audio` (its first 30 s when no speech is
+    found early), and its probability, as whisperx detects it (the window padded with silence). An English-only
+    model knows one language: English, certainly (as faster-whisper decides)."""
+    from whisperx.audio import N_SAMPLES, log_mel_spectrogram
+
     model = load_whisper(spec)
     if not model.model.is_multilingual:
         return "en", 1.0
-    language, probability, _ = model.detect_language(audio[: LANGUAGE_DETECTION_SECONDS * 16_000])
-    return str(language), float(probability)
+    window = _first_speech(audio, N_SAMPLES)
+    features = log_mel_spectrogram(
+        window, n_mels=model.feat_kwargs.get("feature_size") or 80, padding=N_SAMPLES - len(window)
+    )
+    token, probability = model.model.detect_language(model.encode(features))[0][0]
+    return str(token[2:-2]), float(probability)
+
+
+def _first_speech(audio: np.ndarray, samples: int) -> np.ndarray:
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    searched = audio[: SPEECH_SEARCH_SECONDS * 16_000]
+    spans = get_speech_timestamps(searched, VadOptions(speech_pad_ms=200), sampling_rate=16_000)
+    speech = np.concatenate([searched[span["start"] : span["end"]] for span in spans]) if spans else audio
+    return speech[:samples]
 
 
 def token_ids(spec: WhisperSpec, texts: list[str]) -> list[list[int]]:

@@ -178,7 +178,8 @@ def test_json_is_whisperx_result_with_aligned_words(client: httpx.Client) -> Non
     assert answer.status_code == 200, answer.text
     result = answer.json()
     assert result["language"] == "en"
-    assert set(result) == {"segments", "word_segments", "language"}
+    assert set(result) == {"text", "segments", "word_segments", "language"}
+    assert "new jersey" in normalise(result["text"])
     for segment in result["segments"]:
         assert {"start", "end", "text", "words"} <= set(segment) <= {"start", "end", "text", "words"}
         assert all(
@@ -190,7 +191,7 @@ def test_json_is_whisperx_result_with_aligned_words(client: httpx.Client) -> Non
 
 def test_json_without_words_has_segments_only(client: httpx.Client) -> None:
     result = asr(client, SAMPLE_WAV.read_bytes(), output="json", vad_filter="true").json()
-    assert set(result) == {"segments", "language"}
+    assert set(result) == {"text", "segments", "language"}
     assert all(set(segment) == {"start", "end", "text"} for segment in result["segments"])
 
 
@@ -265,7 +266,7 @@ def test_bazarr_translates_german_audio_for_english_subtitles(multilingual: str)
     out = german_pcm()
     detected = bazarr.detect_language(out, VIDEO).json()
     assert detected["language_code"] == "de" and detected["detected_language"] == "german", detected
-    assert 0.5 < detected["confidence"] <= 1.0
+    assert 0.3 < detected["confidence"] <= 1.0
     german = bazarr.download_subtitle(out, "transcribe", "de", VIDEO)
     assert "guten morgen" in normalise(german.text), german.text
     english = bazarr.download_subtitle(out, "translate", "de", VIDEO)

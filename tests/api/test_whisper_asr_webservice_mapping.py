@@ -44,13 +44,18 @@ def test_unknown_values_are_refused(field: dict[str, str]) -> None:
         AsrQuery.model_validate(field)
 
 
+def test_text_is_the_documented_name_of_txt() -> None:
+    assert AsrQuery.model_validate({"output": "text"}).output == "txt"
+
+
 def test_unknown_parameters_are_ignored_as_that_service_ignores_them() -> None:
     assert AsrQuery.model_validate({"video_file": "a.mkv", "something": "else"}).video_file == "a.mkv"
 
 
 def test_json_keeps_whisperxs_keys_only() -> None:
     body = json.loads(asr_body(RESULT, "json"))
-    assert set(body) == {"segments", "word_segments", "language"}
+    assert set(body) == {"text", "segments", "word_segments", "language"}
+    assert body["text"] == "Guten Morgen."
     assert set(body["segments"][0]) == {"start", "end", "text", "words", "speaker"}
 
 

@@ -15,6 +15,7 @@ from app.services.render import render
 ENGINE = "whisperx"
 """The `Asr-Engine` header: that service names the engine it runs, and this one runs WhisperX."""
 Output = Literal["txt", "vtt", "srt", "tsv", "json"]
+OUTPUT_ALIASES = {"text": "txt"}
 
 
 class AsrQuery(BaseModel):
@@ -31,12 +32,17 @@ class AsrQuery(BaseModel):
     diarize: bool = Field(False, description="Label each segment with its speaker")
     min_speakers: int | None = Field(None, ge=1, le=50)
     max_speakers: int | None = Field(None, ge=1, le=50)
-    output: Output = "txt"
+    output: Output = Field("txt", description="`text` (as that service's documentation names it) is `txt`")
     video_file: str | None = Field(
         None, max_length=4096, description="The video's name (Bazarr): names the task"
     )
 
     _language = field_validator("language")(whisper_language)
+
+    @field_validator("output", mode="before")
+    @classmethod
+    def _documented_name(cls, value: object) -> object:
+        return OUTPUT_ALIASES.get(value, value) if isinstance(value, str) else value
 
 
 class DetectLanguageQuery(BaseModel):
@@ -66,13 +72,14 @@ SEGMENT_KEYS = ("start", "end", "text", "words", "speaker")
 
 
 def asr_body(result: dict[str, Any], output: Output) -> str:
-    """The answer's body: whisperx's result as JSON (segments with `start`, `end`, `text`, and `words` and
-    `speaker` when there are, `word_segments` with words, and `language`), or its text through whisperx's
-    writers (diarized cues begin with `[SPEAKER_00]: `)."""
+    """The answer's body: whisperx's result as JSON (`text`, the whole transcript, as that service documents
+    it; segments with `start`, `end`, `text`, and `words` and `speaker` when there are; `word_segments` with
+    words; `language`), or its text through whisperx's writers (diarized cues begin with `[SPEAKER_00]: `)."""
     if output != "json":
         return render(result, output)
     segments = [{key: s[key] for key in SEGMENT_KEYS if key in s} for s in result["segments"]]
-    body: dict[str, Any] = {"segments": segments}
+    text = " ".join(segment["text"].strip() for segment in segments)
+    body: dict[str, Any] = {"text": text, "segments": segments}
     if result.get("word_segments"):
         body["word_segments"] = result["word_segments"]
     return json.dumps({**body, "language": result.get("language")}, ensure_ascii=False)
