@@ -122,3 +122,18 @@ def test_the_rest_app_times_german_words_with_whisper(service: TestClient, multi
     # The words fill the speech (0.5 s of silence lead it): the first starts with it, the last ends with it.
     assert abs(words[0]["start"] - 0.5) < 0.3 and words[-1]["end"] <= speech_end + 0.4
     assert all(0 <= word["probability"] <= 1 for word in words)
+
+
+def test_the_worker_detects_a_language_after_a_minute_of_silence(
+    service: TestClient, multilingual_model: str
+) -> None:
+    # A film's first minute is often titles and music: detection listens for the first speech.
+    audio = sf.read(io.BytesIO(sentence_wav("fr")), dtype="float32")[0]
+    wav = wav_bytes(np.concatenate([np.zeros(60 * SAMPLE_RATE, dtype=np.float32), audio]))
+    file = "data:audio/wav;base64," + base64.b64encode(wav).decode()
+    response = handler(
+        {"input": {"action": "detect_language", "file": file, "model_params": {"model": multilingual_model}}}
+    )
+    result = response["result"]
+    assert result["language"] == "fr", response
+    assert 0.3 < result["language_probability"] <= 1 and result["audio_duration"] > 60

@@ -5,6 +5,8 @@ every output, words, speakers, translation, the bad inputs that service fails on
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -259,6 +261,41 @@ def test_a_client_that_leaves_cancels_its_task(client: httpx.Client, english: st
             return
         time.sleep(0.5)
     raise AssertionError(f"the task of a client that left is {left['status']}")
+
+
+def server_memory(base: str) -> tuple[int, int]:
+    """The server's (resident, peak resident) bytes; reading it resets the peak to the resident."""
+    (pid,) = {
+        int(found)
+        for found in subprocess.run(
+            ["pgrep", "-f", "--", f"--port {httpx.URL(base).port}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+    }
+    status = Path(f"/proc/{pid}/status").read_text()
+    figures = [int(re.search(rf"{name}:\s+(\d+) kB", status)[1]) * 1024 for name in ("VmRSS", "VmHWM")]  # type: ignore[index]
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+    return figures[0], figures[1]
+
+
+def test_45_minutes_of_raw_pcm_are_never_held_in_memory(client: httpx.Client, english: str) -> None:
+    """Bazarr's whole episode: 45 minutes of raw PCM (82 MiB) is written to disk as it arrives and decoded once.
+    The server's peak memory exceeds its peak on a 10-minute file by the decoded audio (165 MiB) and the
+    decoder's working memory growing with the recording (measured: about 230 MiB in all), never by a copy of the
+    body too: holding it once would add its 82 MiB."""
+    clip = sf.read(SAMPLE_WAV, dtype="float32")[0]
+    ten_minutes, hour_of_work = raw_pcm(np.tile(clip, 20)), raw_pcm(np.tile(clip, 90))
+    decoded_bytes = len(hour_of_work) // 2 * 4
+    server_memory(english)
+    assert asr(client, ten_minutes, encode="false").status_code == 200
+    _, ten_minutes_peak = server_memory(english)
+    answer = asr(client, hour_of_work, encode="false", output="srt", video_file="episode.mkv")
+    _, peak = server_memory(english)
+    assert answer.status_code == 200, answer.text
+    assert srt_cues(answer.text)[-1][1] > 44.5 * 60
+    assert peak - ten_minutes_peak < decoded_bytes + len(hour_of_work), (peak - ten_minutes_peak) / 2**20
 
 
 def test_bazarr_translates_german_audio_for_english_subtitles(multilingual: str) -> None:
