@@ -1,5 +1,5 @@
 """One mapping from errors to HTTP responses: `{"error": {"code", "message"}}` with the code's status, and on
-the OpenAI-compatible `/v1` routes OpenAI's statuses and shape (`openai_errors.py`)."""
+the OpenAI-compatible `/v1` routes OpenAI's statuses and shape (`app/contracts/openai/errors.py`)."""
 
 from __future__ import annotations
 

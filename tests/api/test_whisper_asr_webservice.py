@@ -286,16 +286,16 @@ def test_45_minutes_of_raw_pcm_are_never_held_in_memory(client: httpx.Client, en
     decoder's working memory growing with the recording (measured: about 230 MiB in all), never by a copy of the
     body too: holding it once would add its 82 MiB."""
     clip = sf.read(SAMPLE_WAV, dtype="float32")[0]
-    ten_minutes, hour_of_work = raw_pcm(np.tile(clip, 20)), raw_pcm(np.tile(clip, 90))
-    decoded_bytes = len(hour_of_work) // 2 * 4
+    ten_minutes, episode = raw_pcm(np.tile(clip, 20)), raw_pcm(np.tile(clip, 90))
+    decoded_bytes = len(episode) // 2 * 4
     server_memory(english)
     assert asr(client, ten_minutes, encode="false").status_code == 200
     _, ten_minutes_peak = server_memory(english)
-    answer = asr(client, hour_of_work, encode="false", output="srt", video_file="episode.mkv")
+    answer = asr(client, episode, encode="false", output="srt", video_file="episode.mkv")
     _, peak = server_memory(english)
     assert answer.status_code == 200, answer.text
     assert srt_cues(answer.text)[-1][1] > 44.5 * 60
-    assert peak - ten_minutes_peak < decoded_bytes + len(hour_of_work), (peak - ten_minutes_peak) / 2**20
+    assert peak - ten_minutes_peak < decoded_bytes + len(episode), (peak - ten_minutes_peak) / 2**20
 
 
 def test_bazarr_translates_german_audio_for_english_subtitles(multilingual: str) -> None:

@@ -1,7 +1,7 @@
 """whisperX-FastAPI style routes: the full pipeline and each stage, queued as tasks.
 
 Parameter groups travel as form fields holding JSON objects, and are validated by the same schemas as the
-worker's input. whisperX-FastAPI's query parameters are taken too (`app/schemas_whisperx_fastapi.py`: the form
+worker's input. whisperX-FastAPI's query parameters are taken too (`app/contracts/whisperx_fastapi/schemas.py`: the form
 group wins, key by key), and its `.json` file parts wherever a document is expected.
 """
 

@@ -1,6 +1,6 @@
 """OpenAI-compatible routes: `/v1/audio/transcriptions`, `/v1/audio/translations`, `/v1/models`.
 
-Errors here take OpenAI's statuses and shape (`app/api/openai_errors.py`); unknown form fields are refused, as
+Errors here take OpenAI's statuses and shape (`app/contracts/openai/errors.py`); unknown form fields are refused, as
 OpenAI refuses unrecognised request arguments.
 """
 
