@@ -358,6 +358,7 @@ actions = st.sampled_from(
         "cancel_task",
         "speech_to_text",
         "speech_to_text_url",
+        "detect_language",
         "health",
         "nope",
     ]
@@ -397,3 +398,4 @@ def test_arbitrary_json_never_raises(worker: Worker, action: str, fields: dict[s
     assert "error" in response or "result" in response
     if "error" in response:
         assert error_of(response)["code"] and error_of(response)["message"]
+        assert error_of(response)["code"] != "internal_error", error_of(response)  # a crash is not an answer
