@@ -24,11 +24,13 @@ class LocalServer:
     port: int
     received: list[Received] = field(default_factory=list)
     failures_left: dict[str, int] = field(default_factory=dict)
+    gets: list[str] = field(default_factory=list)
 
 
 @contextmanager
 def local_server() -> Iterator[LocalServer]:
-    """Serves /sample.wav, redirects (/to-sample, /to-private), /huge, /missing, and records POSTs."""
+    """Serves /sample.wav, /once.wav (the sample to its first GET, then 404), redirects (/to-sample,
+    /to-private), /huge, /missing, and records POSTs."""
     state: LocalServer
 
     class Handler(BaseHTTPRequestHandler):
@@ -36,7 +38,9 @@ def local_server() -> Iterator[LocalServer]:
             pass
 
         def do_GET(self) -> None:
-            if self.path == "/sample.wav":
+            served_once = self.path == "/once.wav" and state.gets.count(self.path) == 0
+            state.gets.append(self.path)
+            if self.path == "/sample.wav" or served_once:
                 body = SAMPLE_WAV.read_bytes()
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))

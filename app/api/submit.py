@@ -11,9 +11,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
-from app.api.errors import error_response
 from app.db.models import ACTIVE_STATUSES
-from app.errors import Model, ServiceError, validated
+from app.errors import Model, validated
 from app.process.executor import TaskExecutor
 from app.runtime import Runtime
 from app.schemas import TaskOut
@@ -87,11 +86,9 @@ async def outcome_while_connected(request: Request, runtime: Runtime, identifier
 
 
 def task_result_response(task: TaskOut, job: Any) -> Response:
-    """A finished task's result in the job's format, or its error with the error's status."""
-    try:
-        task_outcome(task)
-    except ServiceError as error:
-        return error_response(error)
+    """A finished task's result in the job's format. A failed task raises its error, which the app's error
+    handlers answer in the shape of the route that was asked, as a refusal before queuing is answered."""
+    task_outcome(task)
     output_format = getattr(job, "output_format", "json")
     if output_format == "json":
         return JSONResponse(task.model_dump(mode="json"))

@@ -107,6 +107,19 @@ def test_submit_time_refusals_take_its_statuses(client: httpx.Client, receiver: 
     assert client.get("/task/all").json()["total"] == before, "a refused request recorded a task"
 
 
+def test_a_download_failing_while_waiting_is_answered_as_if_refused_at_once(
+    client: httpx.Client, receiver: LocalServer
+) -> None:
+    # /once.wav answers the check before queuing, then fails the task's own download.
+    failed = client.post(
+        "/speech-to-text-url", params={"wait": "true"}, data={"url": f"{receiver.base}/once.wav"}
+    )
+    refused = client.post("/speech-to-text-url", data={"url": f"{receiver.base}/missing"})
+    assert failed.status_code == refused.status_code == 503, failed.text
+    assert failed.json()["error"]["code"] == refused.json()["error"]["code"] == "FILE_DOWNLOAD_ERROR"
+    assert set(refused.json()["error"]) <= set(failed.json()["error"])  # the task's identifier too
+
+
 def test_unknown_tasks_are_task_not_found(client: httpx.Client) -> None:
     for response in (client.get("/task/non-existent-uuid-12345"), client.delete("/task/no-such-task/delete")):
         assert response.status_code == 404
