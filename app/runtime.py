@@ -22,6 +22,7 @@ from app.db.session import make_engine, make_session_factory
 from app.db.voices import VoiceRepository
 from app.ml.registry import registry
 from app.process.metrics import RUNTIME_FIGURES, RuntimeFigures
+from app.services.live.sessions import LiveSessions
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class Runtime:
     voices: VoiceRepository
     models: ModelsState = "not_requested"
     """Where loading the configured models at start stands (`app.process.lifecycle`); readiness waits for it."""
+    live_sessions: LiveSessions = field(default_factory=LiveSessions)
+    """The live transcription sessions open in this process, within `REALTIME__MAX_SESSIONS`."""
     background: dict[str, Any] = field(default_factory=dict)
     """Threads the services start once per process (executor, webhook deliverer); stopped on close."""
     _background_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -74,7 +77,9 @@ def start_runtime(settings: Settings) -> Runtime:
     runtime = Runtime(
         settings, engine, tasks, worker_id, keeper, DeliveryRepository(sessions), VoiceRepository(sessions)
     )
-    runtime.start_once(RUNTIME_FIGURES, lambda: RuntimeFigures(tasks.count_queued))
+    runtime.start_once(
+        RUNTIME_FIGURES, lambda: RuntimeFigures(tasks.count_queued, lambda: runtime.live_sessions.open)
+    )
     return runtime
 
 

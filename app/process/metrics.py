@@ -12,7 +12,6 @@ from prometheus_client.registry import Collector
 
 from app.ml.registry import registry as model_registry
 from app.schemas import TaskOut
-from app.services.live_sessions import live_sessions
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +43,9 @@ class RuntimeFigures(Collector):
     queue depth (from its task table), live sessions open and, for each model in memory, how long it took to
     load, when it was loaded and how long it has idled."""
 
-    def __init__(self, queue_depth: Callable[[], int]) -> None:
+    def __init__(self, queue_depth: Callable[[], int], live_sessions: Callable[[], int]) -> None:
         self._queue_depth = queue_depth
+        self._live_sessions = live_sessions
         REGISTRY.register(self)
 
     def stop(self) -> None:
@@ -77,7 +77,7 @@ class RuntimeFigures(Collector):
         yield GaugeMetricFamily(
             "whisperx_live_sessions",
             "Live transcription sessions open (/v1/realtime)",
-            value=live_sessions.open,
+            value=self._live_sessions(),
         )
 
 

@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
-from app.services.live_sessions import live_sessions
 from tests.realtime import checked, pcm24, pieces
 from tests.servers import in_process_app
 
@@ -205,7 +204,7 @@ def test_audio_past_the_buffer_limit_is_refused_until_committed(client: TestClie
 def test_sessions_past_the_limit_are_refused_and_a_closed_one_frees_its_place(client: TestClient) -> None:
     with client.websocket_connect(URL, headers=BEARER) as first:
         receive(first)
-        assert live_sessions.open == 1
+        assert client.app.state.runtime.live_sessions.open == 1  # type: ignore[attr-defined]
         with client.websocket_connect(URL, headers=BEARER) as second:
             error = receive(second)["error"]
             assert (error["type"], error["code"]) == ("server_error", "queue_full")
@@ -214,7 +213,7 @@ def test_sessions_past_the_limit_are_refused_and_a_closed_one_frees_its_place(cl
             assert closed.value.code == 1013
     with client.websocket_connect(URL, headers=BEARER) as again:
         assert receive(again)["type"] == "session.created"
-    assert live_sessions.open == 0
+    assert client.app.state.runtime.live_sessions.open == 0  # type: ignore[attr-defined]
 
 
 def test_only_transcription_sessions_are_served(client: TestClient) -> None:

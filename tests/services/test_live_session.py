@@ -13,17 +13,17 @@ import pytest
 from app.config import Settings
 from app.errors import ServiceError
 from app.ml.registry import registry
-from app.services.live_config import LiveConfig
-from app.services.live_events import (
+from app.services.live.config import LiveConfig
+from app.services.live.events import (
     SpeechStarted,
     SpeechStopped,
     TurnCommitted,
     TurnCompleted,
     TurnDelta,
 )
-from app.services.live_session import LiveSession
-from app.services.live_text import SpokenText, agreed, following
-from app.services.live_turns import TurnDetection, TurnDetector, quietest_cut
+from app.services.live.session import LiveSession
+from app.services.live.text import SpokenText, agreed, following
+from app.services.live.turns import TurnDetection, TurnDetector, quietest_cut
 from tests.corpus import sample_audio, sample_lines, two_voice_dialogue, wer
 from tests.realtime import pcm24
 from tests.synth import TWO_VOICE_DIALOGUE

@@ -37,9 +37,9 @@ from app.contracts.openai_realtime.schemas import (
     updated_session,
 )
 from app.errors import ServiceError
-from app.services.live_events import LiveEvent
-from app.services.live_session import LiveSession
-from app.services.live_sessions import live_sessions
+from app.services.live.events import LiveEvent
+from app.services.live.session import LiveSession
+from app.services.live.sessions import LiveSessions
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +51,10 @@ TRY_AGAIN_LATER = 1013
 class RealtimeConnection:
     """Serves one accepted WebSocket as a Realtime transcription session."""
 
-    def __init__(self, websocket: WebSocket, settings: Settings) -> None:
+    def __init__(self, websocket: WebSocket, settings: Settings, sessions: LiveSessions) -> None:
         self.websocket = websocket
         self.settings = settings
+        self.sessions = sessions
         self.outbox: asyncio.Queue[dict[str, Any] | LiveEvent | None] = asyncio.Queue()
         self.shapes = ServerEvents()
         self.session: dict[str, Any] = copy.deepcopy(DEFAULT_SESSION)
@@ -70,14 +71,14 @@ class RealtimeConnection:
             )
             return
         try:
-            live_sessions.claim(self.settings)
+            self.sessions.claim(self.settings)
         except ServiceError as error:
             await self._refuse(RealtimeError.of(error), TRY_AGAIN_LATER)
             return
         try:
             await self._serve_claimed()
         finally:
-            live_sessions.release()
+            self.sessions.release()
 
     async def _refuse(self, error: RealtimeError, code: int) -> None:
         await self.websocket.send_json(error.event())

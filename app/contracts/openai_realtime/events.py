@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from app.contracts.openai.errors import INVALID_REQUEST, openai_error
 from app.errors import ServiceError
-from app.services import live_events
+from app.services.live import events as live_events
 
 # Our request fields as a transcription session names them.
 SESSION_FIELDS = {

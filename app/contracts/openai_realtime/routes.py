@@ -24,4 +24,5 @@ async def realtime(websocket: WebSocket, intent: str | None = None, model: str |
     `session.audio.input.transcription.model`."""
     offered = websocket.scope.get("subprotocols", [])
     await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
-    await RealtimeConnection(websocket, websocket.app.state.runtime.settings).serve(intent)
+    runtime = websocket.app.state.runtime
+    await RealtimeConnection(websocket, runtime.settings, runtime.live_sessions).serve(intent)

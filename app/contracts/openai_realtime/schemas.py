@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.audio.live import Encoding
 from app.contracts.openai.mapping import LISTED_ALIAS, whisper_model_name
-from app.services.live_config import LiveConfig
-from app.services.live_turns import TurnDetection
+from app.services.live.config import LiveConfig
+from app.services.live.turns import TurnDetection
 
 LOGPROBS = "item.input_audio_transcription.logprobs"
 

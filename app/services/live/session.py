@@ -4,7 +4,7 @@ turn's text heard while it is spoken and given whole once it ends.
 A session's work happens on the caller's thread (audio decoded, scored by the VAD, turns found) and on the
 process's one live decoding thread (`app.ml.live_decoding`); what either finds goes out through `emit`, in the
 order it happens. While a turn is spoken its window is decoded again about every second, and its text sent as
-it settles (`app.services.live_text`). A pause in the speech is decoded at once, so that if it ends the turn
+it settles (`app.services.live.text`). A pause in the speech is decoded at once, so that if it ends the turn
 its text is ready; if the speaker goes on after a long enough window, the window ends at that pause and its
 decode becomes a part of the turn, so a long turn's last window stays short. A window reaching Whisper's 30 s
 is cut at its quietest moment. Once the turn ends, its parts are decoded before any other live work, and
@@ -32,11 +32,11 @@ from app.ml.live_decoding import (
     live_decodes,
 )
 from app.ml.live_vad import FRAME_SAMPLES, SpeechProbabilities
-from app.services import live_events
-from app.services.live_audio import Timeline
-from app.services.live_config import LiveConfig, window_decoder
-from app.services.live_text import SpokenText
-from app.services.live_turns import TurnDetection, TurnDetector, quietest_cut
+from app.services.live import events as live_events
+from app.services.live.audio import Timeline
+from app.services.live.config import LiveConfig, window_decoder
+from app.services.live.text import SpokenText
+from app.services.live.turns import TurnDetection, TurnDetector, quietest_cut
 
 log = logging.getLogger(__name__)
 

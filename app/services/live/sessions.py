@@ -1,4 +1,4 @@
-"""How many live sessions this process has open, and the bound on them."""
+"""How many live sessions a runtime has open, and the bound on them (`Runtime.live_sessions`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from app.errors import ServiceError
 
 
 class LiveSessions:
-    """How many live sessions this process has open: at most `REALTIME__MAX_SESSIONS`."""
+    """How many live sessions are open: at most `REALTIME__MAX_SESSIONS`."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -26,6 +26,3 @@ class LiveSessions:
     def release(self) -> None:
         with self._lock:
             self.open -= 1
-
-
-live_sessions = LiveSessions()

@@ -9,7 +9,7 @@ from app.config import Settings
 from app.errors import refused_as_invalid_input
 from app.ml.live_decoding import WindowDecoder
 from app.schemas import ASROptions, ModelParams
-from app.services.live_turns import TurnDetection
+from app.services.live.turns import TurnDetection
 from app.services.model_requests import check_model_request
 from app.services.pipeline import whisper_spec
 
