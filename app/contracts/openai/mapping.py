@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from whisperx.utils import LANGUAGES
 
 from app.config import Settings
+from app.contracts.faster_whisper_segments import faster_whisper_segments
 from app.errors import ServiceError
 from app.ml.model_files import whisper_files_time
-from app.ml.transcription import CONFIDENCE_FIELDS, token_ids
 from app.schemas import ModelParams, SpeechToTextJob, TranscribeJob, VADOptions
 from app.services.pipeline import whisper_spec
 from app.services.render import render
@@ -241,24 +241,15 @@ def to_response(
                 **_usage(result, task),
             }
     model_params: ModelParams = job.model_params
-    tokens = token_ids(whisper_spec(settings, model_params), [s["text"] for s in segments])
     verbose: dict[str, Any] = {
         "task": task,
         "language": LANGUAGES.get(result.get("language") or "", result.get("language")),
         "duration": result["audio_duration"],
         "text": text,
-        "segments": [
-            {
-                "id": index,
-                "seek": int(segment["start"] * 100),
-                "start": segment["start"],
-                "end": segment["end"],
-                "text": segment["text"],
-                "tokens": segment_tokens,
-                **{field: segment.get(field, 0.0) for field in CONFIDENCE_FIELDS},
-            }
-            for index, (segment, segment_tokens) in enumerate(zip(segments, tokens, strict=True))
-        ],
+        # OpenAI's segments number from 0 and always carry the decoder's figures (0.0 where none were made).
+        "segments": faster_whisper_segments(
+            segments, whisper_spec(settings, model_params), first_id=0, missing=0.0
+        ),
         **_usage(result, task),
     }
     if "word" in _granularities(request):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.contracts.faster_whisper_segments import faster_whisper_segments
 from app.contracts.runpod_workers.inputs import FasterWhisperInput, TextFormat, WhisperXWorkerInput
 from app.errors import refused_as_invalid_input, validated
-from app.ml.transcription import token_ids
 from app.runtime import Runtime
 from app.schemas import ModelParams, SpeechToTextJob, TranscribeJob
 from app.services.pipeline import Progress, whisper_spec
@@ -19,7 +19,6 @@ from app.services.speech import run_job
 from app.services.tasks import task_outcome
 
 TRANSLATION_SUFFIX = "/translation"
-DECODER_FIELDS = ("temperature", "avg_logprob", "compression_ratio", "no_speech_prob")
 
 
 def worker_schema(job_input: dict[str, Any]) -> type[FasterWhisperInput | WhisperXWorkerInput] | None:
@@ -75,7 +74,8 @@ def _faster_whisper(
         job = request.transcribe_job()
     result = _run_as_task(runtime, job, external_job_id, on_progress)
     spec = whisper_spec(runtime.settings, ModelParams(model=request.model))
-    segments = _decoder_segments(spec, result["segments"])
+    # faster-whisper numbers segments from 1 and leaves a figure it did not make as None.
+    segments = faster_whisper_segments(result["segments"], spec, first_id=1, missing=None)
     output: dict[str, Any] = {
         "segments": segments,
         "detected_language": result.get("language"),
@@ -96,27 +96,6 @@ def _faster_whisper(
             for word in result.get("word_segments", [])
         ]
     return output
-
-
-def _decoder_segments(spec: Any, segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Segments as faster-whisper's `Segment`: ids from 1, decoder statistics where the result carries them."""
-    tokens = [s.get("tokens") for s in segments]
-    missing = [i for i, t in enumerate(tokens) if t is None]
-    for i, ids in zip(missing, token_ids(spec, [segments[i]["text"] for i in missing]), strict=True):
-        tokens[i] = ids
-    return [
-        {
-            "id": number,
-            # faster-whisper's seek is the decoding window's start in 10 ms frames.
-            "seek": round(segment["start"] * 100),
-            "start": segment["start"],
-            "end": segment["end"],
-            "text": segment["text"],
-            "tokens": tokens[number - 1],
-            **{key: segment.get(key) for key in DECODER_FIELDS},
-        }
-        for number, segment in enumerate(segments, start=1)
-    ]
 
 
 def _as_text(segments: list[dict[str, Any]], text_format: TextFormat) -> str:
