@@ -16,13 +16,14 @@ from app.api.middleware import (
     CollapsedSlashesMiddleware,
     RequestIdMiddleware,
 )
-from app.api.routes import health, metrics, speech, tasks, voices
+from app.api.routes import health, metrics, tasks, voices
 from app.api.routes.web import mount_web
 from app.config import get_settings
 from app.contracts import register_contracts
 from app.contracts.openai import routes as openai
 from app.contracts.openai_realtime import routes as openai_realtime
 from app.contracts.whisper_asr_webservice import routes as whisper_asr_webservice
+from app.contracts.whisperx_fastapi import routes as speech
 from app.contracts.whisperx_fastapi import speakers
 from app.process.executor import start_executor
 from app.process.lifecycle import start_service

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.api.routes.speech import COMBINE_EXAMPLE
+from app.contracts.whisperx_fastapi.routes import COMBINE_EXAMPLE
 from app.db.models import TaskStatus
 from tests.reliability.helpers import (
     Proc,

@@ -1,8 +1,8 @@
-"""whisperX-FastAPI style routes: the full pipeline and each stage, queued as tasks.
+"""The speech routes we share with whisperX-FastAPI: the full pipeline and each stage, queued as tasks.
 
 Parameter groups travel as form fields holding JSON objects, and are validated by the same schemas as the
-worker's input. whisperX-FastAPI's query parameters are taken too (`app/contracts/whisperx_fastapi/schemas.py`: the form
-group wins, key by key), and its `.json` file parts wherever a document is expected.
+worker's input. whisperX-FastAPI's query parameters are taken too (`schemas.py` beside this: the form group
+wins, key by key), and its `.json` file parts wherever a document is expected.
 """
 
 # No `from __future__ import annotations`: the route factory's annotations must be evaluated (FastAPI
