@@ -18,12 +18,21 @@ Output = Literal["txt", "vtt", "srt", "tsv", "json"]
 OUTPUT_ALIASES = {"text": "txt"}
 
 
-class AsrQuery(BaseModel):
-    """`POST /asr`'s query string, as that service takes it (unknown parameters are ignored, as there)."""
+class DetectLanguageQuery(BaseModel):
+    """`POST /detect-language`'s query string, as that service takes it (unknown parameters are ignored, as
+    there); `/asr` takes these too."""
 
     model_config = ConfigDict(extra="ignore")
 
     encode: bool = Field(True, description="false: the upload is raw 16 kHz mono s16le PCM")
+    video_file: str | None = Field(
+        None, max_length=4096, description="The video's name (Bazarr): names the task"
+    )
+
+
+class AsrQuery(DetectLanguageQuery):
+    """`POST /asr`'s query string."""
+
     task: Literal["transcribe", "translate"] = "transcribe"
     language: str | None = Field(None, description="ISO code; detected when absent")
     initial_prompt: str | None = Field(None, max_length=2000)
@@ -33,9 +42,6 @@ class AsrQuery(BaseModel):
     min_speakers: int | None = Field(None, ge=1, le=50)
     max_speakers: int | None = Field(None, ge=1, le=50)
     output: Output = Field("txt", description="`text` (as that service's documentation names it) is `txt`")
-    video_file: str | None = Field(
-        None, max_length=4096, description="The video's name (Bazarr): names the task"
-    )
 
     _language = field_validator("language")(whisper_language)
 
@@ -43,15 +49,6 @@ class AsrQuery(BaseModel):
     @classmethod
     def _documented_name(cls, value: object) -> object:
         return OUTPUT_ALIASES.get(value, value) if isinstance(value, str) else value
-
-
-class DetectLanguageQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    encode: bool = Field(True, description="false: the upload is raw 16 kHz mono s16le PCM")
-    video_file: str | None = Field(
-        None, max_length=4096, description="The video's name (Bazarr): names the task"
-    )
 
 
 def asr_job(query: AsrQuery) -> SpeechToTextJob | TranscribeJob:
