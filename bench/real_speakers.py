@@ -268,13 +268,12 @@ def naming_table(halves: list[str]) -> None:
 
 
 def tune_naming() -> None:
-    """The match threshold and the per-turn floor over the tuning half's naming."""
+    """The match threshold over the tuning half's naming."""
     library, cases = naming_cases("tuning")
-    for threshold, floor in itertools.product(np.arange(0.55, 0.75, 0.05), (-1.0, 0.3, 0.4, 0.5)):
-        speaker_names.MATCH_THRESHOLD, speaker_names.TURN_FLOOR = float(threshold), floor
+    for threshold in np.arange(0.5, 0.8, 0.05):
+        speaker_names.MATCH_THRESHOLD = float(threshold)
         scores = naming_scores(library, cases)
-        values = {key: f"{value:.1%}" for key, value in scores.items()}
-        print(round(float(threshold), 2), floor, values, flush=True)
+        print(round(float(threshold), 2), {key: f"{value:.1%}" for key, value in scores.items()}, flush=True)
 
 
 def _by_speaker(turns: list[tuple[str, np.ndarray]]) -> dict[str, list[np.ndarray]]:

@@ -29,8 +29,6 @@ VERIFIED_TURN_SECONDS = 1.0
 """A named speaker's turn at least this long is embedded on its own and checked against the voices looked for."""
 VERIFIED_SPAN_SECONDS = 10.0
 """The most of a turn that is embedded to check it (its middle)."""
-TURN_FLOOR = -1.0
-"""A checked turn whose own voice scores under this against its speaker's name keeps the diarizer's label."""
 
 REPORTED_UNMATCHED = 10
 """Looking for more voices than this (a whole library), only those that matched a speaker are reported."""
@@ -149,7 +147,7 @@ def turns_of_someone_else(
     shows this way. `named` is label → name; each turn of `VERIFIED_TURN_SECONDS` or more is embedded (its
     middle `VERIFIED_SPAN_SECONDS` at most). A turn is not held to `MATCH_THRESHOLD` on its own: one person's
     turns of a second or two on a phone line score under it against their whole voice."""
-    if not voices:
+    if len(voices) < 2:
         return set()
     names = list(voices)
     matrix = np.vstack([np.asarray(voices[name], np.float64) for name in names])
@@ -168,5 +166,4 @@ def turns_of_someone_else(
         index
         for index, row in zip(clips, similarities, strict=True)
         if names[int(np.argmax(row))] != named[turns[index]["speaker"]]
-        or row[names.index(named[turns[index]["speaker"]])] < TURN_FLOOR
     }
