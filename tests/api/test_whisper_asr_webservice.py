@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -263,17 +262,25 @@ def test_a_client_that_leaves_cancels_its_task(client: httpx.Client, english: st
     raise AssertionError(f"the task of a client that left is {left['status']}")
 
 
+def _readable(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:  # a process that ended meanwhile
+        return b""
+
+
+def _contains(arguments: list[bytes], run: list[bytes]) -> bool:
+    return any(arguments[i : i + len(run)] == run for i in range(len(arguments)))
+
+
 def server_memory(base: str) -> tuple[int, int]:
     """The server's (resident, peak resident) bytes; reading it resets the peak to the resident."""
-    (pid,) = {
-        int(found)
-        for found in subprocess.run(
-            ["pgrep", "-f", "--", f"--port {httpx.URL(base).port}"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
-    }
+    port = ["--port", str(httpx.URL(base).port)]
+    (pid,) = [
+        int(process.parent.name)
+        for process in Path("/proc").glob("[0-9]*/cmdline")
+        if _contains(_readable(process).split(b"\0"), [part.encode() for part in port])
+    ]
     status = Path(f"/proc/{pid}/status").read_text()
     figures = [int(re.search(rf"{name}:\s+(\d+) kB", status)[1]) * 1024 for name in ("VmRSS", "VmHWM")]  # type: ignore[index]
     Path(f"/proc/{pid}/clear_refs").write_text("5")
