@@ -62,20 +62,14 @@ def error_response(
     return JSONResponse(body, status_code=status, headers={**own_headers, **(headers or {})})
 
 
-HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-
-
 def _allowed_methods(request: Request) -> set[str]:
-    """Every method some route serves at this path: each method the app's routes (included routers among
-    them) match in full here."""
-    return {
-        method
-        for method in HTTP_METHODS
-        if any(
-            route.matches({**request.scope, "method": method})[0] == Match.FULL
-            for route in request.app.routes
-        )
-    }
+    """Every method some route serves at this path (Starlette names only the first matching route's)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return methods
 
 
 async def refuse_websocket(websocket: WebSocket, error: ServiceError) -> None:

@@ -182,8 +182,6 @@ def test_errors_have_one_shape_and_a_request_id(client: TestClient) -> None:
         (client.get("/no/such/route"), 404, "not_found"),
         (client.put("/health"), 405, "method_not_allowed"),
     ]
-    assert client.put("/health").headers["Allow"] == "GET"
-    assert client.get("/asr").headers["Allow"] == "POST"
     for response, status, code in cases:
         assert response.status_code == status, (code, response.text)
         assert response.json()["error"]["code"] == code
