@@ -41,6 +41,7 @@ test-images: install
 lint: install
 	$(BIN)/ruff check app handler.py tests bench scripts
 	$(BIN)/ruff format --check app handler.py tests bench scripts
+	$(BIN)/mypy
 
 run: install
 	$(BIN)/python -m app

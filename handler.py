@@ -13,12 +13,12 @@ import logging
 import sys
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 from app.config import get_settings
 from app.contracts import register_contracts
-from app.contracts.runpod.actions import ACTIONS, handler, segment_stream
+from app.contracts.runpod.actions import ACTIONS, Output, Refusal, StreamItem, handler, segment_stream
 from app.contracts.runpod_workers.serve import job_task_ids
+from app.json_types import JSONObject
 from app.process.health import fitness_problems
 from app.process.lifecycle import start_service
 from app.runtime import get_runtime
@@ -30,7 +30,7 @@ log = logging.getLogger("app.handler")
 register_contracts()  # what the contracts add to the process, as the FastAPI app registers it too
 
 
-async def serve_job(job: dict[str, Any]) -> dict[str, Any]:
+async def serve_job(job: JSONObject) -> Output:
     """The SDK's entry point: `handler` on a thread, so RunPod's stop signal reaches a running job.
 
     When RunPod stops the job (cancel, timeout), the SDK cancels this coroutine: the job's tasks are marked
@@ -44,18 +44,23 @@ async def serve_job(job: dict[str, Any]) -> dict[str, Any]:
         raise
     # The SDK drops an output that is only `{"error"}`; with `--rp_debugger` it then fails on the missing
     # output (KeyError 'output') and posts no result. A second key keeps the output.
-    if "error" in result and len(result) == 1:
-        result = {**result, "failed": True}
+    error = result.get("error")
+    if isinstance(error, str) and len(result) == 1:
+        return Refusal(error=error, failed=True)
     return result
 
 
-async def stream_job(job: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+async def stream_job(job: JSONObject) -> AsyncIterator[StreamItem | Output]:
     """`serve_job` for a streaming worker: yields `{"segment", "progress"}` for each segment as it is decoded,
     then the job's answer as `handler` gives it (the SDK fails the job on an answer's `error`). A job RunPod
     stops is stopped as `serve_job` stops it."""
     loop = asyncio.get_running_loop()
-    items: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-    emit = segment_stream(lambda item: loop.call_soon_threadsafe(items.put_nowait, item))
+    items: asyncio.Queue[StreamItem | None] = asyncio.Queue()
+
+    def emit_item(item: StreamItem) -> None:
+        loop.call_soon_threadsafe(items.put_nowait, item)
+
+    emit = segment_stream(emit_item)
     running = asyncio.ensure_future(asyncio.to_thread(handler, job, emit))
     # Queued after every item the thread queued before it ended (both go through the loop in order).
     running.add_done_callback(lambda _done: items.put_nowait(None))
@@ -68,20 +73,20 @@ async def stream_job(job: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
     yield running.result()
 
 
-async def _cancel_tasks_of(job: dict[str, Any]) -> None:
+async def _cancel_tasks_of(job: JSONObject) -> None:
     job_id = job.get("id") if isinstance(job, dict) else None
     if isinstance(job_id, str):
         await asyncio.to_thread(tasks.cancel_job_tasks, get_runtime(), job_task_ids(job_id))
 
 
-def worker_config(*, stream: bool) -> dict[str, Any]:
+def worker_config(*, stream: bool) -> dict[str, object]:
     """`runpod.serverless.start`'s configuration: `serve_job`, or with `stream` the streaming handler, its
     items aggregated into the output `/run` and `/runsync` give (a list, the answer last)."""
     if not stream:
         return {"handler": serve_job}
-    config: dict[str, Any] = {"return_aggregate_stream": True}
+    config: dict[str, object] = {"return_aggregate_stream": True}
 
-    async def stream_handler(job: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def stream_handler(job: JSONObject) -> AsyncIterator[StreamItem | Output]:
         async for item in stream_job(job):
             if item.get("refresh_worker"):
                 # The SDK keeps only the `error` of a streamed error; its `refresh_worker` flag, read once the
@@ -114,7 +119,8 @@ def fitness_check() -> None:
 def _seconds_since_process_start() -> float:
     import psutil
 
-    return time.time() - psutil.Process().create_time()
+    started: float = psutil.Process().create_time()
+    return time.time() - started
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import NotRequired, TypeAlias, TypedDict, TypeVar
 
 from pydantic import BaseModel, ValidationError
+
+from app.json_types import JSONValue
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -40,10 +42,35 @@ HTTP_STATUS: dict[str, int] = {
 }
 
 
+class FieldError(TypedDict):
+    """One field a request got wrong, and why."""
+
+    field: str
+    message: str
+
+
+class Refusal(TypedDict):
+    """One refused field as a validator words it (pydantic's and FastAPI's errors are these, and more)."""
+
+    loc: tuple[int | str, ...]
+    msg: str
+
+
+Details: TypeAlias = Sequence[FieldError] | Mapping[str, JSONValue]
+"""What an error adds to its message: the fields at fault (`invalid_input` and its kin), or figures such as
+`{"retry_after": 30}` or the task it names."""
+
+
+class ErrorBody(TypedDict):
+    code: str
+    message: str
+    details: NotRequired[Details]
+
+
 class ServiceError(Exception):
     """An expected failure with a stable `code` that clients can act on."""
 
-    def __init__(self, code: str, message: str, *, details: Any = None) -> None:
+    def __init__(self, code: str, message: str, *, details: Details | None = None) -> None:
         if code not in HTTP_STATUS:
             raise ValueError(f"unregistered error code {code!r}")
         super().__init__(message)
@@ -55,9 +82,9 @@ class ServiceError(Exception):
     def http_status(self) -> int:
         return HTTP_STATUS[self.code]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ErrorBody:
         """The client-facing shape, `{"code", "message"}` (plus `details` when present)."""
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        body: ErrorBody = {"code": self.code, "message": self.message}
         if self.details is not None:
             body["details"] = self.details
         return body
@@ -68,14 +95,14 @@ class NotFoundError(ServiceError):
         super().__init__("not_found", f"{what} {identifier!r} was not found")
 
 
-def invalid_input(error: ValidationError | Sequence[Any]) -> ServiceError:
+def invalid_input(error: ValidationError | Sequence[Refusal]) -> ServiceError:
     """A validation failure as `invalid_input`, naming each bad field (never echoing the values sent)."""
     items = (
         error.errors(include_url=False, include_input=False, include_context=False)
         if isinstance(error, ValidationError)
         else error
     )
-    details = [
+    details: list[FieldError] = [
         {
             "field": ".".join(str(part) for part in item["loc"] if part != "body") or "input",
             "message": item["msg"],
@@ -98,7 +125,7 @@ def refused_as_invalid_input() -> Iterator[None]:
         raise invalid_input(error) from None
 
 
-def validated(schema: type[Model], data: Any) -> Model:
+def validated(schema: type[Model], data: object) -> Model:
     """`data` validated by `schema`, or `invalid_input` naming each bad field."""
     with refused_as_invalid_input():
         return schema.model_validate(data)

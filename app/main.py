@@ -23,8 +23,10 @@ from app.contracts import register_contracts
 from app.contracts.openai import routes as openai
 from app.contracts.openai_realtime import routes as openai_realtime
 from app.contracts.whisper_asr_webservice import routes as whisper_asr_webservice
+from app.contracts.whisperx_fastapi import health as whisperx_health
 from app.contracts.whisperx_fastapi import routes as speech
 from app.contracts.whisperx_fastapi import speakers
+from app.contracts.whisperx_fastapi import tasks as whisperx_tasks
 from app.process.executor import start_executor
 from app.process.lifecycle import start_service
 from app.runtime import stop_runtime
@@ -62,7 +64,18 @@ def create_app() -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(CollapsedSlashesMiddleware)
-    for module in (speech, tasks, voices, speakers, whisper_asr_webservice, health, metrics):
+    # A method a path does not serve is refused in the error shape of the first router serving that path.
+    routers = (
+        speech,
+        tasks,
+        whisperx_tasks,
+        voices,
+        speakers,
+        whisper_asr_webservice,
+        whisperx_health,
+        metrics,
+    )
+    for module in routers:
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(openai.router)  # documents OpenAI's error shape itself
     app.include_router(openai_realtime.router)

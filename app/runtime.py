@@ -9,7 +9,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal, Protocol, TypeVar, cast
 
 from sqlalchemy import Engine
 
@@ -20,13 +20,42 @@ from app.db.outbox import DeliveryRepository
 from app.db.repository import TaskRepository
 from app.db.session import make_engine, make_session_factory
 from app.db.voices import VoiceRepository
+from app.errors import ServiceError
 from app.ml.registry import registry
-from app.process.metrics import RUNTIME_FIGURES, RuntimeFigures
-from app.services.live.sessions import LiveSessions
+from app.observability.metrics import RUNTIME_FIGURES, RuntimeFigures
 
 log = logging.getLogger(__name__)
 
 ModelsState = Literal["not_requested", "loading", "loaded", "failed"]
+
+
+class Background(Protocol):
+    """A part a runtime runs in the background until it closes."""
+
+    def stop(self) -> None: ...
+
+
+Part = TypeVar("Part", bound=Background)
+
+
+class LiveSessions:
+    """How many live sessions a runtime has open: at most `REALTIME__MAX_SESSIONS`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.open = 0
+
+    def claim(self, settings: Settings) -> None:
+        """Count one more session open, or refuse it (`queue_full`) when all are in use."""
+        limit = settings.realtime.max_sessions
+        with self._lock:
+            if self.open >= limit:
+                raise ServiceError("queue_full", f"All {limit} live sessions are in use; try again later.")
+            self.open += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self.open -= 1
 
 
 @dataclass
@@ -42,16 +71,17 @@ class Runtime:
     """Where loading the configured models at start stands (`app.process.lifecycle`); readiness waits for it."""
     live_sessions: LiveSessions = field(default_factory=LiveSessions)
     """The live transcription sessions open in this process, within `REALTIME__MAX_SESSIONS`."""
-    background: dict[str, Any] = field(default_factory=dict)
+    background: dict[str, Background] = field(default_factory=dict)
     """Threads the services start once per process (executor, webhook deliverer); stopped on close."""
     _background_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def start_once(self, name: str, start: Callable[[], Any]) -> Any:
-        """The background part `name`, started by `start()` the first time. It must have a `stop()`."""
+    def start_once(self, name: str, start: Callable[[], Part]) -> Part:
+        """The background part `name`, started by `start()` the first time."""
         with self._background_lock:
             if name not in self.background:
                 self.background[name] = start()
-            return self.background[name]
+            # Each name is started by one kind of part, so the part under a name is what `start` makes.
+            return cast(Part, self.background[name])
 
     def close(self) -> None:
         for part in reversed(list(self.background.values())):

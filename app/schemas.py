@@ -6,12 +6,13 @@ import contextlib
 import json
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from whisperx.utils import LANGUAGES, TO_LANGUAGE_CODE
 
 from app.db.models import TaskStatus, TaskType
+from app.ml import results
 
 OutputFormat = Literal["json", "srt", "vtt", "txt", "tsv"]
 WebhookBody = Literal["task", "whisperx_fastapi"]  # whisperX-FastAPI's is `{status, result, metadata, error}`
@@ -30,7 +31,7 @@ def whisper_language(value: str | None) -> str | None:
     if value is None:
         return None
     code = value.strip().lower()
-    code = TO_LANGUAGE_CODE.get(code, code)
+    code = str(TO_LANGUAGE_CODE.get(code, code))
     if code not in LANGUAGES:
         raise ValueError(f"unsupported language {value!r}; use an ISO 639-1 code such as 'en' or 'de'")
     return code
@@ -265,6 +266,10 @@ class Transcript(BaseModel):
     language: str | None = None
     segments: list[TranscriptSegment] = Field(max_length=100_000)
 
+    def as_transcript(self) -> results.Transcript:
+        """The transcript as the pipeline takes it: the fields given, in the shape they were validated in."""
+        return cast("results.Transcript", self.model_dump(exclude_none=True))
+
 
 class AlignedTranscript(Transcript):
     word_segments: list[Word] = Field(default_factory=list)
@@ -316,7 +321,7 @@ class TaskOut(BaseModel):
     audio_duration: float | None
     progress: float
     stage: str | None
-    partial: list[dict[str, Any]] | None = Field(None, description="Segments decoded so far, while running")
+    partial: list[results.Caption] | None = Field(None, description="Segments decoded so far, while running")
     result: Any | None
     error: ErrorBody | None = None
     created_at: datetime

@@ -63,7 +63,7 @@ def _offered_key(connection: HTTPConnection) -> str | None:
     if connection.scope["type"] == "websocket":
         for subprotocol in connection.scope.get("subprotocols", []):
             if subprotocol.startswith(KEY_SUBPROTOCOL):
-                return subprotocol.removeprefix(KEY_SUBPROTOCOL)
+                return str(subprotocol).removeprefix(KEY_SUBPROTOCOL)
     return None
 
 

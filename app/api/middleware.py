@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import error_content
 from app.errors import ServiceError
-from app.process import metrics
+from app.observability import metrics
 
 log = logging.getLogger("app.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -116,12 +116,8 @@ def _too_large(max_bytes: int) -> ServiceError:
 async def _send_too_large(send: Send, max_bytes: int, scope: Scope) -> None:
     import json
 
-    status, content, extra = error_content(
-        _too_large(max_bytes),
-        scope["path"],
-        method=scope["method"],
-        request_id=scope.get("state", {}).get("request_id"),
-    )
+    # Refused before routing: the shape is that of the route the request was for.
+    status, content, extra = error_content(_too_large(max_bytes), scope)
     body = json.dumps(content).encode()
     headers: list[Any] = [
         (b"content-type", b"application/json"),

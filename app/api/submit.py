@@ -15,7 +15,7 @@ from app.db.models import ACTIVE_STATUSES
 from app.errors import Model, validated
 from app.process.executor import TaskExecutor
 from app.runtime import Runtime
-from app.schemas import TaskOut
+from app.schemas import RenderedJob, TaskOut
 from app.services.render import MEDIA_TYPES, rendered_result
 from app.services.speech import queue_job
 from app.services.tasks import get_task, task_outcome
@@ -85,11 +85,10 @@ async def outcome_while_connected(request: Request, runtime: Runtime, identifier
         await asyncio.sleep(WAIT_POLL_SECONDS)
 
 
-def task_result_response(task: TaskOut, job: Any) -> Response:
+def task_result_response(task: TaskOut, job: object) -> Response:
     """A finished task's result in the job's format. A failed task raises its error, which the app's error
     handlers answer in the shape of the route that was asked, as a refusal before queuing is answered."""
     task_outcome(task)
-    output_format = getattr(job, "output_format", "json")
-    if output_format == "json":
+    if not isinstance(job, RenderedJob) or job.output_format == "json":
         return JSONResponse(task.model_dump(mode="json"))
-    return PlainTextResponse(rendered_result(task, job), media_type=MEDIA_TYPES[output_format])
+    return PlainTextResponse(rendered_result(task, job), media_type=MEDIA_TYPES[job.output_format])

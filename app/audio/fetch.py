@@ -28,10 +28,12 @@ def _refuse(reason: str) -> ServiceError:
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
-def _embedded_addresses(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress._BaseAddress]:
+def _embedded_addresses(
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     """The address and every IPv4 address an IPv6 one carries (mapped, compatible, 6to4, NAT64): a gateway
     may deliver to any of them, so each must be public."""
-    found: list[ipaddress._BaseAddress] = [ip]
+    found: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
     if isinstance(ip, ipaddress.IPv6Address):
         packed = int(ip)
         if ip.ipv4_mapped:
@@ -49,10 +51,10 @@ def _public_address(host: str, port: int, allowed: set[str]) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise ServiceError("download_failed", f"The host {host!r} could not be resolved.") from None
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     if host not in allowed:
         for address in addresses:
-            ip = ipaddress.ip_address(address.split("%", 1)[0])
+            ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%", 1)[0])
             if address not in allowed and not all(
                 candidate.is_global and not candidate.is_multicast for candidate in _embedded_addresses(ip)
             ):

@@ -10,6 +10,6 @@ contract's package still serves every shape a job may ask for."""
 def register_contracts() -> None:
     """Add every contract's webhook body shape to the process (idempotent)."""
     from app.contracts.whisperx_fastapi.schemas import WHISPERX_FASTAPI, callback_body
-    from app.process.webhooks import BODY_SHAPES
+    from app.outbox.webhooks import BODY_SHAPES
 
     BODY_SHAPES[WHISPERX_FASTAPI] = callback_body

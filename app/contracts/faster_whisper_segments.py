@@ -5,32 +5,48 @@ decoder's figures."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
-from app.ml.transcription import CONFIDENCE_FIELDS, WhisperSpec, token_ids
+from app.ml.results import Segment
+from app.ml.transcription import WhisperSpec, token_ids
+
+
+class FasterWhisperSegment(TypedDict):
+    id: int
+    seek: int
+    start: float
+    end: float
+    text: str
+    tokens: list[int]
+    avg_logprob: float | None
+    compression_ratio: float | None
+    no_speech_prob: float | None
+    temperature: float | None
 
 
 def faster_whisper_segments(
-    segments: list[dict[str, Any]], spec: WhisperSpec, *, first_id: int, missing: float | None
-) -> list[dict[str, Any]]:
+    segments: list[Segment], spec: WhisperSpec, *, first_id: int, missing: float | None
+) -> list[FasterWhisperSegment]:
     """`segments` numbered from `first_id`; a decoder figure the result lacks is `missing`."""
-    tokens = [segment.get("tokens") for segment in segments]
-    untokenized = [index for index, ids in enumerate(tokens) if ids is None]
-    texts = [segments[index]["text"] for index in untokenized]
-    for index, ids in zip(untokenized, token_ids(spec, texts) if texts else [], strict=True):
-        tokens[index] = ids
+    untokenized = [segment["text"] for segment in segments if "tokens" not in segment]
+    made = iter(token_ids(spec, untokenized) if untokenized else [])
+    tokens = [segment["tokens"] if "tokens" in segment else next(made) for segment in segments]
     return [
-        {
-            "id": first_id + index,
-            "seek": round(segment["start"] * 100),
-            "start": segment["start"],
-            "end": segment["end"],
-            "text": segment["text"],
-            "tokens": tokens[index],
-            **{
-                field: segment[field] if segment.get(field) is not None else missing
-                for field in CONFIDENCE_FIELDS
-            },
-        }
-        for index, segment in enumerate(segments)
+        FasterWhisperSegment(
+            id=first_id + index,
+            seek=round(segment["start"] * 100),
+            start=segment["start"],
+            end=segment["end"],
+            text=segment["text"],
+            tokens=segment_tokens,
+            avg_logprob=_or_missing(segment.get("avg_logprob"), missing),
+            compression_ratio=_or_missing(segment.get("compression_ratio"), missing),
+            no_speech_prob=_or_missing(segment.get("no_speech_prob"), missing),
+            temperature=_or_missing(segment.get("temperature"), missing),
+        )
+        for index, (segment, segment_tokens) in enumerate(zip(segments, tokens, strict=True))
     ]
+
+
+def _or_missing(figure: float | None, missing: float | None) -> float | None:
+    return missing if figure is None else figure

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Delete, Select, delete, func, select, update
+from sqlalchemy import CursorResult, Delete, Result, Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import ACTIVE_STATUSES, Task, TaskStatus, TaskType, utcnow
+from app.ml.results import Caption
 
-StatementT = TypeVar("StatementT", Select[tuple[Task]], Delete)
+StatementT = TypeVar("StatementT", Select[Task], Delete)
 OWNER_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 
 INTERRUPTED_MESSAGE = (
@@ -176,11 +178,11 @@ class TaskRepository:
         worker_id: str,
         progress: float,
         stage: str | None = None,
-        partial: list[dict[str, Any]] | None = None,
+        partial: builtins.list[Caption] | None = None,
     ) -> bool:
         """Record progress (and the segments decoded so far, when given) and renew the lease. False means the
         task is no longer this worker's to run (cancelled, recovered or deleted): the worker should stop."""
-        published = {"partial": partial} if partial is not None else {}
+        published: dict[str, object] = {"partial": partial} if partial is not None else {}
         return self._update(
             (
                 Task.identifier == identifier,
@@ -201,7 +203,7 @@ class TaskRepository:
                 .where(Task.worker_id == worker_id, Task.status.in_(ACTIVE_STATUSES))
                 .values(lease_expires_at=utcnow() + self.lease)
             )
-            return int(result.rowcount)  # type: ignore[attr-defined]
+            return _rows_changed(result)
 
     def complete(
         self,
@@ -246,7 +248,7 @@ class TaskRepository:
     def delete(self, identifier: str, *, owner: str | None = None) -> bool:
         with self._sessions.begin() as session:
             result = session.execute(_owned(delete(Task).where(Task.identifier == identifier), owner))
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(_rows_changed(result))
 
     def recover_expired(self, *, now: datetime | None = None) -> int:
         """Fail active tasks whose owner's lease expired (the owner died). Returns how many."""
@@ -268,12 +270,12 @@ class TaskRepository:
                     partial=None,
                 )
             )
-            return int(result.rowcount)  # type: ignore[attr-defined]
+            return _rows_changed(result)
 
     def _update(self, conditions: tuple[Any, ...], **values: Any) -> bool:
         with self._sessions.begin() as session:
             result = session.execute(update(Task).where(*conditions).values(**values))
-            return result.rowcount == 1  # type: ignore[attr-defined]
+            return _rows_changed(result) == 1
 
     def _finish(
         self,
@@ -301,6 +303,13 @@ class TaskRepository:
             if task.started_at is not None:
                 task.duration = (now - task.started_at).total_seconds()
             return True
+
+
+def _rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (the session types every result as a plain `Result`)."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(result).__name__} of a statement that changes no rows")
+    return result.rowcount
 
 
 def _owned(statement: StatementT, owner: str | None) -> StatementT:

@@ -3,6 +3,7 @@ owner (an API key's fingerprint, or None when keys are off) exactly as tasks are
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,7 +53,8 @@ def _put_embedding(
 
 
 def to_pcm(samples: np.ndarray) -> bytes:
-    return (np.clip(samples, -1.0, 1.0) * PCM_SCALE).astype("<i2").tobytes()
+    pcm: bytes = (np.clip(samples, -1.0, 1.0) * PCM_SCALE).astype("<i2").tobytes()
+    return pcm
 
 
 def from_pcm(pcm: bytes) -> np.ndarray:
@@ -219,7 +221,7 @@ class VoiceRepository:
                 for voice in voices
             ]
 
-    def clips(self, owner: str | None, identifier: str) -> list[np.ndarray]:
+    def clips(self, owner: str | None, identifier: str) -> builtins.list[np.ndarray]:
         """A voice's clips as 16 kHz samples, oldest first."""
         with self._sessions() as session:
             rows = session.scalars(
@@ -245,7 +247,7 @@ class VoiceRepository:
         dimension: int,
         *,
         names: Iterable[str] | None = None,
-    ) -> tuple[list[str], list[str], np.ndarray]:
+    ) -> tuple[builtins.list[str], builtins.list[str], np.ndarray]:
         """The owner's voices embedded by `backend` (any, with None) in `dimension` dimensions (all, or those
         `names`): their identifiers, their names and one (voices, dimension) matrix, read in one query."""
         with self._sessions() as session:
@@ -274,7 +276,9 @@ class VoiceRepository:
             ).all()
         return {identifier: np.frombuffer(vector, dtype="<f4") for identifier, vector in rows}
 
-    def unembedded(self, owner: str | None, backend: str, *, names: Iterable[str] | None = None) -> list[str]:
+    def unembedded(
+        self, owner: str | None, backend: str, *, names: Iterable[str] | None = None
+    ) -> builtins.list[str]:
         """Identifiers of the owner's voices (all, or those `names`) that `backend` has not embedded yet."""
         with self._sessions() as session:
             embedded = select(VoiceEmbedding.voice_id).where(VoiceEmbedding.backend == backend)

@@ -4,35 +4,43 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from app.ml.registry import registry
-from app.ml.transcription import CONFIDENCE_FIELDS
+from app.ml.results import CONFIDENCE_FIELDS, Caption, Segment, Transcript
+
+if TYPE_CHECKING:
+    from app.ml.whisper_aligner import DecodedWords
 
 log = logging.getLogger(__name__)
 
 
-def load_wav2vec2(language: str, device: str, model_name: str | None) -> tuple[Any, dict] | None:
+Wav2vec2 = tuple[Any, dict[str, Any]]
+"""whisperx's wav2vec2 model (a torch module) and its metadata (`language`, `dictionary`, `type`)."""
+
+
+def load_wav2vec2(language: str, device: str, model_name: str | None) -> Wav2vec2 | None:
     """The wav2vec2 model and metadata for `language`, or None when none can be had (offline, or a
     language with no default model). The answer is remembered for the life of the process."""
 
-    def load() -> tuple[Any, dict] | None:
+    def load() -> Wav2vec2 | None:
         import whisperx
 
         from app.ml.nltk_setup import ensure_punkt_data
 
         ensure_punkt_data()
         try:
-            return whisperx.load_align_model(language, device, model_name=model_name)  # type: ignore[no-any-return]
+            model, metadata = whisperx.load_align_model(language, device, model_name=model_name)
+            return model, metadata
         except Exception as error:
             log.warning(
                 "no wav2vec2 aligner for %r (%s); Whisper's word timings will be used", language, error
             )
             return None
 
-    return registry.get(("align", language, model_name or "default", device), load)  # type: ignore[no-any-return]
+    return registry.get(("align", language, model_name or "default", device), load)
 
 
 def aligns_with_whisper(language: str, *, device: str, align_model: str | None) -> bool:
@@ -42,7 +50,7 @@ def aligns_with_whisper(language: str, *, device: str, align_model: str | None) 
 
 def align(
     audio: np.ndarray,
-    transcript: dict[str, Any],
+    transcript: Transcript,
     *,
     language: str,
     device: str,
@@ -51,9 +59,9 @@ def align(
     return_char_alignments: bool = False,
     whisper_model: Any,
     whisper_name: str,
-    decoded_words: dict[float, Any] | None = None,
+    decoded_words: dict[float, DecodedWords] | None = None,
     on_progress: Callable[[float], None] | None = None,
-) -> dict[str, Any]:
+) -> Transcript:
     """Align `transcript`'s segments to `audio`; the result's `aligner` names the method used. `on_progress`
     hears the fraction done (it may raise to stop): after each batch from Whisper's aligner, after each segment
     from wav2vec2's.
@@ -61,11 +69,11 @@ def align(
     aligner where a segment is still the chunk they were made for."""
     import whisperx
 
-    segments = [{"start": s["start"], "end": s["end"], "text": s["text"]} for s in transcript["segments"]]
+    segments = [Caption(start=s["start"], end=s["end"], text=s["text"]) for s in transcript["segments"]]
     wav2vec2 = load_wav2vec2(language, device, align_model)
     if wav2vec2 is not None:
         model, metadata = wav2vec2
-        result = whisperx.align(
+        result: Transcript = whisperx.align(
             segments,
             model,
             metadata,
@@ -87,7 +95,7 @@ def align(
     return {**result, "language": language, "aligner": aligner}
 
 
-def _keep_confidence(decoded: list[dict[str, Any]], aligned: list[dict[str, Any]]) -> None:
+def _keep_confidence(decoded: list[Segment], aligned: list[Segment]) -> None:
     """Each aligned segment (a sentence of a decoded chunk) keeps the decoder's figures for its chunk."""
     decoded = [segment for segment in decoded if "avg_logprob" in segment]
     if not decoded:
@@ -95,4 +103,6 @@ def _keep_confidence(decoded: list[dict[str, Any]], aligned: list[dict[str, Any]
     for segment in aligned:
         middle = (segment["start"] + segment["end"]) / 2
         source = min(decoded, key=lambda s: max(s["start"] - middle, middle - s["end"], 0.0))
-        segment.update({field: source[field] for field in CONFIDENCE_FIELDS if field in source})
+        for field in CONFIDENCE_FIELDS:
+            if field in source:
+                segment[field] = source[field]

@@ -13,6 +13,7 @@ import importlib.util
 from functools import cache
 from importlib.metadata import distribution
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -56,7 +57,9 @@ def load_campplus(device: torch.device) -> torch.nn.Module:
 
 def filterbanks(signal: torch.Tensor) -> torch.Tensor:
     """(frames, 80) mean-normalised log filterbanks of a 16 kHz mono signal in [-1, 1]."""
-    features = fbank(signal[None], num_mel_bins=NUM_MEL_BINS, sample_frequency=SAMPLE_RATE, dither=0.0)
+    features: torch.Tensor = fbank(
+        signal[None], num_mel_bins=NUM_MEL_BINS, sample_frequency=SAMPLE_RATE, dither=0.0
+    )
     return features - features.mean(dim=0, keepdim=True)
 
 
@@ -74,7 +77,8 @@ class CampplusEmbedding(BaseInference):
 
     def __init__(self, device: torch.device | None = None, *, batch_size: int = 32) -> None:
         self.device = device or torch.device("cpu")
-        self.model = load_campplus(self.device)
+        # CAMPPlus is loaded from its file at run time, so its submodules (head, xvector) have no static type.
+        self.model: Any = load_campplus(self.device)
         self.min_num_samples = round(MIN_EMBEDDED_SPEECH * self.sample_rate)
         self.batch_size = batch_size
 
@@ -123,7 +127,7 @@ class CampplusEmbedding(BaseInference):
 
     def _frames(self, features: torch.Tensor) -> torch.Tensor:
         """(batch, channels, frames) network output before its statistics pooling."""
-        x = self.model.head(features.to(self.device).permute(0, 2, 1))
+        x: torch.Tensor = self.model.head(features.to(self.device).permute(0, 2, 1))
         for name, layer in self.model.xvector.named_children():
             if name in ("stats", "dense"):
                 break
@@ -146,4 +150,4 @@ def load_voice_encoder(device: str) -> CampplusEmbedding:
     """The speaker embedding that voices are compared in, loaded once per device."""
     from app.ml.registry import registry
 
-    return registry.get(("campplus", device), lambda: CampplusEmbedding(torch.device(device)))  # type: ignore[no-any-return]
+    return registry.get(("campplus", device), lambda: CampplusEmbedding(torch.device(device)))

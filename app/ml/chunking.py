@@ -25,7 +25,9 @@ soon as the speech after it is known.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TypedDict, TypeVar
+
+from app.ml.results import Caption
 
 EDGE_PAD = 0.4
 """Seconds of audio added at each edge of a Silero chunk (faster-whisper's own VAD pads speech by 0.4 s too)."""
@@ -40,6 +42,17 @@ MIN_OVERLAP = PYANNOTE_PAD
 chunks meeting in a pause share an edge, their times rounded alike)."""
 
 Span = tuple[float, float]
+
+
+class Chunk(TypedDict):
+    """A stretch of audio decoded as one, in whisperx's shape: its edges and the speech spans inside."""
+
+    start: float
+    end: float
+    segments: list[Span]
+
+
+Captioned = TypeVar("Captioned", bound=Caption)
 
 
 def chunk_budget(chunk_size: float, pad: float = EDGE_PAD) -> float:
@@ -89,7 +102,7 @@ class ChunkPlanner:
         self.next_start: float | None = None
         """Where the next chunk starts, padded: fixed when the chunk before it was planned."""
 
-    def add(self, spans: list[Span]) -> list[dict[str, Any]]:
+    def add(self, spans: list[Span]) -> list[Chunk]:
         """Take the next speech `spans` (sorted, after all spans given before); the chunks now planned."""
         planned = []
         for span in spans:
@@ -100,14 +113,14 @@ class ChunkPlanner:
                 planned.append(self._chunk(group, following=self.current[0][0]))
         return planned
 
-    def finish(self) -> list[dict[str, Any]]:
+    def finish(self) -> list[Chunk]:
         """The last chunk, once every span was added (none when no speech was heard)."""
         if not self.current:
             return []
         group, self.current = self.current, []
         return [self._chunk(group, following=None)]
 
-    def _chunk(self, group: list[Span], following: float | None) -> dict[str, Any]:
+    def _chunk(self, group: list[Span], following: float | None) -> Chunk:
         start = self.next_start if self.next_start is not None else max(0.0, group[0][0] - self.pad)
         end = group[-1][1]
         if following is None:
@@ -128,7 +141,7 @@ def plan_chunks(
     duration: float | None = None,
     pad: float = EDGE_PAD,
     min_silence: float = 0.0,
-) -> list[dict[str, Any]]:
+) -> list[Chunk]:
     """Group speech `spans` (sorted, each within the budget) into chunks of at most `chunk_size` s padded by
     `pad` s, cut at pauses of `min_silence` s or more where one is in reach, in whisperx's shape:
     `{"start", "end", "segments": [(start, end), ...]}`."""
@@ -140,7 +153,7 @@ def _plain(word: str) -> str:
     return re.sub(r"[^\w']", "", word.lower())
 
 
-def drop_repeated_words(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def drop_repeated_words(segments: list[Captioned]) -> list[Captioned]:
     """Where two chunks overlap, remove from the second the words that end the first (decoded twice)."""
     for previous, segment in zip(segments, segments[1:], strict=False):
         if previous["end"] - segment["start"] < MIN_OVERLAP:

@@ -24,7 +24,8 @@ from faster_whisper.transcribe import TranscriptionOptions, get_compression_rati
 from whisperx.asr import FasterWhisperPipeline, WhisperModel, find_numeral_symbol_tokens
 from whisperx.audio import HOP_LENGTH, N_FRAMES, SAMPLE_RATE
 
-from app.ml.transcription import CONFIDENCE_FIELDS
+from app.ml.chunking import Chunk
+from app.ml.results import Caption, Decoding, Segment, TokenLogprob, Transcript
 
 if TYPE_CHECKING:
     from app.ml.whisper_aligner import DecodedWords
@@ -57,10 +58,19 @@ class Decoded:
         )
         return (repetitive or improbable) and not silent
 
-    def figures(self) -> dict[str, float]:
-        return {field: round(float(getattr(self, field)), 4) for field in CONFIDENCE_FIELDS}
+    def segment(self, start: float, end: float) -> Segment:
+        """The chunk's segment: its text and times with the decoder's figures (`CONFIDENCE_FIELDS`)."""
+        return Segment(
+            text=self.text,
+            start=start,
+            end=end,
+            avg_logprob=round(float(self.avg_logprob), 4),
+            no_speech_prob=round(float(self.no_speech_prob), 4),
+            compression_ratio=round(float(self.compression_ratio), 4),
+            temperature=round(float(self.temperature), 4),
+        )
 
-    def logprobs(self, tokenizer: Tokenizer) -> list[dict[str, Any]]:
+    def logprobs(self, tokenizer: Tokenizer) -> list[TokenLogprob]:
         """Each text token with its log-probability: `{"token", "logprob", "bytes"}` (the token's UTF-8 bytes;
         a character split across tokens has its bytes split the same way)."""
         pieces = [token_bytes(tokenizer, token) for token in self.tokens]
@@ -229,7 +239,7 @@ class ConfidentWhisperModel(WhisperModel):
         return decoded
 
 
-OnChunk = Callable[[float, dict[str, Any]], None]
+OnChunk = Callable[[float, Caption], None]
 """Called as each chunk is decoded, in order: the fraction of the recording done and the chunk's segment."""
 AlignsWords = Callable[[str], bool]
 """Asked once per batch with the transcription's language: should the decoder align the chunks' words?"""
@@ -238,15 +248,17 @@ FIRST_BATCH = 1
 the rest go `batch_size` at a time."""
 
 
-def chunk_frames(chunk: dict[str, Any]) -> int:
+def chunk_frames(chunk: Chunk) -> int:
     """The mel frames of a planned chunk's own audio (it is cut at these samples, then padded to 30 s)."""
     samples = int(chunk["end"] * SAMPLE_RATE) - int(chunk["start"] * SAMPLE_RATE)
-    return min(samples // HOP_LENGTH, N_FRAMES)
+    return min(samples // int(HOP_LENGTH), int(N_FRAMES))
 
 
 class ConfidentPipeline(FasterWhisperPipeline):
     """whisperx's batched pipeline over chunks planned as the speech is found: its segments carry each chunk's
     decoder figures, and each chunk's segment goes to `on_chunk` as soon as it is decoded."""
+
+    options: TranscriptionOptions
 
     @classmethod
     def from_pipeline(cls, pipeline: FasterWhisperPipeline) -> ConfidentPipeline:
@@ -261,10 +273,10 @@ class ConfidentPipeline(FasterWhisperPipeline):
             suppress_numerals=pipeline.suppress_numerals,
         )
 
-    def transcribe(  # type: ignore[override]
+    def transcribe(
         self,
         audio: np.ndarray,
-        chunks: Iterable[dict[str, Any]],
+        chunks: Iterable[Chunk],
         *,
         batch_size: int,
         language: str | None = None,
@@ -272,9 +284,9 @@ class ConfidentPipeline(FasterWhisperPipeline):
         on_chunk: OnChunk | None = None,
         aligns_words: AlignsWords | None = None,
         token_logprobs: bool = False,
-    ) -> dict[str, Any]:
+    ) -> Decoding:
         """whisperx's `{"segments", "language"}` for the planned `chunks` of 16 kHz `audio`; with `aligns_words`
-        (when it answers yes), also `decoded_words`: each chunk's word alignment by the chunk's start, for
+        (when it answers yes), also the `decoded_words`: each chunk's word alignment by the chunk's start, for
         `app.ml.whisper_aligner.align_with_whisper`; with `token_logprobs`, each segment's `logprobs`
         (`Decoded.logprobs`). A translation's words are not aligned: its text is not
         what was said."""
@@ -293,37 +305,30 @@ class ConfidentPipeline(FasterWhisperPipeline):
                 self.options, suppress_tokens=sorted({*numerals, *self.options.suppress_tokens})
             )
         duration = len(audio) / SAMPLE_RATE
-        segments: list[dict[str, Any]] = []
-        words: dict[float, Any] = {}
+        segments: list[Segment] = []
+        words: dict[float, DecodedWords] = {}
         planned = iter(chunks)
         size = FIRST_BATCH
         while batch := list(islice(planned, size)):
             size = batch_size
             decoded_batch = self._decode_batch(audio, batch, aligns_words, token_logprobs)
             for chunk, decoded in zip(batch, decoded_batch, strict=True):
-                segment = {
-                    "text": decoded.text,
-                    "start": round(chunk["start"], 3),
-                    "end": round(chunk["end"], 3),
-                }
-                scores = {"logprobs": decoded.logprobs(self.tokenizer)} if token_logprobs else {}
-                segments.append(segment | decoded.figures() | scores)
+                segment = decoded.segment(round(chunk["start"], 3), round(chunk["end"], 3))
+                if token_logprobs:
+                    segment["logprobs"] = decoded.logprobs(self.tokenizer)
+                segments.append(segment)
                 if decoded.words is not None:
                     words[segment["start"]] = decoded.words
                 if on_chunk is not None:
-                    on_chunk(
-                        min(1.0, chunk["end"] / duration),
-                        {key: segment[key] for key in ("start", "end", "text")},
-                    )
-        result: dict[str, Any] = {"segments": segments, "language": language}
-        if aligns_words is not None:
-            result["decoded_words"] = words
-        return result
+                    caption = Caption(text=segment["text"], start=segment["start"], end=segment["end"])
+                    on_chunk(min(1.0, chunk["end"] / duration), caption)
+        transcript = Transcript(segments=segments, language=language)
+        return Decoding(transcript, words if aligns_words is not None else None)
 
     def _decode_batch(
         self,
         audio: np.ndarray,
-        chunks: list[dict[str, Any]],
+        chunks: list[Chunk],
         aligns_words: AlignsWords | None,
         token_logprobs: bool,
     ) -> list[Decoded]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from pydantic import SecretStr
@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from app.ml import speaker_names, turn_edges
 from app.ml.campplus import DIMENSION, load_voice_encoder
 from app.ml.registry import registry
+from app.ml.results import Diarization, Transcript, Turn
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def load_diarizer(device: str, *, model_name: str, hf_token: SecretStr | None) -
         pipeline.model = build_embedded_pipeline(device)
         return pipeline, EMBEDDED_BACKEND
 
-    return registry.get(("diarize", model_name if hf_token else "embedded", device), load)  # type: ignore[no-any-return]
+    return registry.get(("diarize", model_name if hf_token else "embedded", device), load)
 
 
 VOICE_EMBEDDING = "campplus:cn-en-common"
@@ -76,7 +77,7 @@ def diarize(
     voices: dict[str, np.ndarray] | None = None,
     activity: Any | None = None,
     on_progress: Callable[[float], None] | None = None,
-) -> dict[str, Any]:
+) -> Diarization:
     """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend", "speaker_embeddings"}`;
     `on_progress` hears the percent done after each batch of embeddings, and may raise to stop. Speakers whose
     voice matches one of the `references` (name → 16 kHz clip) or enrolled `voices` (name → embedding in
@@ -110,7 +111,7 @@ def diarize(
     for index, turn in enumerate(turns):
         if index not in someone_else:
             turn["speaker"] = names.get(turn["speaker"], turn["speaker"])
-    result = {
+    result: Diarization = {
         "segments": turns,
         "backend": backend,
         "speaker_embeddings": {
@@ -123,7 +124,7 @@ def diarize(
     return result
 
 
-def _segments(frame: Any) -> list[dict[str, Any]]:
+def _segments(frame: Any) -> list[Turn]:
     """The diarizer's turns, by its labels."""
     return [
         {"start": round(float(row.start), 3), "end": round(float(row.end), 3), "speaker": str(row.speaker)}
@@ -131,7 +132,7 @@ def _segments(frame: Any) -> list[dict[str, Any]]:
     ]
 
 
-def assign_speakers(aligned: dict[str, Any], segments: list[dict[str, Any]]) -> dict[str, Any]:
+def assign_speakers(aligned: Transcript, segments: list[Turn]) -> Transcript:
     """Give each segment and word the speaker who talks most over it (whisperx.assign_word_speakers); a word
     in a gap between turns takes the nearest speaker."""
     import pandas as pd
@@ -140,7 +141,7 @@ def assign_speakers(aligned: dict[str, Any], segments: list[dict[str, Any]]) -> 
     frame = pd.DataFrame(segments, columns=["start", "end", "speaker"])
     if frame.empty:
         return aligned
-    combined = dict(whisperx.assign_word_speakers(frame, aligned, fill_nearest=True))
+    combined = cast(Transcript, dict(whisperx.assign_word_speakers(frame, aligned, fill_nearest=True)))
     combined["word_segments"] = [
         word for segment in combined["segments"] for word in segment.get("words", [])
     ]

@@ -8,7 +8,8 @@ from a model hub, so it works offline and without an access token.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,6 +34,7 @@ from app.ml.segmentation import (
     is_long_recording,
     load_segmentation,
     shared_activity,
+    specifications,
 )
 
 logger = logging.getLogger(__name__)
@@ -145,7 +147,7 @@ class ResemblyzerEmbedding(BaseInference):
         )
         owner_index = torch.tensor(owners)
         sums = torch.zeros(batch_size, self.dimension).index_add_(0, owner_index, partial_embeddings)
-        rows = owner_index.unique()
+        rows = torch.tensor(sorted(set(owners)))
         embeddings[rows.numpy()] = F.normalize(sums[rows], dim=1).numpy()
         return embeddings
 
@@ -233,13 +235,13 @@ class BoundedAgglomerativeClustering(AgglomerativeClustering):
         num_clusters: int | None = None,
     ) -> np.ndarray:
         if len(embeddings) <= self.max_clustered:
-            return super().cluster(embeddings, min_clusters, max_clusters, num_clusters)
+            return np.asarray(super().cluster(embeddings, min_clusters, max_clusters, num_clusters))
         subset = embeddings[np.linspace(0, len(embeddings) - 1, self.max_clustered).round().astype(int)]
         _, clusters = np.unique(
             super().cluster(subset.copy(), min_clusters, max_clusters, num_clusters), return_inverse=True
         )
         centroids = np.vstack([subset[clusters == k].mean(axis=0) for k in range(clusters.max() + 1)])
-        return cdist(embeddings, centroids, metric=self.metric).argmin(axis=1)
+        return np.asarray(cdist(embeddings, centroids, metric=self.metric).argmin(axis=1))
 
 
 class EmbeddedSpeakerDiarization(SpeakerDiarization):
@@ -252,7 +254,7 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
     def __init__(
         self,
         segmentation: Model,
-        embedding: BaseInference,
+        embedding: ResemblyzerEmbedding,
         *,
         segmentation_step: float = SEGMENTATION_STEP,
         long_segmentation_step: float = LONG_SEGMENTATION_STEP,
@@ -262,7 +264,7 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
         pooled_embeddings: bool = False,
         borrowed_embeddings: bool = True,
     ) -> None:
-        Pipeline.__init__(self)
+        Pipeline.__init__(self)  # type: ignore[no-untyped-call]  # pyannote's Pipeline leaves it unannotated
         self.legacy = False
         self.segmentation_step = segmentation_step
         self.long_segmentation_step = long_segmentation_step
@@ -273,7 +275,8 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
         self.der_variant = {"collar": 0.0, "skip_overlap": False}
 
         segmentation.eval()
-        duration = segmentation.specifications.duration
+        specs = specifications(segmentation)
+        duration = specs.duration
         self._segmentation = Inference(
             segmentation,
             duration=duration,
@@ -281,7 +284,7 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
             skip_aggregation=True,
             batch_size=segmentation_batch_size,
         )
-        if segmentation.specifications.powerset:  # its classes are already binary: no threshold
+        if specs.powerset:  # its classes are already binary: no threshold
             self.segmentation = ParamDict(min_duration_off=Uniform(0.0, 1.0))
         else:
             self.segmentation = ParamDict(threshold=Uniform(0.1, 0.9), min_duration_off=Uniform(0.0, 1.0))
@@ -291,10 +294,12 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
         self.clustering = BoundedAgglomerativeClustering(metric=embedding.metric)
         self._expects_num_speakers = False
 
-    def default_parameters(self) -> dict:
+    def default_parameters(self) -> dict[str, Any]:
         return PARAMETERS
 
-    def get_segmentations(self, file: dict, hook: Callable | None = None) -> SlidingWindowFeature:
+    def get_segmentations(
+        self, file: MutableMapping[str, Any], hook: Callable[..., None] | None = None
+    ) -> SlidingWindowFeature:
         """Segmentation windows every `segmentation_step` x their duration, `long_segmentation_step` past
         LONG_RECORDING seconds; the shared activity when there is one."""
         shared = shared_activity()
@@ -307,10 +312,10 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
 
     def get_embeddings(
         self,
-        file: dict,
+        file: MutableMapping[str, Any],
         binary_segmentations: SlidingWindowFeature,
         exclude_overlap: bool = False,
-        hook: Callable | None = None,
+        hook: Callable[..., None] | None = None,
     ) -> np.ndarray:
         """(chunks, local speakers, dimension) embeddings.
 
@@ -322,13 +327,13 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
         """
         if not self.pooled_embeddings:
             if not (self.borrowed_embeddings and is_long_recording(self._audio.get_duration(file))):
-                return super().get_embeddings(file, binary_segmentations, exclude_overlap, hook)
+                return np.asarray(super().get_embeddings(file, binary_segmentations, exclude_overlap, hook))
             even = super().get_embeddings(file, even_windows(binary_segmentations), exclude_overlap, hook)
             return borrow_embeddings(even, binary_segmentations)
         # While tuning, a file's embeddings are reused across settings that keep its segmentation threshold.
         cached = file.get("training_cache/pooled", {}) if self.training else {}
         if cached.get("threshold") == self.segmentation.threshold:
-            return cached["embeddings"]
+            return np.asarray(cached["embeddings"])
         waveform, _ = self._audio(file)
         partials, partial_starts = self._embedding.timeline(waveform[0].numpy(), TIMELINE_HOP)
         masks = np.nan_to_num(binary_segmentations.data, nan=0.0)
@@ -352,8 +357,9 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
         return embeddings
 
     def _min_embedded_frames(self, binary_segmentations: SlidingWindowFeature) -> float:
-        num_frames = binary_segmentations.data.shape[1]
-        return num_frames * MIN_EMBEDDED_SPEECH / binary_segmentations.sliding_window.duration
+        num_frames: int = binary_segmentations.data.shape[1]
+        window: float = binary_segmentations.sliding_window.duration
+        return num_frames * MIN_EMBEDDED_SPEECH / window
 
 
 def pool_partials(

@@ -25,8 +25,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from app.ml.chunking import Chunk
 from app.ml.devices import device_failures_as_errors
 from app.ml.registry import registry
+from app.ml.results import TokenLogprob
 from app.ml.transcription import WhisperSpec, load_whisper
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,7 @@ class WindowText:
 
     text: str
     """The text, stripped; empty when Whisper took the window for silence."""
-    logprobs: list[dict[str, Any]] | None = None
+    logprobs: list[TokenLogprob] | None = None
     """Each token with its log-probability (`{"token", "logprob", "bytes"}`), when asked for."""
 
 
@@ -108,15 +110,15 @@ class WindowDecoder:
             live = _short_window_pipeline().from_pipeline(pipeline)
             # Token scores are forced decoding over the full window's encoder output.
             live.frames = encoder_frames(len(audio), device=self.spec.device, full=self.token_logprobs)
-            result = live.transcribe(
+            decoding = live.transcribe(
                 audio,
-                [{"start": 0.0, "end": len(audio) / SAMPLE_RATE}],
+                [Chunk(start=0.0, end=len(audio) / SAMPLE_RATE, segments=[])],
                 batch_size=1,
                 language=self.language,
                 task="transcribe",
                 token_logprobs=self.token_logprobs,
             )
-        segment = result["segments"][0]
+        segment = decoding.transcript["segments"][0]
         options = live.options
         silent = (
             options.no_speech_threshold is not None

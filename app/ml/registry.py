@@ -10,11 +10,13 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from app.ml.devices import free_memory
 
 log = logging.getLogger(__name__)
+
+Model = TypeVar("Model")
 
 
 def _kind(key: Hashable) -> Hashable:
@@ -66,23 +68,24 @@ class ModelRegistry:
             else:
                 self._limits[kind] = count
 
-    def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
+    def get(self, key: Hashable, load: Callable[[], Model]) -> Model:
         """The model for `key`, calling `load` the first time. Concurrent first calls load it once."""
+        # One store holds every family of model, so what a key holds is known by what loaded it.
         with self._lock:
             if key in self._models:
-                return self._borrow(key)
+                return cast(Model, self._borrow(key))
             key_lock = self._loading.setdefault(key, threading.Lock())
         with key_lock:
             with self._lock:
                 if key in self._models:
-                    return self._borrow(key)
+                    return cast(Model, self._borrow(key))
                 self._make_room(_kind(key))
             log.info("loading model %s", key)
             started = time.perf_counter()
             # No local name holds the model: a library that keeps an error's traceback from an import the loader
             # triggers (optuna keeps one for redis) keeps this frame alive, and a local would pin the model
             # after its release.
-            return self._store(key, load(), time.perf_counter() - started)
+            return cast(Model, self._store(key, load(), time.perf_counter() - started))
 
     def _store(self, key: Hashable, model: Any, load_seconds: float) -> Any:
         with self._lock:
@@ -173,7 +176,8 @@ class ModelRegistry:
         """Keep the models the calling thread gets in use until the block ends, without holding a device
         (for a stage that runs beside another one on the same device)."""
         outer = getattr(self._stage, "keys", None)
-        self._stage.keys = borrowed = []
+        borrowed: list[Hashable] = []
+        self._stage.keys = borrowed
         try:
             yield
         finally:

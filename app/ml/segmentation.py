@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import whisperx
 from pyannote.audio import Inference, Model
+from pyannote.audio.core.task import Specifications
 from pyannote.core import Segment, SlidingWindow, SlidingWindowFeature
 from whisperx.audio import SAMPLE_RATE
 
@@ -41,6 +42,14 @@ def is_long_recording(seconds: float) -> bool:
     return seconds > LONG_RECORDING
 
 
+def specifications(model: Model) -> Specifications:
+    """What a segmentation model gives (one task: its window duration, whether it is powerset)."""
+    specs = model.specifications
+    if isinstance(specs, tuple):
+        raise TypeError("a segmentation model with one task is expected")
+    return specs
+
+
 def window_step(num_samples: int) -> float:
     """The windows' step, as a fraction of their duration, for a recording of `num_samples`."""
     return LONG_WINDOW_STEP if is_long_recording(num_samples / SAMPLE_RATE) else WINDOW_STEP
@@ -51,10 +60,12 @@ def load_segmentation(device: str) -> Model:
 
     def load() -> Model:
         model = Model.from_pretrained(SEGMENTATION_CHECKPOINT)
+        if model is None:
+            raise FileNotFoundError(f"no segmentation model at {SEGMENTATION_CHECKPOINT}")
         model.eval()
         return model.to(torch.device(device))
 
-    return registry.get(("segmentation", device), load)  # type: ignore[no-any-return]
+    return registry.get(("segmentation", device), load)
 
 
 @dataclass(frozen=True)
@@ -106,7 +117,7 @@ def shared_activity() -> SpeakerActivity | None:
 def speaker_activity(audio: np.ndarray, device: str, *, step: float | None = None) -> SpeakerActivity:
     """Run the segmentation model over 16 kHz mono `audio` (`step`: a fraction of the window duration)."""
     model = load_segmentation(device)
-    duration = model.specifications.duration
+    duration = specifications(model).duration
     inference = Inference(
         model,
         duration=duration,
@@ -117,4 +128,5 @@ def speaker_activity(audio: np.ndarray, device: str, *, step: float | None = Non
     )
     waveform = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
     windows = inference({"waveform": waveform, "sample_rate": SAMPLE_RATE})
-    return SpeakerActivity(windows, model.receptive_field, inference.warm_up, len(audio))
+    warm_up: tuple[float, float] = inference.warm_up or (0.0, 0.0)
+    return SpeakerActivity(windows, model.receptive_field, warm_up, len(audio))

@@ -10,9 +10,11 @@ similarity reaches the embedding's threshold; any other speaker keeps its diariz
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TypeVar
 
 import numpy as np
+
+from app.ml.results import KnownSpeaker, Turn
 
 MATCH_THRESHOLD = 0.7
 """The cosine similarity from which two CAM++ embeddings are one person. Chosen with bench/real_speakers.py
@@ -33,13 +35,15 @@ VERIFIED_SPAN_SECONDS = 10.0
 REPORTED_UNMATCHED = 10
 """Looking for more voices than this (a whole library), only those that matched a speaker are reported."""
 
-SpeakerEmbedding = Callable[..., Any]
+Key = TypeVar("Key", str, int)
+
+SpeakerEmbedding = Callable[..., np.ndarray]
 """pyannote's speaker-embedding interface: (batch, 1, samples) waveforms in, (batch, dimension) array out."""
 
 
 def reference_embeddings(
-    embedding: SpeakerEmbedding, clips: Mapping[str, np.ndarray]
-) -> dict[str, np.ndarray]:
+    embedding: SpeakerEmbedding, clips: Mapping[Key, np.ndarray]
+) -> dict[Key, np.ndarray]:
     """Each 16 kHz clip's embedding by the diarizer's own embedding model."""
     import torch
 
@@ -58,11 +62,11 @@ def cosine_similarities(speakers: np.ndarray, references: np.ndarray) -> np.ndar
 
 
 def speaker_voices(
-    embedding: SpeakerEmbedding, audio: np.ndarray, turns: Sequence[Mapping[str, Any]]
+    embedding: SpeakerEmbedding, audio: np.ndarray, turns: Sequence[Turn]
 ) -> dict[str, np.ndarray]:
     """Each diarized speaker's voice: the embedding of its longest turns (those of `MIN_VOICE_TURN_SECONDS` or
     more, else all), up to `SPEAKER_VOICE_SECONDS` of 16 kHz `audio` in all."""
-    by_speaker: dict[str, list[Mapping[str, Any]]] = {}
+    by_speaker: dict[str, list[Turn]] = {}
     for turn in turns:
         by_speaker.setdefault(turn["speaker"], []).append(turn)
     speech: dict[str, np.ndarray] = {}
@@ -89,7 +93,7 @@ def match_speakers(
     references: Mapping[str, np.ndarray],
     *,
     threshold: float | None = None,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, KnownSpeaker]:
     """For each reference name, the diarized speaker it names (`None` when none reaches `threshold`, by
     default `MATCH_THRESHOLD`) and the similarity of that pair (else the best similarity it reached with any
     speaker, `None` without speakers)."""
@@ -107,7 +111,7 @@ def match_speakers(
     eligible = np.where(similarities >= threshold, similarities, 0.0)
     rows, columns = linear_sum_assignment(eligible, maximize=True)
     named = {names[c]: labels[r] for r, c in zip(rows, columns, strict=True) if eligible[r, c] > 0}
-    matches: dict[str, dict[str, Any]] = {}
+    matches: dict[str, KnownSpeaker] = {}
     for column, name in enumerate(names):
         speaker = named.get(name)
         similarity = similarities[labels.index(speaker), column] if speaker else similarities[:, column].max()
@@ -115,7 +119,7 @@ def match_speakers(
     return matches
 
 
-def speaker_names(matches: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+def speaker_names(matches: Mapping[str, KnownSpeaker]) -> dict[str, str]:
     """Diarization label → name, for the speakers `match_speakers` named."""
     return {match["speaker"]: name for name, match in matches.items() if match["speaker"]}
 
@@ -124,10 +128,10 @@ def mean_direction(vectors: Sequence[np.ndarray]) -> np.ndarray:
     """The mean of unit-length `vectors`, at unit length: several clips of one voice as one embedding."""
     units = [np.asarray(v, np.float64) / (np.linalg.norm(v) or 1.0) for v in vectors]
     mean = np.mean(units, axis=0)
-    return (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)
+    return np.asarray(mean / (np.linalg.norm(mean) or 1.0), dtype=np.float32)
 
 
-def reported(matches: Mapping[str, Mapping[str, Any]], *, asked: set[str]) -> dict[str, dict[str, Any]]:
+def reported(matches: Mapping[str, KnownSpeaker], *, asked: set[str]) -> dict[str, KnownSpeaker]:
     """The matches to report: all of them when few voices were looked for; else those that named a speaker and
     those `asked` for by name."""
     if len(matches) <= REPORTED_UNMATCHED:
@@ -138,7 +142,7 @@ def reported(matches: Mapping[str, Mapping[str, Any]], *, asked: set[str]) -> di
 def turns_of_someone_else(
     embedding: SpeakerEmbedding,
     audio: np.ndarray,
-    turns: Sequence[Mapping[str, Any]],
+    turns: Sequence[Turn],
     named: Mapping[str, str],
     voices: Mapping[str, np.ndarray],
 ) -> set[int]:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from app.ml.chunking import EDGE_PAD, PYANNOTE_PAD, ChunkPlanner, Span, chunk_budget
+from app.ml.chunking import EDGE_PAD, PYANNOTE_PAD, Chunk, ChunkPlanner, Span, chunk_budget
 
 if TYPE_CHECKING:
     from app.ml.segmentation import SpeakerActivity
@@ -120,7 +120,7 @@ def speech_chunks(
     chunk_size: int,
     device: str,
     activity: SpeakerActivity | None = None,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[Chunk]:
     """The chunks to decode, in whisperx's shape (`{"start", "end", "segments"}`), each as soon as it is
     planned; `activity`: the recording's speaker activity, when it was computed already."""
     from app.ml.segmentation import window_step

@@ -14,12 +14,11 @@ import numpy as np
 
 from app.errors import ServiceError
 from app.ml.registry import registry
+from app.ml.results import Caption, Decoding
 from app.ml.speech_finder import SpeechOptions
 
 log = logging.getLogger(__name__)
 
-CONFIDENCE_FIELDS = ("avg_logprob", "no_speech_prob", "compression_ratio", "temperature")
-"""The decoder's figures each segment carries."""
 BUNDLED_MODEL = "tiny.en"
 
 
@@ -94,12 +93,12 @@ def transcribe(
     asr_options: dict[str, Any],
     speech: SpeechOptions,
     batch_size: int,
-    on_progress: Callable[[float, list[dict[str, Any]]], None] | None = None,
+    on_progress: Callable[[float, list[Caption]], None] | None = None,
     activity: Any | None = None,
     aligns_words: Callable[[str], bool] | None = None,
     token_logprobs: bool = False,
-) -> dict[str, Any]:
-    """Transcribe 16 kHz mono audio; returns whisperx's `{"segments", "language"}`. `asr_options` are
+) -> Decoding:
+    """Transcribe 16 kHz mono audio into whisperx's `{"segments", "language"}`. `asr_options` are
     whisperx's; `speech` says how speech is found and chunks padded; `activity`: the recording's speaker
     activity (`app.ml.segmentation`), when it was computed already.
 
@@ -107,8 +106,8 @@ def transcribe(
     its own, so text comes out a few seconds into a recording of any length. `on_progress` is called as each
     chunk is decoded with the fraction of the recording done and the segments so far (`start`, `end`,
     `text`), exactly as the result will hold them. When `aligns_words(language)` answers yes, each chunk's
-    words are aligned on its encoder output as it is decoded, and the result's `decoded_words` holds them for
-    `app.ml.alignment.align` (in-process only: not part of any response). With `token_logprobs`, each segment
+    words are aligned on its encoder output as it is decoded, and the `Decoding`'s `decoded_words` holds them
+    for `app.ml.alignment.align`. With `token_logprobs`, each segment
     has `logprobs`: its tokens with the decoder's log-probability of each."""
     import whisperx
 
@@ -131,16 +130,16 @@ def transcribe(
             model=model,
             task=task,
         )
-    decoded: list[dict[str, Any]] = []
+    decoded: list[Caption] = []
 
-    def publish(fraction: float, segment: dict[str, Any]) -> None:
+    def publish(fraction: float, segment: Caption) -> None:
         decoded.append(segment)
         if on_progress is not None:
             # Copies: the dedup edits texts in place. It only looks back one segment, so the segments so far
             # come out exactly as the whole result's first segments will.
-            on_progress(fraction, drop_repeated_words([dict(s) for s in decoded]))
+            on_progress(fraction, drop_repeated_words([Caption(**s) for s in decoded]))
 
-    result = ConfidentPipeline.from_pipeline(pipeline).transcribe(
+    decoding: Decoding = ConfidentPipeline.from_pipeline(pipeline).transcribe(
         audio,
         speech_chunks(audio, speech, chunk_size=chunk_size, device=spec.device, activity=activity),
         batch_size=batch_size,
@@ -150,8 +149,8 @@ def transcribe(
         aligns_words=aligns_words,
         token_logprobs=token_logprobs,
     )
-    result["segments"] = drop_repeated_words(result["segments"])
-    return result
+    decoding.transcript["segments"] = drop_repeated_words(decoding.transcript["segments"])
+    return decoding
 
 
 SPEECH_SEARCH_SECONDS = 300

@@ -15,7 +15,8 @@ another's name went from 3.0 % to none; `bench/pipeline.py` DER over 10 minutes 
 from __future__ import annotations
 
 import bisect
-from typing import Any
+
+from app.ml.results import Turn
 
 EDGE_SECONDS = 0.7
 """The longest edge that is moved: about one word."""
@@ -25,9 +26,6 @@ TOUCH_SECONDS = 0.05
 """How close the other speaker's turn must come to the edge to run straight into it."""
 HOST_SECONDS = 1.0
 """The shortest turn an edge is given to."""
-
-
-Turn = dict[str, Any]
 
 
 class _Timeline:
@@ -72,7 +70,7 @@ def settled_edges(turns: list[Turn]) -> list[Turn]:
     turn of another speaker it runs into: a turn opening after a pause with the label of the turn before the
     pause, or closing before a pause with the label of the turn after it. The edges are found on the turns as
     given; a turn that takes an edge is widened over it."""
-    ordered = sorted((dict(turn) for turn in turns), key=lambda turn: (turn["start"], turn["end"]))
+    ordered = sorted((Turn(**turn) for turn in turns), key=lambda turn: (turn["start"], turn["end"]))
     timeline = _Timeline(ordered)
     moves: list[tuple[Turn, Turn]] = []
     for edge in ordered:

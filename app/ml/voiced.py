@@ -25,7 +25,7 @@ def voiced_frames(window: np.ndarray) -> np.ndarray | None:
     quiet = max(float(np.percentile(level, 5)), loud - _ENERGY_FLOOR_RANGE_DB)
     if loud - quiet < _MIN_DYNAMIC_RANGE_DB:
         return None
-    return level > quiet + _VOICED_FRACTION * (loud - quiet)
+    return np.asarray(level > quiet + _VOICED_FRACTION * (loud - quiet))
 
 
 def trim_silence(voiced: np.ndarray | None, start: float, end: float) -> tuple[float, float]:

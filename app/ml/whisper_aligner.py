@@ -29,7 +29,7 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from faster_whisper import WhisperModel
@@ -37,6 +37,7 @@ from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import merge_punctuations
 from whisperx.audio import HOP_LENGTH, SAMPLE_RATE
 
+from app.ml.results import Caption, Segment, Transcript
 from app.ml.voiced import trim_silence, voiced_frames
 from app.ml.word_timings import WordTiming, sentence_splitter, sentences, spread_evenly
 
@@ -71,24 +72,34 @@ class _Job:
     end: float
 
 
+class AlignedWord(TypedDict):
+    """A word as faster-whisper's `find_alignment` places it on the encoder output."""
+
+    word: str
+    tokens: list[int]
+    start: float
+    end: float
+    probability: float
+
+
 @dataclass(frozen=True, slots=True)
 class DecodedWords:
     """faster-whisper's word alignment of a chunk's spoken text, made on the encoder output of its decoding."""
 
     spoken: str
-    alignment: list[dict]
+    alignment: list[AlignedWord]
 
 
 def align_with_whisper(
     model: WhisperModel,
     audio: np.ndarray,
-    segments: list[dict],
+    segments: list[Caption],
     language: str,
     *,
     batch_size: int = 8,
     decoded: dict[float, DecodedWords] | None = None,
     on_batch: Callable[[float], None] | None = None,
-) -> dict:
+) -> Transcript:
     """Word timings for caller-given segments (each {"start", "end", "text"}) from Whisper's cross-attention;
     `decoded`: alignments the decoder made, by chunk start, used for segments with that start and text;
     `on_batch` hears the fraction of windows aligned after each window too long to batch and after each
@@ -125,9 +136,11 @@ def align_with_whisper(
             timings[index] = spread_evenly(segment["text"], given_start, given_end)
             continue
         job = _Job(spoken, positions, start, end)
-        words = (decoded or {}).get(segment["start"])
-        if words is not None and words.spoken == spoken:
-            timings[index] = _timings(job, _window(audio, job), [dict(word) for word in words.alignment])
+        made = (decoded or {}).get(segment["start"])
+        if made is not None and made.spoken == spoken:
+            timings[index] = _timings(
+                job, _window(audio, job), [AlignedWord(**word) for word in made.alignment]
+            )
         elif end - start <= _MAX_WINDOW_SECONDS and len(_encode(tokenizer, spoken)) <= max_text_tokens:
             short_jobs.append((index, job))
         else:
@@ -148,11 +161,11 @@ def align_with_whisper(
     for (index, _), words in zip(short_jobs, aligned, strict=True):
         timings[index] = words
 
-    aligned_segments = []
+    aligned_segments: list[Segment] = []
     for segment, segment_timings in zip(segments, timings, strict=True):
         aligned_segments += sentences(segment, segment_timings, splitter, no_spaces)
     word_segments = [word for segment in aligned_segments for word in segment["words"]]
-    return {"segments": aligned_segments, "word_segments": word_segments}
+    return {"segments": aligned_segments, "word_segments": word_segments, "language": language}
 
 
 def align_decoded(
@@ -183,7 +196,8 @@ def align_decoded(
 
 def _max_text_tokens(model: WhisperModel, tokenizer: Tokenizer) -> int:
     # The decoder takes max_length tokens: the start sequence, <|notimestamps|>, the text and <|endoftext|>.
-    return model.max_length - len(tokenizer.sot_sequence) - 2  # type: ignore[no-any-return]
+    max_length: int = model.max_length
+    return max_length - len(tokenizer.sot_sequence) - 2
 
 
 def _spoken(text: str, no_spaces: bool) -> tuple[str, list[int]]:
@@ -222,7 +236,8 @@ def _is_punctuation(character: str) -> bool:
 def _encode(tokenizer: Tokenizer, text: str) -> list[int]:
     # Whisper writes a space before the first word of a segment; aligning the same tokens it would produce
     # keeps the first word's probability meaningful.
-    return tokenizer.encode(" " + text)
+    tokens: list[int] = tokenizer.encode(" " + text)
+    return tokens
 
 
 def _align_jobs(
@@ -265,7 +280,7 @@ def _window(audio: np.ndarray, job: _Job) -> np.ndarray:
     return np.pad(window, (0, max(0, _MIN_WINDOW_SAMPLES - len(window))))
 
 
-def _timings(job: _Job, window: np.ndarray, alignment: list[dict]) -> list[WordTiming]:
+def _timings(job: _Job, window: np.ndarray, alignment: list[AlignedWord]) -> list[WordTiming]:
     """Absolute timings of the Whisper words of one aligned window, silence and stretched words trimmed."""
     durations = np.array([word["end"] - word["start"] for word in alignment])
     durations = durations[durations.nonzero()]

@@ -11,6 +11,7 @@ from nltk.tokenize.punkt import PunktSentenceTokenizer
 from whisperx.utils import PUNKT_LANGUAGES
 
 from app.ml.nltk_setup import ensure_punkt_data
+from app.ml.results import Caption, Segment, Word
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +52,8 @@ def spread_evenly(text: str, start: float, end: float) -> list[WordTiming]:
 
 
 def sentences(
-    segment: dict, timings: list[WordTiming], splitter: PunktSentenceTokenizer, no_spaces: bool
-) -> list[dict]:
+    segment: Caption, timings: list[WordTiming], splitter: PunktSentenceTokenizer, no_spaces: bool
+) -> list[Segment]:
     """whisperx's sentence segments with their words for one input segment."""
     text = segment["text"]
     if not timings:
@@ -62,7 +63,7 @@ def sentences(
     else:
         units = [match.span() for match in re.finditer(r"\S+", text)]
 
-    words: list[tuple[int, dict]] = []
+    words: list[tuple[int, Word]] = []
     cursor = 0
     for first, last in units:
         while cursor < len(timings) and timings[cursor].last <= first:
@@ -79,9 +80,9 @@ def sentences(
             score = sum(timing.probability_sum for timing in overlapping) / tokens if tokens else 0.0
         else:
             # Punctuation on its own ("-", "…") is not aligned: it gets no duration, where it stands.
-            start = end = words[-1][1]["end"] if words else timings[0].start
+            start = end = words[-1][1].get("end", timings[0].start) if words else timings[0].start
             score = 0.0
-        word = {
+        word: Word = {
             "word": text[first:last],
             "start": round(start, 3),
             "end": round(end, 3),
@@ -91,14 +92,14 @@ def sentences(
         }
         words.append((first, word))
 
-    sentences = []
+    sentences: list[Segment] = []
     for sentence_start, sentence_end in splitter.span_tokenize(text):
         sentence_words = [word for first, word in words if sentence_start <= first < sentence_end]
         if not sentence_words:
             continue
-        sentence = {
-            "start": sentence_words[0]["start"],
-            "end": max(word["end"] for word in sentence_words),
+        sentence: Segment = {
+            "start": sentence_words[0].get("start", 0.0),
+            "end": max(word.get("end", 0.0) for word in sentence_words),
             "text": text[sentence_start:sentence_end],
             "words": sentence_words,
         }

@@ -1,2 +1,2 @@
-"""Process machinery, apart from the use cases: the executor that claims queued tasks, the webhook deliverer,
-start-up, the health report and the metrics."""
+"""Process machinery above the use cases: the executor that claims queued tasks, start-up, the health report and
+the thread that unloads idle models."""

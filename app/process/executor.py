@@ -113,4 +113,4 @@ class TaskExecutor:
 
 def start_executor(runtime: Runtime) -> TaskExecutor:
     """The process's executor, started on first use."""
-    return runtime.start_once(EXECUTOR, lambda: TaskExecutor(runtime))  # type: ignore[no-any-return]
+    return runtime.start_once(EXECUTOR, lambda: TaskExecutor(runtime))

@@ -43,4 +43,4 @@ def start_idle_model_unloader(runtime: Runtime) -> IdleModelUnloader | None:
     max_idle = runtime.settings.model_idle_unload_seconds
     if max_idle is None:
         return None
-    return runtime.start_once(IDLE_MODELS, lambda: IdleModelUnloader(max_idle, registry))  # type: ignore[no-any-return]
+    return runtime.start_once(IDLE_MODELS, lambda: IdleModelUnloader(max_idle, registry))

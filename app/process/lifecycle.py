@@ -6,8 +6,8 @@ import logging
 import threading
 
 from app.ml.model_cache import use_model_cache
+from app.outbox.webhooks import start_deliverer
 from app.process.idle_models import start_idle_model_unloader
-from app.process.webhooks import start_deliverer
 from app.runtime import Runtime, get_runtime
 from app.services.pipeline import preload_models
 

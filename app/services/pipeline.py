@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,32 +16,31 @@ from app.config import Settings
 from app.ml import alignment, diarization, transcription
 from app.ml.devices import beside, device_failures_as_errors
 from app.ml.registry import registry
+from app.ml.results import Diarization, Transcript, Turn
 from app.ml.speech_finder import SpeechOptions
 from app.ml.transcription import WhisperSpec
-from app.process import metrics
+from app.observability import metrics
 from app.schemas import AlignParams, DiarizeParams, ModelParams, PipelineParams, VADOptions
+from app.services.pipeline_progress import PipelineProgress, no_progress
+
+# Part of the stages' signatures: their callers import them from here.
+from app.services.pipeline_progress import Progress as Progress
+from app.services.pipeline_progress import Segments as Segments
+from app.services.results import Backends, DetectedLanguage, FullResult, Transcribed
 from app.services.segments import split_segments
 
 if TYPE_CHECKING:
     from app.ml.segmentation import SpeakerActivity
+    from app.ml.whisper_aligner import DecodedWords
 
-Segments = list[dict[str, Any]]
+DecodedWordsByChunk = dict[float, "DecodedWords"]
 
 BESIDE_CPU_THREADS = 1
 """torch threads for diarization beside transcription on the CPU: the speaker encoder's LSTM is no faster on two
 (bench/diarizer.py), and the other cores go on decoding."""
-TRANSCRIBE_SHARE, ALIGN_SHARE, DIARIZE_SHARE = (0.0, 0.45), (0.45, 0.6), (0.6, 0.95)
-"""The part of the full pipeline's progress each stage's own fraction done is reported in (combine: the rest)."""
 WAITING_REPORT_SECONDS = 1.0
 """How often the full pipeline reports diarization's progress while it waits for it to end beside it: a task
 cancelled then stops within about this long, plus one batch of embeddings."""
-
-
-class Progress(Protocol):
-    """Called with the task's overall progress (0–1) and the current stage and, while transcribing, the
-    segments decoded so far (`start`, `end`, `text`); it may raise to stop the task."""
-
-    def __call__(self, fraction: float, stage: str, partial: Segments | None = None) -> None: ...
 
 
 def whisper_spec(settings: Settings, model_params: ModelParams) -> WhisperSpec:
@@ -99,11 +98,11 @@ def run_transcription(
     timings: dict[str, float] | None = None,
     words: bool = False,
     token_logprobs: bool = False,
-) -> dict[str, Any]:
+) -> tuple[Transcribed, DecodedWordsByChunk | None]:
     """Transcribe: whisperx's `{"segments", "language"}` plus the backend used; `on_progress` hears the
     fraction done and the segments so far as each chunk is decoded. With `words` (the words will be aligned
     next, with `params.align_params`), Whisper's word alignments are made as the chunks are decoded, where
-    Whisper gives the timings, and `decoded_words` holds them for `run_alignment`. With `token_logprobs`, each
+    Whisper gives the timings, and come second, for `run_alignment`. With `token_logprobs`, each
     segment has `logprobs`: its tokens with the decoder's log-probability of each."""
     spec = whisper_spec(settings, params.model_params)
     with _stage("transcribe", spec.device, timings if timings is not None else {}):
@@ -122,7 +121,7 @@ def _transcribed(
     activity: SpeakerActivity | None = None,
     words: bool = False,
     token_logprobs: bool = False,
-) -> dict[str, Any]:
+) -> tuple[Transcribed, DecodedWordsByChunk | None]:
     aligns_words = (
         partial(
             alignment.aligns_with_whisper, device=spec.device, align_model=params.align_params.align_model
@@ -130,7 +129,7 @@ def _transcribed(
         if words
         else None
     )
-    result = transcription.transcribe(
+    decoding = transcription.transcribe(
         audio,
         spec=spec,
         language=params.model_params.language,
@@ -144,12 +143,19 @@ def _transcribed(
         aligns_words=aligns_words,
         token_logprobs=token_logprobs,
     )
-    return {**result, "backend": f"faster-whisper:{spec.name}", "vad": params.vad_options.vad_method}
+    transcript = decoding.transcript  # segments and language, all that decoding gives
+    transcribed = Transcribed(
+        segments=transcript["segments"],
+        language=transcript["language"],
+        backend=f"faster-whisper:{spec.name}",
+        vad=params.vad_options.vad_method,
+    )
+    return transcribed, decoding.decoded_words
 
 
 def run_language_detection(
     audio: np.ndarray, model_params: ModelParams, settings: Settings
-) -> dict[str, Any]:
+) -> DetectedLanguage:
     """The language of the audio's first 30 s: `{"language", "language_probability"}` and the model used."""
     spec = whisper_spec(settings, model_params)
     with _stage("detect_language", spec.device, {}):
@@ -163,16 +169,16 @@ def run_language_detection(
 
 def run_alignment(
     audio: np.ndarray,
-    transcript: dict[str, Any],
+    transcript: Transcript,
     settings: Settings,
     *,
     align_params: AlignParams,
     model_params: ModelParams | None = None,
     device: str | None = None,
     timings: dict[str, float] | None = None,
-    decoded_words: dict[float, Any] | None = None,
+    decoded_words: DecodedWordsByChunk | None = None,
     on_progress: Callable[[float], None] | None = None,
-) -> dict[str, Any]:
+) -> Transcript:
     """Word timings for a transcript: `{"segments" (with words), "word_segments", "language", "aligner"}`;
     `decoded_words`: the word alignments its decoding made, when it made them."""
     model_params = model_params or ModelParams()
@@ -207,7 +213,7 @@ def run_diarization(
     references: dict[str, np.ndarray] | None = None,
     voices: dict[str, np.ndarray] | None = None,
     on_progress: Callable[[float], None] | None = None,
-) -> dict[str, Any]:
+) -> Diarization:
     """Who spoke when: `{"segments": [{"start", "end", "speaker"}], "backend", "speaker_embeddings"}`; speakers
     matching one of the `references` (name → clip) or enrolled `voices` (name → embedding by the diarizer in
     use) go by its name, and `known_speakers` says who matched whom; `activity`: the
@@ -230,7 +236,7 @@ def run_diarization(
         )
 
 
-def run_combine(aligned: dict[str, Any], diarization_segments: list[dict[str, Any]]) -> dict[str, Any]:
+def run_combine(aligned: Transcript, diarization_segments: list[Turn]) -> Transcript:
     """Speakers onto an aligned transcript's segments and words; a segment whose words change speaker is cut
     there, so no segment holds two speakers."""
     started = time.perf_counter()
@@ -238,15 +244,6 @@ def run_combine(aligned: dict[str, Any], diarization_segments: list[dict[str, An
     segments = split_segments(combined["segments"], language=combined.get("language"))
     metrics.observe_stage("combine", time.perf_counter() - started)
     return {**combined, "segments": segments}
-
-
-class _Abandoned(Exception):
-    """The stages beside which diarization ran have failed or were cancelled: its result is not wanted."""
-
-
-def _stop_when_set(abandoned: threading.Event, _percent: float) -> None:
-    if abandoned.is_set():
-        raise _Abandoned
 
 
 @contextmanager
@@ -259,13 +256,7 @@ def _abandoned_on_failure(abandoned: threading.Event) -> Iterator[None]:
         raise
 
 
-def _within(share: tuple[float, float], fraction: float) -> float:
-    """A stage's own fraction done as the full pipeline's progress, inside the stage's share."""
-    low, high = share
-    return low + (high - low) * fraction
-
-
-def _awaited(pending: Future[dict[str, Any]], still_waiting: Callable[[], None]) -> dict[str, Any]:
+def _awaited(pending: Future[Diarization], still_waiting: Callable[[], None]) -> Diarization:
     """The result of work running beside this thread; while waiting for it, `still_waiting` is called every
     `WAITING_REPORT_SECONDS` (a progress report, which raises to stop when the task was cancelled)."""
     while True:
@@ -273,10 +264,6 @@ def _awaited(pending: Future[dict[str, Any]], still_waiting: Callable[[], None])
             return pending.result(timeout=WAITING_REPORT_SECONDS)
         except TimeoutError:
             still_waiting()
-
-
-def _no_progress(_fraction: float, _stage: str, _partial: Segments | None = None) -> None:
-    pass
 
 
 def run_full_pipeline(
@@ -287,7 +274,7 @@ def run_full_pipeline(
     progress: Progress | None = None,
     references: dict[str, np.ndarray] | None = None,
     voices: dict[str, np.ndarray] | None = None,
-) -> dict[str, Any]:
+) -> FullResult:
     """Transcribe, align, diarize and combine; progress is reported as each stage starts, after each decoded
     chunk and each batch of speaker embeddings. Speakers matching one of the `references` (name → clip) or
     enrolled `voices` go by its name; `speaker_embeddings` holds each speaker's centroid (for the voice library,
@@ -298,59 +285,37 @@ def run_full_pipeline(
     the encoder output it has at hand (counted in the transcription stage too). With `overlap_diarization`,
     diarization (which needs no transcript) runs on the same audio beside transcription and alignment, sharing
     the device with them."""
-    report = progress or _no_progress
     timings: dict[str, float] = {}
     spec = whisper_spec(settings, params.model_params)
-    device = spec.device
-    pending: Future[dict[str, Any]] | None = None
     abandoned = threading.Event()
-    diarized_percent = 0.0
-
-    def diarization_progress(percent: float) -> None:
-        nonlocal diarized_percent
-        _stop_when_set(abandoned, percent)
-        diarized_percent = percent
-        if not settings.overlap_diarization:  # on this thread, after alignment: it reports for itself
-            report_diarization()
-
-    def report_diarization() -> None:
-        report(_within(DIARIZE_SHARE, diarized_percent / 100), "diarize")
-
+    reports = PipelineProgress(
+        progress or no_progress, abandoned=abandoned, diarization_beside=settings.overlap_diarization
+    )
     with _abandoned_on_failure(abandoned):
-        report(0.0, "transcribe")
-        with _stage("transcribe", device, timings):
-            activity = None
-            if params.vad_options.vad_method == "pyannote":
-                from app.ml.segmentation import speaker_activity
-
-                activity = speaker_activity(audio, device)
-            diarize = partial(
-                run_diarization,
+        reports.starting("transcribe")
+        with _stage("transcribe", spec.device, timings):
+            activity = _speaker_activity(audio, params.vad_options, spec.device)
+            diarized = _diarization(
                 audio,
+                params,
                 settings,
-                diarize_params=params.diarize_params,
-                device=params.model_params.device,
+                device=spec.device,
+                reports=reports,
                 timings=timings,
-                exclusive=not settings.overlap_diarization,
                 activity=activity,
                 references=references,
                 voices=voices,
-                on_progress=diarization_progress,
             )
-            if settings.overlap_diarization:
-                pending = beside(diarize, torch_threads=BESIDE_CPU_THREADS if device == "cpu" else None)
-            transcript = _transcribed(
+            transcript, decoded_words = _transcribed(
                 audio,
                 params,
                 settings,
                 spec,
-                on_progress=lambda part, partial: report(
-                    _within(TRANSCRIBE_SHARE, part), "transcribe", partial
-                ),
+                on_progress=reports.on_transcription,
                 activity=activity,
                 words=True,
             )
-        report(_within(ALIGN_SHARE, 0.0), "align")
+        reports.starting("align")
         aligned = run_alignment(
             audio,
             transcript,
@@ -358,28 +323,87 @@ def run_full_pipeline(
             align_params=params.align_params,
             model_params=params.model_params,
             timings=timings,
-            decoded_words=transcript.pop("decoded_words", None),
-            on_progress=lambda part: report(_within(ALIGN_SHARE, part), "align"),
+            decoded_words=decoded_words,
+            on_progress=reports.on_alignment,
         )
-        report_diarization()
-        speakers = _awaited(pending, report_diarization) if pending else diarize()
-    report(DIARIZE_SHARE[1], "combine")
+        reports.report_diarization()
+        speakers = diarized()
+    reports.starting("combine")
     started = time.perf_counter()
     combined = run_combine(aligned, speakers["segments"])
     timings["combine"] = round(time.perf_counter() - started, 3)
-    return {
-        "language": transcript["language"],
-        "segments": combined["segments"],
-        "word_segments": combined["word_segments"],
-        "speakers": sorted({segment["speaker"] for segment in speakers["segments"]}),
-        "diarization": speakers["segments"],
-        "backends": {
-            "transcription": transcript["backend"],
-            "vad": transcript["vad"],
-            "alignment": aligned["aligner"],
-            "diarization": speakers["backend"],
-        },
-        "timings": timings,
-        "audio_duration": round(len(audio) / 16_000, 3),
-        "speaker_embeddings": speakers["speaker_embeddings"],
-    } | ({"known_speakers": speakers["known_speakers"]} if "known_speakers" in speakers else {})
+    return _full_result(audio, transcript, aligned, speakers, combined, timings)
+
+
+def _speaker_activity(audio: np.ndarray, vad: VADOptions, device: str) -> SpeakerActivity | None:
+    """The recording's segmentation, when pyannote's VAD finds the speech: made once, for the VAD and the
+    embedded diarizer alike."""
+    if vad.vad_method != "pyannote":
+        return None
+    from app.ml.segmentation import speaker_activity
+
+    return speaker_activity(audio, device)
+
+
+def _diarization(
+    audio: np.ndarray,
+    params: PipelineParams,
+    settings: Settings,
+    *,
+    device: str,
+    reports: PipelineProgress,
+    timings: dict[str, float],
+    activity: SpeakerActivity | None,
+    references: dict[str, np.ndarray] | None,
+    voices: dict[str, np.ndarray] | None,
+) -> Callable[[], Diarization]:
+    """Diarization for the full pipeline, as a function that gives its result. With `overlap_diarization` it
+    starts now, beside the stages to come, sharing `device` with them, and the function waits for it, reporting
+    its progress meanwhile; otherwise the function runs it, holding the device."""
+    diarize = partial(
+        run_diarization,
+        audio,
+        settings,
+        diarize_params=params.diarize_params,
+        device=params.model_params.device,
+        timings=timings,
+        exclusive=not settings.overlap_diarization,
+        activity=activity,
+        references=references,
+        voices=voices,
+        on_progress=reports.on_diarization,
+    )
+    if not settings.overlap_diarization:
+        return diarize
+    pending = beside(diarize, torch_threads=BESIDE_CPU_THREADS if device == "cpu" else None)
+    return partial(_awaited, pending, reports.report_diarization)
+
+
+def _full_result(
+    audio: np.ndarray,
+    transcript: Transcribed,
+    aligned: Transcript,
+    speakers: Diarization,
+    combined: Transcript,
+    timings: dict[str, float],
+) -> FullResult:
+    """The full pipeline's result, from each stage's."""
+    result = FullResult(
+        language=transcript["language"],
+        segments=combined["segments"],
+        word_segments=combined.get("word_segments", []),
+        speakers=sorted({segment["speaker"] for segment in speakers["segments"]}),
+        diarization=speakers["segments"],
+        backends=Backends(
+            transcription=transcript["backend"],
+            vad=transcript["vad"],
+            alignment=aligned.get("aligner", ""),
+            diarization=speakers["backend"],
+        ),
+        timings=timings,
+        audio_duration=round(len(audio) / 16_000, 3),
+        speaker_embeddings=speakers.get("speaker_embeddings", {}),
+    )
+    if "known_speakers" in speakers:
+        result["known_speakers"] = speakers["known_speakers"]
+    return result

@@ -6,6 +6,7 @@ import io
 import json
 from typing import Any
 
+from app.ml.results import Segment, Transcript
 from app.schemas import OutputFormat, RenderedJob, SubtitleOptions, TaskOut
 from app.services.segments import split_segments
 
@@ -18,9 +19,7 @@ MEDIA_TYPES: dict[str, str] = {
 }
 
 
-def render(
-    result: dict[str, Any], output_format: OutputFormat, options: SubtitleOptions | None = None
-) -> str:
+def render(result: Transcript, output_format: OutputFormat, options: SubtitleOptions | None = None) -> str:
     """`result` (a transcript with `segments`) in `output_format`."""
     if output_format == "json":
         return json.dumps(result, ensure_ascii=False)
@@ -31,7 +30,7 @@ def render(
         result["segments"], language=result.get("language"), max_duration=options.max_cue_duration
     )
     if not options.speaker_labels:
-        segments = [{key: value for key, value in s.items() if key != "speaker"} for s in segments]
+        segments = [_unlabelled(segment) for segment in segments]
     writer = {"srt": WriteSRT, "vtt": WriteVTT, "txt": WriteTXT, "tsv": WriteTSV}[output_format](".")
     buffer = io.StringIO()
     # The writers read `language` (to join words with or without spaces); combined transcripts may lack it.
@@ -40,9 +39,15 @@ def render(
     return buffer.getvalue()
 
 
-def rendered_result(task: TaskOut, job: RenderedJob | Any) -> Any:
-    """A completed task's result in the format the job asked for (JSON stays an object)."""
-    output_format = getattr(job, "output_format", "json")
-    if task.result is None or output_format == "json":
+def _unlabelled(segment: Segment) -> Segment:
+    copy = segment.copy()
+    copy.pop("speaker", None)
+    return copy
+
+
+def rendered_result(task: TaskOut, job: object) -> Any:
+    """A completed task's result in the format the job asked for, when it is a `RenderedJob` (JSON stays an
+    object)."""
+    if task.result is None or not isinstance(job, RenderedJob) or job.output_format == "json":
         return task.result
-    return render(task.result, output_format, job.subtitle_options)
+    return render(task.result, job.output_format, job.subtitle_options)

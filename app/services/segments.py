@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from whisperx.utils import LANGUAGES_WITHOUT_SPACES
 
+from app.ml.results import Segment, Word
 
-def _pieces(words: list[dict[str, Any]], max_duration: float | None) -> list[list[dict[str, Any]]]:
+
+def _pieces(words: list[Word], max_duration: float | None) -> list[list[Word]]:
     """Runs of words with one speaker (words with none join the run they fall in), each at most
     `max_duration` seconds long when that is given."""
-    pieces: list[list[dict[str, Any]]] = []
+    pieces: list[list[Word]] = []
     speaker: str | None = None
     start: float | None = None
     for word in words:
@@ -29,13 +29,13 @@ def _pieces(words: list[dict[str, Any]], max_duration: float | None) -> list[lis
 
 
 def split_segments(
-    segments: list[dict[str, Any]], *, language: str | None = None, max_duration: float | None = None
-) -> list[dict[str, Any]]:
+    segments: list[Segment], *, language: str | None = None, max_duration: float | None = None
+) -> list[Segment]:
     """`segments` cut where their words change speaker (and, with `max_duration`, before a piece would last
     longer): text, times and words follow the cut, the decoder's figures stay with every piece, and ids are
     renumbered."""
     joiner = "" if language in LANGUAGES_WITHOUT_SPACES else " "
-    cut: list[dict[str, Any]] = []
+    cut: list[Segment] = []
     for segment in segments:
         pieces = _pieces(segment.get("words") or [], max_duration)
         if len(pieces) <= 1:
@@ -43,7 +43,7 @@ def split_segments(
             continue
         for index, words in enumerate(pieces):
             timed = [word for word in words if word.get("start") is not None and word.get("end") is not None]
-            piece = {**segment, "words": words, "text": joiner.join(word["word"] for word in words)}
+            piece: Segment = {**segment, "words": words, "text": joiner.join(word["word"] for word in words)}
             if index > 0 and timed:
                 piece["start"] = timed[0]["start"]
             if index < len(pieces) - 1 and timed:

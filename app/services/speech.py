@@ -12,7 +12,7 @@ import logging
 import shutil
 import uuid
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Generic
 
 from app.audio.decode import Audio, decode_audio, probe_audio
 from app.audio.fetch import probe_url
@@ -25,7 +25,7 @@ from app.audio.sources import (
 from app.config import Settings
 from app.db.models import ACTIVE_STATUSES, Task, TaskStatus, TaskType
 from app.errors import ServiceError
-from app.process.webhooks import deliver_due, record_delivery
+from app.outbox.webhooks import deliver_due, record_delivery
 from app.runtime import Runtime
 from app.schemas import (
     AlignJob,
@@ -44,6 +44,8 @@ from app.services.pipeline import (
     Progress,
 )
 from app.services.speech_work import (
+    Input,
+    Job,
     TaskScope,
     Work,
     alignment,
@@ -64,10 +66,10 @@ NO_AUDIO = ("invalid_input", "Give the audio as `file` (a data URI, base64 or a 
 
 
 @dataclass(frozen=True)
-class SpeechAction:
-    request: type[JobInput]
+class SpeechAction(Generic[Job, Input]):
+    request: type[Job]
     task_type: TaskType
-    work: Work
+    work: Work[Job, Input]
     documents: tuple[str, ...] = ()
     """Request fields (dotted paths into groups) kept in the task's `inputs` rather than its visible `params`
     (they can be large)."""
@@ -92,7 +94,8 @@ class SpeechAction:
 KNOWN_SPEAKERS = "diarize_params.known_speakers"
 
 
-SPEECH_ACTIONS = (
+# Dispatched by the request's type at run time: each action's work takes its own request and audio.
+SPEECH_ACTIONS: tuple[SpeechAction[Any, Any], ...] = (
     SpeechAction(SpeechToTextJob, TaskType.full_process, full_process, (KNOWN_SPEAKERS,)),
     SpeechAction(TranscribeJob, TaskType.transcription, transcription),
     SpeechAction(AlignJob, TaskType.transcription_alignment, alignment, ("transcript",)),
@@ -105,7 +108,9 @@ SPEECH_ACTIONS = (
     ),
     SpeechAction(DetectLanguageJob, TaskType.language_detection, language_detection),
 )
-BY_REQUEST = {action.request: action for action in SPEECH_ACTIONS}
+BY_REQUEST: dict[type[JobInput], SpeechAction[Any, Any]] = {
+    action.request: action for action in SPEECH_ACTIONS
+}
 BY_TASK_TYPE = {action.task_type: action for action in SPEECH_ACTIONS}
 
 
@@ -268,7 +273,7 @@ def run_queued(runtime: Runtime, task: Task) -> TaskOut:
     webhook."""
     try:
         action = BY_TASK_TYPE[TaskType(task.task_type)]
-        job = action.request.model_validate_json(json.dumps(_merged(task.params, task.inputs or {})))
+        rebuilt = action.request.model_validate_json(json.dumps(_merged(task.params, task.inputs or {})))
     except (KeyError, ValueError):
         log.exception("task %s cannot be rebuilt from its row", task.identifier)
         runtime.tasks.fail(
@@ -278,10 +283,11 @@ def run_queued(runtime: Runtime, task: Task) -> TaskOut:
             worker_id=runtime.worker_id,
         )
         finished = get_task(runtime, task.identifier)
-        job = None
+        job: JobInput | None = None
     else:
         log.info("task %s started (%s)", task.identifier, task.task_type)
-        finished = _run(runtime, task, job, claimed=True, on_progress=None)
+        finished = _run(runtime, task, rebuilt, claimed=True, on_progress=None)
+        job = rebuilt
     finally:
         remove_upload(runtime.settings, task.identifier)
     record_delivery(runtime, finished, *_webhook(job))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from app.audio.decode import Audio
 from app.audio.sources import load_reference_clip
 from app.config import Settings
+from app.ml.results import Transcript, Turn
 from app.runtime import Runtime
 from app.schemas import (
     AlignJob,
@@ -16,6 +17,7 @@ from app.schemas import (
     DetectLanguageJob,
     DiarizeJob,
     DiarizeParams,
+    JobInput,
     PipelineParams,
     SpeechToTextJob,
     TranscribeJob,
@@ -29,6 +31,7 @@ from app.services.pipeline import (
     run_language_detection,
     run_transcription,
 )
+from app.services.results import Aligned, DetectedLanguage, Diarized, FullResult, TaskResult, Transcribed
 from app.services.voices import enrolled_voices, keep_speaker_embeddings
 
 
@@ -45,23 +48,27 @@ class TaskScope:
         return self.runtime.settings
 
 
-Work = Callable[[Any, Audio | None, Progress, TaskScope], dict[str, Any]]
+Job = TypeVar("Job", bound=JobInput)
+Input = TypeVar("Input", Audio, None)
+Work = Callable[[Job, Input, Progress, TaskScope], TaskResult]
+"""What an action does with its request and its audio (`None` for an action that takes none)."""
 
 
-def full_process(job: SpeechToTextJob, audio: Audio, progress: Progress, scope: TaskScope) -> dict[str, Any]:
+def full_process(job: SpeechToTextJob, audio: Audio, progress: Progress, scope: TaskScope) -> FullResult:
     # The job is itself a PipelineParams: it carries every parameter group.
     result = run_full_pipeline(
         audio.samples, job, scope.settings, progress=progress, **_known_voices(job.diarize_params, scope)
     )
-    return keep_speaker_embeddings(scope.runtime, scope.owner, scope.task_id, job.diarize_params, result)
+    keep_speaker_embeddings(scope.runtime, scope.owner, scope.task_id, job.diarize_params, result)
+    return result
 
 
-def transcription(job: TranscribeJob, audio: Audio, progress: Progress, scope: TaskScope) -> dict[str, Any]:
+def transcription(job: TranscribeJob, audio: Audio, progress: Progress, scope: TaskScope) -> Transcribed:
     settings = scope.settings
     groups = ("model_params", "asr_options", "vad_options", "align_params")
     params = PipelineParams(**{group: getattr(job, group) for group in groups})
     share = 0.8 if job.word_timestamps else 1.0
-    result = run_transcription(
+    result, decoded_words = run_transcription(
         audio.samples,
         params,
         settings,
@@ -77,28 +84,29 @@ def transcription(job: TranscribeJob, audio: Audio, progress: Progress, scope: T
             settings,
             align_params=job.align_params,
             model_params=job.model_params,
-            decoded_words=result.pop("decoded_words", None),
+            decoded_words=decoded_words,
             on_progress=lambda part: progress(share + (1 - share) * part, "align"),
         )
         result = {**result, **aligned}
-    return {**result, "audio_duration": round(audio.duration, 3)}
+    result["audio_duration"] = round(audio.duration, 3)
+    return result
 
 
-def alignment(job: AlignJob, audio: Audio, progress: Progress, scope: TaskScope) -> dict[str, Any]:
+def alignment(job: AlignJob, audio: Audio, progress: Progress, scope: TaskScope) -> Aligned:
     progress(0.0, "align")
     result = run_alignment(
         audio.samples,
-        job.transcript.model_dump(exclude_none=True),
+        job.transcript.as_transcript(),
         scope.settings,
         align_params=job.align_params,
         model_params=job.model_params,
         device=job.device,
         on_progress=lambda fraction: progress(fraction, "align"),
     )
-    return {**result, "audio_duration": round(audio.duration, 3)}
+    return Aligned(**result, audio_duration=round(audio.duration, 3))
 
 
-def diarization(job: DiarizeJob, audio: Audio, progress: Progress, scope: TaskScope) -> dict[str, Any]:
+def diarization(job: DiarizeJob, audio: Audio, progress: Progress, scope: TaskScope) -> Diarized:
     progress(0.0, "diarize")
     result = run_diarization(
         audio.samples,
@@ -108,22 +116,22 @@ def diarization(job: DiarizeJob, audio: Audio, progress: Progress, scope: TaskSc
         on_progress=lambda percent: progress(percent / 100, "diarize"),
         **_known_voices(job.diarize_params, scope),
     )
-    result = keep_speaker_embeddings(scope.runtime, scope.owner, scope.task_id, job.diarize_params, result)
-    return {**result, "audio_duration": round(audio.duration, 3)}
+    keep_speaker_embeddings(scope.runtime, scope.owner, scope.task_id, job.diarize_params, result)
+    return Diarized(**result, audio_duration=round(audio.duration, 3))
 
 
 def language_detection(
     job: DetectLanguageJob, audio: Audio, progress: Progress, scope: TaskScope
-) -> dict[str, Any]:
+) -> DetectedLanguage:
     progress(0.0, "detect_language")
-    return run_language_detection(audio.samples, job.model_params, scope.settings) | {
-        "audio_duration": round(audio.duration, 3)
-    }
+    detected = run_language_detection(audio.samples, job.model_params, scope.settings)
+    detected["audio_duration"] = round(audio.duration, 3)
+    return detected
 
 
-def combination(job: CombineJob, _audio: None, _progress: Progress, _scope: TaskScope) -> dict[str, Any]:
-    aligned = job.aligned_transcript.model_dump(exclude_none=True)
-    return run_combine(aligned, [segment.model_dump() for segment in job.diarization_result])
+def combination(job: CombineJob, _audio: None, _progress: Progress, _scope: TaskScope) -> Transcript:
+    turns = [Turn(start=turn.start, end=turn.end, speaker=turn.speaker) for turn in job.diarization_result]
+    return run_combine(job.aligned_transcript.as_transcript(), turns)
 
 
 def _known_voices(params: DiarizeParams, scope: TaskScope) -> dict[str, Any]:

@@ -10,10 +10,11 @@ from pydantic import BaseModel
 
 from app.db.models import Task, TaskStatus, TaskType
 from app.errors import NotFoundError, ServiceError
-from app.process import metrics
+from app.observability import metrics
 from app.runtime import Runtime
 from app.schemas import ErrorBody, TaskOut, TaskQuery, WebhookState
 from app.services.pipeline import Progress, Segments
+from app.services.results import TaskResult
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def task_outcome(task: TaskOut) -> Any:
 def run_task(
     runtime: Runtime,
     identifier: str,
-    work: Callable[[Progress], dict[str, Any]],
+    work: Callable[[Progress], TaskResult],
     *,
     on_progress: Progress | None = None,
     claimed: bool = False,
@@ -118,15 +119,16 @@ def run_task(
                 identifier, code="internal_error", message="The task failed unexpectedly.", worker_id=worker
             )
         else:
+            language, audio_duration = result.get("language"), result.get("audio_duration")
             tasks.complete(
                 identifier,
                 worker_id=worker,
                 result=result,
-                language=result.get("language"),
-                audio_duration=result.get("audio_duration"),
+                language=language if isinstance(language, str) else None,
+                audio_duration=audio_duration if isinstance(audio_duration, float) else None,
             )
         finished = get_task(runtime, identifier)
-        metrics.observe_task(finished)
+        metrics.observe_task(finished.task_type, finished.status, finished.audio_duration)
         return finished
     return get_task(runtime, identifier)
 

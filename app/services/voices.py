@@ -20,8 +20,10 @@ from app.config import Settings
 from app.db.voices import NameTaken, VoiceRecord
 from app.errors import NotFoundError, ServiceError
 from app.ml import diarization, speaker_names
+from app.ml.results import Diarization
 from app.runtime import Runtime
 from app.schemas import DIARIZATION_LABEL, DiarizeParams
+from app.services.results import FullResult
 
 CLIP_SECONDS = (2.0, 30.0)
 """The shortest and longest clip a voice is enrolled from."""
@@ -213,10 +215,10 @@ def enrolled_voices(runtime: Runtime, owner: str | None, params: DiarizeParams) 
 
 
 def keep_speaker_embeddings(
-    runtime: Runtime, owner: str | None, task_id: str, params: DiarizeParams, result: dict[str, Any]
-) -> dict[str, Any]:
-    """Keep the speakers' voice embeddings with the task, so a speaker can be enrolled later; they stay in the result
-    only with `return_embeddings`. With `auto_store_speakers`, each speaker no enrolled voice named becomes a
+    runtime: Runtime, owner: str | None, task_id: str, params: DiarizeParams, result: FullResult | Diarization
+) -> None:
+    """Keep the speakers' voice embeddings with the task, so a speaker can be enrolled later; they stay in
+    `result` only with `return_embeddings`. With `auto_store_speakers`, each speaker no enrolled voice named becomes a
     voice of its own, taken from the task and named `SPEAKER_00 of task <id>` (rename it to name it)."""
     speakers = (
         result.get("speaker_embeddings")
@@ -224,7 +226,7 @@ def keep_speaker_embeddings(
         else result.pop("speaker_embeddings", None)
     )
     if speakers is None:
-        return result
+        return
     backend = diarization.VOICE_EMBEDDING
     runtime.tasks.keep_speaker_embeddings(task_id, {"backend": backend, "speakers": speakers})
     if params.auto_store_speakers:
@@ -244,4 +246,3 @@ def keep_speaker_embeddings(
                     task_id=task_id,
                     embedding=(backend, vector),
                 )
-    return result

@@ -78,7 +78,7 @@ def test_metrics_show_each_loaded_model_since_when_and_how_long_idle(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry = ModelRegistry()
-    monkeypatch.setattr("app.process.metrics.model_registry", registry)
+    monkeypatch.setattr("app.observability.metrics.model_registry", registry)
     registry.get(("segmentation", "cpu"), object)
     (loaded,) = registry.loaded_models()
     time.sleep(0.3)

@@ -11,7 +11,8 @@ from whisperx.audio import N_SAMPLES, log_mel_spectrogram
 
 from app.config import Settings
 from app.ml.decoding import Decoded
-from app.ml.transcription import CONFIDENCE_FIELDS, load_whisper
+from app.ml.results import CONFIDENCE_FIELDS
+from app.ml.transcription import load_whisper
 from app.schemas import AlignParams, ASROptions, ModelParams, PipelineParams
 from app.services.pipeline import run_alignment, run_transcription, whisper_spec
 from tests.corpus import normalise, sample_audio

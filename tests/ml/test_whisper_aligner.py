@@ -248,9 +248,10 @@ def test_words_the_decoder_aligned_on_its_encoder_output_need_no_second_pass(
         "batch_size": 8,
     }
     declined = transcription.transcribe(audio, **options, aligns_words=lambda language: False)
-    transcript = transcription.transcribe(audio, **options, aligns_words=lambda language: language == "en")
-    decoded = transcript.pop("decoded_words")
-    assert declined["decoded_words"] == {}
+    decoding = transcription.transcribe(audio, **options, aligns_words=lambda language: language == "en")
+    transcript, decoded = decoding.transcript, decoding.decoded_words
+    assert declined.decoded_words == {}
+    assert decoded is not None
     assert set(decoded) == {segment["start"] for segment in transcript["segments"]}
     whisper = transcription.load_whisper(spec)
     second_pass = align_with_whisper(whisper, audio, transcript["segments"], "en")

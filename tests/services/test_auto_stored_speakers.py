@@ -33,7 +33,8 @@ def test_unnamed_speakers_are_stored_once_even_when_the_task_runs_again(engine: 
     runtime = SimpleNamespace(voices=voices, tasks=SimpleNamespace(keep_speaker_embeddings=kept.__setitem__))
     params = DiarizeParams(auto_store_speakers=True)
     for _run in range(2):  # the second run: the task claimed again after its worker crashed
-        result = keep_speaker_embeddings(runtime, OWNER, "task-1", params, diarized())  # type: ignore[arg-type]
+        result = diarized()
+        keep_speaker_embeddings(runtime, OWNER, "task-1", params, result)  # type: ignore[arg-type]
         assert "speaker_embeddings" not in result
     stored = voices.list(OWNER)
     assert [(voice.name, voice.task_id) for voice in stored] == [("SPEAKER_01 of task task-1", "task-1")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from app.process.metrics import exposition
+from app.observability.metrics import exposition
 
 router = APIRouter(tags=["monitoring"])
 

@@ -1,5 +1,5 @@
-"""Our errors as OpenAI's: on the `/v1` routes every error is `{"error": {"message", "type", "param", "code"}}`
-with the status OpenAI would send, so code written for OpenAI (and its client's exception classes) works."""
+"""Our errors as OpenAI's: on its routes (`OpenAIRoute`) every error is `{"error": {"message", "type", "param",
+"code"}}` with the status OpenAI would send, so code written for OpenAI (and its client's exception classes) works."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from app.api.errors import ErrorContent, ShapedRoute, ShapedWebSocketRoute
 from app.errors import HTTP_STATUS, ServiceError
 
-OPENAI_PREFIX = "/v1"
 INVALID_REQUEST = "invalid_request_error"
 SERVER_ERROR = "server_error"
 
 
 @dataclass(frozen=True)
 class OpenAIError:
-    """How one of our codes looks on `/v1`."""
+    """How one of our codes looks on OpenAI's routes."""
 
     status: int
     type: str = INVALID_REQUEST
@@ -70,13 +70,9 @@ class OpenAIErrorBody(BaseModel):
 
 
 class OpenAIErrorEnvelope(BaseModel):
-    """Every error on `/v1`: `{"error": {"message", "type", "param", "code"}}`."""
+    """Every error on OpenAI's routes: `{"error": {"message", "type", "param", "code"}}`."""
 
     error: OpenAIErrorBody
-
-
-def is_openai_path(path: str) -> bool:
-    return path == OPENAI_PREFIX or path.startswith(OPENAI_PREFIX + "/")
 
 
 def openai_error(code: str) -> OpenAIError:
@@ -98,7 +94,7 @@ def _named_field(details: Any) -> str | None:
 
 
 def openai_error_content(error: ServiceError) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """Status, body and headers of `error` on `/v1`."""
+    """Status, body and headers of `error` on OpenAI's routes."""
     row = openai_error(error.code)
     body = {
         "message": error.message,
@@ -111,6 +107,28 @@ def openai_error_content(error: ServiceError) -> tuple[int, dict[str, Any], dict
         retry_after = (error.details or {}).get("retry_after") if isinstance(error.details, dict) else None
         headers["Retry-After"] = str(retry_after or row.retry_after)
     return row.status, {"error": body}, headers
+
+
+class OpenAIErrorShape:
+    """Errors on OpenAI's routes, HTTP and WebSocket."""
+
+    def content(self, error: ServiceError, request_id: str | None) -> ErrorContent:
+        return openai_error_content(error)
+
+
+OPENAI_ERROR_SHAPE = OpenAIErrorShape()
+
+
+class OpenAIRoute(ShapedRoute):
+    """An OpenAI route: its router's `route_class`."""
+
+    error_shape = OPENAI_ERROR_SHAPE
+
+
+class OpenAIWebSocketRoute(ShapedWebSocketRoute):
+    """An OpenAI WebSocket route (the Realtime one): refused before it opens in OpenAI's shape."""
+
+    error_shape = OPENAI_ERROR_SHAPE
 
 
 OPENAI_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

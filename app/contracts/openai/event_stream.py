@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -23,7 +23,7 @@ KEEP_ALIVE_SECONDS = 15.0
 """Silence after which a comment line is sent, so proxies keep an idle stream open."""
 
 
-def sse(event: dict[str, Any]) -> bytes:
+def sse(event: Mapping[str, object]) -> bytes:
     return f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode()
 
 
@@ -43,7 +43,7 @@ class TranscriptEventStream(StreamingResponse):
             silent = 0.0
             while not left.is_set():
                 try:
-                    events = await asyncio.to_thread(self.stream.next_events)
+                    events: Sequence[Mapping[str, object]] = await asyncio.to_thread(self.stream.next_events)
                 except ServiceError as error:
                     if not started:
                         raise  # nothing sent yet: the /v1 error handler answers with the error's status

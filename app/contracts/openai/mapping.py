@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -11,11 +13,28 @@ from whisperx.utils import LANGUAGES
 
 from app.config import Settings
 from app.contracts.faster_whisper_segments import faster_whisper_segments
+from app.contracts.openai.shapes import (
+    Answer,
+    DiarizedSegment,
+    DiarizedTranscription,
+    ModelCard,
+    TextDelta,
+    TextDone,
+    Transcription,
+    TranscriptionWord,
+    Usage,
+    VerboseTranscription,
+)
 from app.errors import ServiceError
 from app.ml.model_files import whisper_files_time
-from app.schemas import ModelParams, SpeechToTextJob, TranscribeJob, VADOptions
+from app.ml.results import Caption, Segment, TokenLogprob
+from app.schemas import SpeechToTextJob, TranscribeJob, VADOptions
 from app.services.pipeline import whisper_spec
 from app.services.render import render
+from app.services.results import FullResult, Transcribed
+
+Result = Transcribed | FullResult
+"""What OpenAI's answers are made from: a transcription, or the full pipeline's result for `diarized_json`."""
 
 TranslationFormat = Literal["json", "text", "srt", "verbose_json", "vtt"]
 OpenAIFormat = Literal[TranslationFormat, "diarized_json"]
@@ -42,6 +61,9 @@ CHUNKING_FIELDS = tuple(ServerVad.model_fields)
 """The keys of a `server_vad` object, sent by OpenAI's clients as `chunking_strategy[<key>]` form fields."""
 
 
+Granularity = Literal["word", "segment"]
+
+
 class OpenAITranslationRequest(BaseModel):
     """The form fields OpenAI's translation endpoint takes (besides the file); the route refuses others."""
 
@@ -56,7 +78,7 @@ class OpenAITranscriptionRequest(OpenAITranslationRequest):
 
     language: str | None = Field(None, max_length=32)
     response_format: OpenAIFormat = "json"  # type: ignore[assignment]
-    timestamp_granularities: list[Literal["word", "segment"]] = Field(default_factory=lambda: ["segment"])
+    timestamp_granularities: list[Granularity] = Field(default_factory=lambda: list[Granularity](["segment"]))
     include: list[str] = Field(default_factory=list, max_length=10)
     stream: bool = False
     known_speaker_names: list[str] = Field(default_factory=list, max_length=4)
@@ -132,10 +154,12 @@ def whisper_model_name(requested: str) -> str | None:
     return requested.removeprefix("whisper-")
 
 
-def to_job(request: OpenAITranslationRequest, *, task: Literal["transcribe", "translate"]) -> Any:
+def to_job(
+    request: OpenAITranslationRequest, *, task: Literal["transcribe", "translate"]
+) -> TranscribeJob | SpeechToTextJob:
     """The job that produces what `request` asks for: diarized output needs the full pipeline, word timings the
     alignment stage, the rest transcription alone."""
-    groups: dict[str, Any] = {
+    groups: dict[str, object] = {
         "model_params": {
             "language": getattr(request, "language", None),
             "task": task,
@@ -155,8 +179,7 @@ def to_job(request: OpenAITranslationRequest, *, task: Literal["transcribe", "tr
             "vad_pad": vad.prefix_padding_ms / 1000,
             "vad_min_silence": vad.silence_duration_ms / 1000,
         }
-    if request.response_format == "diarized_json":
-        assert isinstance(request, OpenAITranscriptionRequest)  # translations have no diarized_json
+    if isinstance(request, OpenAITranscriptionRequest) and request.response_format == "diarized_json":
         diarize = {"known_speakers": request.known_speakers}
         return SpeechToTextJob.model_validate({**groups, "diarize_params": diarize})
     word_timestamps = not getattr(request, "stream", False) and (
@@ -172,19 +195,19 @@ def _granularities(request: OpenAITranslationRequest) -> list[str]:
     return getattr(request, "timestamp_granularities", ["segment"])
 
 
-def _usage(result: dict[str, Any], task: str) -> dict[str, Any]:
+def _usage(result: Result, task: str) -> Usage | None:
     """OpenAI's `usage` of a transcription: the audio's length in whole seconds (translations have none)."""
     if task != "transcribe":
-        return {}
-    return {"usage": {"type": "duration", "seconds": math.ceil(result["audio_duration"])}}
+        return None
+    return Usage(type="duration", seconds=math.ceil(result["audio_duration"]))
 
 
-def _logprobs(segments: list[dict[str, Any]]) -> dict[str, Any]:
+def _logprobs(segments: list[Segment]) -> list[TokenLogprob] | None:
     """OpenAI's `logprobs` (`[{token, logprob, bytes}]`, every token of the text in order), when the segments
     were decoded with their token scores."""
     if not any("logprobs" in segment for segment in segments):
-        return {}
-    return {"logprobs": [token for segment in segments for token in segment.get("logprobs", [])]}
+        return None
+    return [token for segment in segments for token in segment.get("logprobs", [])]
 
 
 def speaker_letters(speakers: list[str]) -> dict[str, str]:
@@ -203,64 +226,119 @@ def speaker_letters(speakers: list[str]) -> dict[str, str]:
     return labels
 
 
-def to_response(
-    result: dict[str, Any], request: OpenAITranslationRequest, *, task: str, job: Any, settings: Settings
-) -> dict[str, Any] | str:
-    """Our result in the shape OpenAI returns for `request.response_format`."""
-    segments = result["segments"]
-    text = " ".join(segment["text"].strip() for segment in segments)
-    match request.response_format:
-        case "json":
-            return {"text": text, **_logprobs(segments), **_usage(result, task)}
-        case "text":
-            return text + "\n"
-        case "srt" | "vtt":
-            return render(result, request.response_format)
-        case "diarized_json":
-            # Named speakers keep their names; the others are lettered in order of appearance.
-            names = set(getattr(request, "known_speaker_names", []))
-            letters = speaker_letters(
-                [s["speaker"] for s in segments if s.get("speaker") not in (None, *names)]
+@dataclass(frozen=True)
+class _Answer:
+    """What each response format is built from: our result, the request, and the job that made the result."""
+
+    result: Result
+    request: OpenAITranslationRequest
+    task: str
+    job: TranscribeJob | SpeechToTextJob
+    settings: Settings
+
+    @property
+    def segments(self) -> list[Segment]:
+        return self.result["segments"]
+
+    @property
+    def text(self) -> str:
+        return " ".join(segment["text"].strip() for segment in self.segments)
+
+
+def _json(answer: _Answer) -> Transcription:
+    transcription = Transcription(text=answer.text)
+    if (logprobs := _logprobs(answer.segments)) is not None:
+        transcription["logprobs"] = logprobs
+    if (usage := _usage(answer.result, answer.task)) is not None:
+        transcription["usage"] = usage
+    return transcription
+
+
+def _text(answer: _Answer) -> str:
+    return answer.text + "\n"
+
+
+def _srt(answer: _Answer) -> str:
+    return render(answer.result, "srt")
+
+
+def _vtt(answer: _Answer) -> str:
+    return render(answer.result, "vtt")
+
+
+def _diarized_json(answer: _Answer) -> DiarizedTranscription:
+    segments = answer.segments
+    # Named speakers keep their names; the others are lettered in order of appearance.
+    names = set(getattr(answer.request, "known_speaker_names", []))
+    letters = speaker_letters([s["speaker"] for s in segments if s.get("speaker") not in (None, *names)])
+    letters.update({name: name for name in names})
+    diarized = DiarizedTranscription(
+        task=answer.task,
+        duration=answer.result["audio_duration"],
+        text=answer.text,
+        segments=[
+            DiarizedSegment(
+                type="transcript.text.segment",
+                id=f"seg_{index}",
+                start=s["start"],
+                end=s["end"],
+                text=s["text"].strip(),
+                speaker=letters.get(s.get("speaker", ""), "UNKNOWN"),
             )
-            letters.update({name: name for name in names})
-            return {
-                "task": task,
-                "duration": result["audio_duration"],
-                "text": text,
-                "segments": [
-                    {
-                        "type": "transcript.text.segment",
-                        "id": f"seg_{index}",
-                        "start": s["start"],
-                        "end": s["end"],
-                        "text": s["text"].strip(),
-                        "speaker": letters.get(s.get("speaker", ""), "UNKNOWN"),
-                    }
-                    for index, s in enumerate(segments)
-                ],
-                **_usage(result, task),
-            }
-    model_params: ModelParams = job.model_params
-    verbose: dict[str, Any] = {
-        "task": task,
-        "language": LANGUAGES.get(result.get("language") or "", result.get("language")),
-        "duration": result["audio_duration"],
-        "text": text,
+            for index, s in enumerate(segments)
+        ],
+    )
+    if (usage := _usage(answer.result, answer.task)) is not None:
+        diarized["usage"] = usage
+    return diarized
+
+
+def _verbose_json(answer: _Answer) -> VerboseTranscription:
+    result, task = answer.result, answer.task
+    spec = whisper_spec(answer.settings, answer.job.model_params)
+    language = result.get("language")
+    verbose = VerboseTranscription(
+        task=task,
+        language=LANGUAGES.get(language or "", language),
+        duration=result["audio_duration"],
+        text=answer.text,
         # OpenAI's segments number from 0 and always carry the decoder's figures (0.0 where none were made).
-        "segments": faster_whisper_segments(
-            segments, whisper_spec(settings, model_params), first_id=0, missing=0.0
-        ),
-        **_usage(result, task),
-    }
-    if "word" in _granularities(request):
+        segments=faster_whisper_segments(answer.segments, spec, first_id=0, missing=0.0),
+    )
+    if (usage := _usage(result, task)) is not None:
+        verbose["usage"] = usage
+    if "word" in _granularities(answer.request):
         verbose["words"] = [
-            {"word": word["word"], "start": word["start"], "end": word["end"]}
+            TranscriptionWord(word=word["word"], start=word["start"], end=word["end"])
             for word in result["word_segments"]
         ]
     return verbose
 
 
-def model_card(settings: Settings, name: str) -> dict[str, Any]:
+_FORMATS: dict[OpenAIFormat, Callable[[_Answer], Answer]] = {
+    "json": _json,
+    "text": _text,
+    "srt": _srt,
+    "vtt": _vtt,
+    "verbose_json": _verbose_json,
+    "diarized_json": _diarized_json,
+}
+"""How each of OpenAI's response formats is built."""
+
+
+def to_response(
+    result: Result,
+    request: OpenAITranslationRequest,
+    *,
+    task: str,
+    job: TranscribeJob | SpeechToTextJob,
+    settings: Settings,
+) -> Answer:
+    """Our result in the shape OpenAI returns for `request.response_format`."""
+    return _FORMATS[request.response_format](_Answer(result, request, task, job, settings))
+
+
+def model_card(settings: Settings, name: str) -> ModelCard:
     """OpenAI's description of a model this server serves (`created`: when its weights were written here)."""
     served = settings.served_models
     if name != LISTED_ALIAS and name not in served:
@@ -269,25 +347,25 @@ def model_card(settings: Settings, name: str) -> dict[str, Any]:
         )
         raise ServiceError("not_found", message, details=[{"field": "model", "message": message}])
     weights = settings.whisper_model if name == LISTED_ALIAS else name
-    return {"id": name, "object": "model", "created": whisper_files_time(weights) or 0, "owned_by": OWNER}
+    return ModelCard(id=name, object="model", created=whisper_files_time(weights) or 0, owned_by=OWNER)
 
 
-def model_cards(settings: Settings) -> list[dict[str, Any]]:
+def model_cards(settings: Settings) -> list[ModelCard]:
     """Every model `/v1` answers to: `whisper-1` (the configured model) and each served Whisper model."""
     return [model_card(settings, name) for name in [LISTED_ALIAS, *settings.served_models]]
 
 
-def stream_delta(segment: dict[str, Any], *, first: bool) -> dict[str, Any]:
+def stream_delta(segment: Caption, *, first: bool) -> TextDelta:
     """OpenAI's `transcript.text.delta` for one decoded segment: the deltas add up to the done event's text."""
-    return {"type": "transcript.text.delta", "delta": ("" if first else " ") + segment["text"].strip()}
+    return TextDelta(type="transcript.text.delta", delta=("" if first else " ") + segment["text"].strip())
 
 
-def stream_done(result: dict[str, Any]) -> dict[str, Any]:
+def stream_done(result: Result) -> TextDone:
     """OpenAI's `transcript.text.done`: the whole text (as the `json` format gives it) and the usage."""
     text = " ".join(segment["text"].strip() for segment in result["segments"])
-    return {
-        "type": "transcript.text.done",
-        "text": text,
-        **_logprobs(result["segments"]),
-        **_usage(result, "transcribe"),
-    }
+    done = TextDone(type="transcript.text.done", text=text)
+    if (logprobs := _logprobs(result["segments"])) is not None:
+        done["logprobs"] = logprobs
+    if (usage := _usage(result, "transcribe")) is not None:
+        done["usage"] = usage
+    return done

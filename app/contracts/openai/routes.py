@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from app.api.deps import ExecutorDep, OwnerDep, RuntimeDep
 from app.api.submit import enqueue
-from app.contracts.openai.errors import OPENAI_ERROR_RESPONSES
+from app.contracts.openai.errors import OPENAI_ERROR_RESPONSES, OpenAIRoute
 from app.contracts.openai.event_stream import TranscriptEventStream
 from app.contracts.openai.mapping import (
     CHUNKING_FIELDS,
@@ -31,7 +31,7 @@ from app.errors import ServiceError, refused_as_invalid_input
 from app.services.render import MEDIA_TYPES
 from app.services.tasks import task_outcome
 
-router = APIRouter(prefix="/v1", tags=["openai"], responses=OPENAI_ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["openai"], responses=OPENAI_ERROR_RESPONSES, route_class=OpenAIRoute)
 
 # Form names of list fields, as OpenAI's clients send them.
 LIST_FIELDS = {
@@ -120,7 +120,9 @@ def _transcribe(
     return JSONResponse(body)
 
 
-STREAMED = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+STREAMED: dict[int | str, dict[str, object]] = {
+    200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}
+}
 """With `stream`, the answer is OpenAI's server-sent events."""
 
 
@@ -211,4 +213,4 @@ def models(runtime: RuntimeDep) -> dict[str, object]:
 @router.get("/models/{model}")
 def model(runtime: RuntimeDep, model: str) -> dict[str, object]:
     """One model this server serves."""
-    return model_card(runtime.settings, model)
+    return dict(model_card(runtime.settings, model))

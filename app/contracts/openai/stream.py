@@ -7,9 +7,8 @@ database runs it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from app.contracts.openai.mapping import stream_delta, stream_done
+from app.contracts.openai.shapes import TextDelta, TextDone
 from app.db.models import ACTIVE_STATUSES
 from app.runtime import Runtime
 from app.services.tasks import get_task, task_outcome
@@ -24,7 +23,7 @@ class TranscriptStream:
         self.sent = 0
         self.finished = False
 
-    def next_events(self) -> list[dict[str, Any]]:
+    def next_events(self) -> list[TextDelta | TextDone]:
         """Events for the segments published since the last call, and `done` once the task has completed
         (then `finished` is set). A task that failed or was cancelled raises its error."""
         task = get_task(self.runtime, self.identifier)
@@ -33,7 +32,7 @@ class TranscriptStream:
         else:
             self.finished = True
             segments = task_outcome(task)["segments"]
-        events = [
+        events: list[TextDelta | TextDone] = [
             stream_delta(segment, first=index == 0)
             for index, segment in enumerate(segments[self.sent :], start=self.sent)
         ]

@@ -37,9 +37,9 @@ from app.contracts.openai_realtime.schemas import (
     updated_session,
 )
 from app.errors import ServiceError
+from app.runtime import LiveSessions
 from app.services.live.events import LiveEvent
 from app.services.live.session import LiveSession
-from app.services.live.sessions import LiveSessions
 
 log = logging.getLogger(__name__)
 

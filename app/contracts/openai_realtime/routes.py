@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket
 
+from app.contracts.openai.errors import OpenAIWebSocketRoute
 from app.contracts.openai_realtime.connection import RealtimeConnection
-
-router = APIRouter(prefix="/v1", tags=["openai"])
 
 SUBPROTOCOL = "realtime"
 """The subprotocol OpenAI's browser clients offer (beside the key), answered in kind."""
 
 
-@router.websocket("/realtime")
 async def realtime(websocket: WebSocket, intent: str | None = None, model: str | None = None) -> None:
     """Live transcription in OpenAI's Realtime protocol: `session.update`, `input_audio_buffer.append`,
     `commit` and `clear` in; speech, commit, transcription delta and completion events out. `model` (the
@@ -26,3 +24,7 @@ async def realtime(websocket: WebSocket, intent: str | None = None, model: str |
     await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     runtime = websocket.app.state.runtime
     await RealtimeConnection(websocket, runtime.settings, runtime.live_sessions).serve(intent)
+
+
+# Its refusals before the socket opens (the key) are OpenAI's errors.
+router = APIRouter(routes=[OpenAIWebSocketRoute("/v1/realtime", realtime)])

@@ -153,7 +153,7 @@ def _merged(current: Any, update: Any, defaults: Any = None) -> Any:
 def updated_session(current: dict[str, Any], update: TranscriptionSession) -> dict[str, Any]:
     """The session after `update`, in the shape `session.updated` shows it."""
     sent = update.model_dump(exclude_unset=True, exclude={"id", "object", "expires_at"})
-    session = _merged(current, sent)
+    session: dict[str, Any] = _merged(current, sent)
     audio_input = session["audio"]["input"]
     kind = (audio_input.get("format") or {}).get("type", "audio/pcm")
     audio_input["format"] = {"type": kind, "rate": 24000} if kind == "audio/pcm" else {"type": kind}
@@ -200,4 +200,9 @@ def live_config(session: dict[str, Any]) -> LiveConfig:
 def input_encoding(session: dict[str, Any]) -> tuple[Encoding, int]:
     """The encoding and sample rate of the session's input audio."""
     kind = session["audio"]["input"]["format"]["type"]
-    return {"audio/pcm": ("pcm16", 24000), "audio/pcmu": ("mulaw", 8000), "audio/pcma": ("alaw", 8000)}[kind]
+    encodings: dict[str, tuple[Encoding, int]] = {
+        "audio/pcm": ("pcm16", 24000),
+        "audio/pcmu": ("mulaw", 8000),
+        "audio/pcma": ("alaw", 8000),
+    }
+    return encodings[kind]

@@ -11,18 +11,24 @@ import dataclasses
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from pydantic import BaseModel
 
 from app.contracts.runpod.voice_actions import VOICE_ACTIONS
-from app.contracts.runpod_workers.serve import serve_worker_input, worker_schema
+from app.contracts.runpod_workers.serve import (
+    FasterWhisperOutput,
+    WhisperXWorkerOutput,
+    serve_worker_input,
+    worker_schema,
+)
 from app.errors import Model, ServiceError, validated
+from app.json_types import JSONObject
+from app.ml.results import Caption
+from app.outbox.webhooks import start_deliverer
 from app.process.health import health_report
-from app.process.metrics import job_figures
-from app.process.webhooks import start_deliverer
 from app.runtime import Runtime, get_runtime
 from app.schemas import (
     AlignJob,
@@ -52,14 +58,42 @@ class JobContext:
     progress: Progress | None = None
 
 
-Action = Callable[[Runtime, dict[str, Any], JobContext], dict[str, Any]]
+class Answer(TypedDict):
+    """The handler's answer: the task (or object) acted on, its result, and what happened."""
+
+    identifier: str | None
+    result: object
+    message: str
 
 
-def _validated(schema: type[Model], job_input: dict[str, Any]) -> Model:
+class Refusal(TypedDict):
+    """A failed job's answer: RunPod keeps only `error`, a string, so it holds the JSON of `{code, message}`."""
+
+    error: str
+    refresh_worker: NotRequired[bool]
+    """The worker is replaced after this job (its device failed)."""
+    failed: NotRequired[bool]
+    """Set where `error` would be alone, which RunPod's SDK drops (`handler.serve_job`)."""
+
+
+class StreamItem(TypedDict):
+    """A streaming worker's item for each newly decoded segment."""
+
+    segment: Caption
+    progress: float
+
+
+Output = Answer | Refusal | FasterWhisperOutput | WhisperXWorkerOutput
+"""What a job gives: our answer, a refusal, or a public worker's output for its input shape."""
+
+Action = Callable[[Runtime, JSONObject, JobContext], Output]
+
+
+def _validated(schema: type[Model], job_input: JSONObject) -> Model:
     return validated(schema, {k: v for k, v in job_input.items() if k != "action"})
 
 
-def runpod_progress(job: dict[str, Any]) -> Progress | None:
+def runpod_progress(job: JSONObject) -> Progress | None:
     """Progress updates through RunPod, when running on RunPod (locally there is nowhere to send them): the
     stage, the fraction done and, once transcription has decoded some, the newest segment's text."""
     if not os.environ.get("RUNPOD_WEBHOOK_POST_OUTPUT"):
@@ -76,7 +110,7 @@ def runpod_progress(job: dict[str, Any]) -> Progress | None:
     return update
 
 
-def segment_stream(emit: Callable[[dict[str, Any]], None]) -> Progress:
+def segment_stream(emit: Callable[[StreamItem], None]) -> Progress:
     """A progress listener that calls `emit` with one stream item per newly decoded segment:
     `{"segment": {"start", "end", "text"}, "progress"}`, `progress` being the job's fraction done."""
     sent: Segments = []
@@ -84,11 +118,13 @@ def segment_stream(emit: Callable[[dict[str, Any]], None]) -> Progress:
     def listen(fraction: float, stage: str, partial: Segments | None = None) -> None:
         if not partial:  # a report of the stage and fraction alone
             return
-        shown = [{key: segment[key] for key in ("start", "end", "text")} for segment in partial]
+        shown = [
+            Caption(start=segment["start"], end=segment["end"], text=segment["text"]) for segment in partial
+        ]
         if shown[: len(sent)] != sent:  # not the segments sent so far: the job's second task (a translation)
             sent.clear()
         for segment in shown[len(sent) :]:
-            emit({"segment": segment, "progress": round(fraction, 3)})
+            emit(StreamItem(segment=segment, progress=round(fraction, 3)))
             sent.append(segment)
 
     return listen
@@ -106,62 +142,78 @@ def _together(*listeners: Progress | None) -> Progress | None:
     return both
 
 
-def _task_response(task: TaskOut, request: BaseModel) -> dict[str, Any]:
+def _task_response(task: TaskOut, request: BaseModel) -> Answer | Refusal:
     try:
         tasks.task_outcome(task)
     except ServiceError as error:
         return _error({"code": error.code, "message": error.message, "identifier": task.identifier})
+    return Answer(
+        identifier=task.identifier,
+        result=rendered_result(task, request),
+        message=f"{task.task_type.value} completed",
+    )
+
+
+def _job_figures(task: TaskOut) -> JSONObject:
+    """One job's figures as the worker logs them, one structured line per job."""
+    result = task.result if isinstance(task.result, dict) else {}
     return {
+        "event": "job_finished",
         "identifier": task.identifier,
-        "result": rendered_result(task, request),
-        "message": f"{task.task_type.value} completed",
+        "task_type": task.task_type.value,
+        "status": task.status.value,
+        "error_code": task.error.code if task.error else None,
+        "audio_seconds": task.audio_duration,
+        "duration_seconds": task.duration,
+        "stage_seconds": result.get("timings") or {},
+        "webhook": task.webhook.status if task.webhook else None,
     }
 
 
 def _job_action(
     schema: type[SpeechToTextJob | TranscribeJob | AlignJob | DiarizeJob | CombineJob | DetectLanguageJob],
 ) -> Action:
-    def action(runtime: Runtime, job_input: dict[str, Any], job: JobContext) -> dict[str, Any]:
+    def action(runtime: Runtime, job_input: JSONObject, job: JobContext) -> Output:
         request = _validated(schema, job_input)
         start_deliverer(runtime)  # retries what this attempt (or an earlier worker) left undelivered
         task = run_job(runtime, request, external_job_id=job.id, on_progress=job.progress)
-        log.info(json.dumps(job_figures(task)))
+        log.info(json.dumps(_job_figures(task)))
         return _task_response(task, request)
 
     return action
 
 
-def _task_view(task: TaskOut, message: str) -> dict[str, Any]:
-    return {"identifier": task.identifier, "result": task.model_dump(mode="json"), "message": message}
+def _task_view(task: TaskOut, message: str) -> Answer:
+    return Answer(identifier=task.identifier, result=task.model_dump(mode="json"), message=message)
 
 
-def _get_task(runtime: Runtime, job_input: dict[str, Any], _job: JobContext) -> dict[str, Any]:
+def _get_task(runtime: Runtime, job_input: JSONObject, _job: JobContext) -> Output:
     task = tasks.get_task(runtime, _validated(TaskRef, job_input).identifier)
     return _task_view(task, f"task is {task.status.value}")
 
 
-def _get_all_tasks(runtime: Runtime, job_input: dict[str, Any], _job: JobContext) -> dict[str, Any]:
+def _get_all_tasks(runtime: Runtime, job_input: JSONObject, _job: JobContext) -> Output:
     page = tasks.list_tasks(runtime, _validated(TaskQuery, job_input))
-    return {"identifier": None, "result": page.model_dump(mode="json"), "message": f"{page.total} task(s)"}
+    return Answer(identifier=None, result=page.model_dump(mode="json"), message=f"{page.total} task(s)")
 
 
-def _delete_task(runtime: Runtime, job_input: dict[str, Any], _job: JobContext) -> dict[str, Any]:
+def _delete_task(runtime: Runtime, job_input: JSONObject, _job: JobContext) -> Output:
     identifier = _validated(TaskRef, job_input).identifier
     tasks.delete_task(runtime, identifier)
-    return {"identifier": identifier, "result": None, "message": "task deleted"}
+    return Answer(identifier=identifier, result=None, message="task deleted")
 
 
-def _cancel_task(runtime: Runtime, job_input: dict[str, Any], _job: JobContext) -> dict[str, Any]:
+def _cancel_task(runtime: Runtime, job_input: JSONObject, _job: JobContext) -> Output:
     task = tasks.cancel_task(runtime, _validated(TaskRef, job_input).identifier)
     return _task_view(task, "task cancelled")
 
 
-def _health(runtime: Runtime, _input: dict[str, Any], _job: JobContext) -> dict[str, Any]:
+def _health(runtime: Runtime, _input: JSONObject, _job: JobContext) -> Output:
     report = health_report(runtime)
-    return {"identifier": None, "result": report.model_dump(mode="json"), "message": report.status}
+    return Answer(identifier=None, result=report.model_dump(mode="json"), message=report.status)
 
 
-def _worker_input(runtime: Runtime, job_input: dict[str, Any], job: JobContext) -> dict[str, Any]:
+def _worker_input(runtime: Runtime, job_input: JSONObject, job: JobContext) -> Output:
     start_deliverer(runtime)
     result = serve_worker_input(runtime, job_input, external_job_id=job.id, on_progress=job.progress)
     assert result is not None  # only chosen for inputs `worker_schema` recognises
@@ -185,12 +237,12 @@ ACTIONS: dict[str, Action] = {
 }
 
 
-def _error(body: dict[str, Any]) -> dict[str, Any]:
+def _error(body: Mapping[str, object]) -> Refusal:
     # RunPod keeps only the `error` key of a failed job's output, and its API types that key as a string, so the
     # code and message travel as one JSON string: `json.loads(output["error"])["code"]`.
     if body.get("code") == "audio_too_long":
         body = {**body, "message": f"{body['message']} {WORKER_LIMIT_HINT}"}
-    response: dict[str, Any] = {"error": json.dumps(body, ensure_ascii=False)}
+    response = Refusal(error=json.dumps(body, ensure_ascii=False))
     if body.get("code") == "device_error":
         response["refresh_worker"] = True
     return response
@@ -214,12 +266,12 @@ def _worker_runtime() -> Runtime:
     return dataclasses.replace(runtime, settings=settings)
 
 
-def error_response(error: ServiceError) -> dict[str, Any]:
+def error_response(error: ServiceError) -> Refusal:
     """The handler's error shape: `{"error": "<JSON of {code, message}>"}`."""
     return _error(error.to_dict())
 
 
-def handler(job: dict[str, Any], on_progress: Progress | None = None) -> dict[str, Any]:
+def handler(job: JSONObject, on_progress: Progress | None = None) -> Output:
     """Serve one RunPod job; its progress goes to RunPod and to `on_progress`. Never raises: failures come
     back as `{"error": '{"code": …, "message": …}'}`."""
     try:

@@ -6,11 +6,13 @@ A job without `action` that carries `audio` or `audio_base64` is worker-faster_w
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import NotRequired, TypedDict
 
-from app.contracts.faster_whisper_segments import faster_whisper_segments
+from app.contracts.faster_whisper_segments import FasterWhisperSegment, faster_whisper_segments
 from app.contracts.runpod_workers.inputs import FasterWhisperInput, TextFormat, WhisperXWorkerInput
 from app.errors import refused_as_invalid_input, validated
+from app.ml.results import Caption, Segment, Transcript
 from app.runtime import Runtime
 from app.schemas import ModelParams, SpeechToTextJob, TranscribeJob
 from app.services.pipeline import Progress, whisper_spec
@@ -21,7 +23,32 @@ from app.services.tasks import task_outcome
 TRANSLATION_SUFFIX = "/translation"
 
 
-def worker_schema(job_input: dict[str, Any]) -> type[FasterWhisperInput | WhisperXWorkerInput] | None:
+class TimedWord(TypedDict):
+    word: str
+    start: float | None
+    end: float | None
+
+
+class FasterWhisperOutput(TypedDict):
+    """worker-faster_whisper's output."""
+
+    segments: list[FasterWhisperSegment]
+    detected_language: str | None
+    transcription: str
+    translation: str | None
+    device: str
+    model: str
+    word_timestamps: NotRequired[list[TimedWord]]
+
+
+class WhisperXWorkerOutput(TypedDict):
+    """whisperx-worker's output."""
+
+    segments: list[Segment]
+    detected_language: str | None
+
+
+def worker_schema(job_input: Mapping[str, object]) -> type[FasterWhisperInput | WhisperXWorkerInput] | None:
     """Which public worker's input this is, if any (a job with `action` is always ours)."""
     if "action" in job_input:
         return None
@@ -39,11 +66,11 @@ def job_task_ids(job_id: str) -> list[str]:
 
 def serve_worker_input(
     runtime: Runtime,
-    job_input: dict[str, Any],
+    job_input: Mapping[str, object],
     *,
     external_job_id: str | None = None,
     on_progress: Progress | None = None,
-) -> dict[str, Any] | None:
+) -> FasterWhisperOutput | WhisperXWorkerOutput | None:
     """Serve a public worker's input in that worker's output shape; None when `job_input` is not one."""
     schema = worker_schema(job_input)
     if schema is None:
@@ -59,9 +86,13 @@ def _run_as_task(
     job: TranscribeJob | SpeechToTextJob,
     external_job_id: str | None,
     on_progress: Progress | None,
-) -> dict[str, Any]:
-    """Run `job` as a task; its result, or its failure as a `ServiceError`."""
-    return dict(task_outcome(run_job(runtime, job, external_job_id=external_job_id, on_progress=on_progress)))
+) -> Transcript:
+    """Run `job` as a task; its result (a transcription, or the full pipeline's), or its failure as a
+    `ServiceError`."""
+    result: Transcript = task_outcome(
+        run_job(runtime, job, external_job_id=external_job_id, on_progress=on_progress)
+    )
+    return result
 
 
 def _faster_whisper(
@@ -69,21 +100,21 @@ def _faster_whisper(
     request: FasterWhisperInput,
     external_job_id: str | None,
     on_progress: Progress | None,
-) -> dict[str, Any]:
+) -> FasterWhisperOutput:
     with refused_as_invalid_input():
         job = request.transcribe_job()
     result = _run_as_task(runtime, job, external_job_id, on_progress)
     spec = whisper_spec(runtime.settings, ModelParams(model=request.model))
     # faster-whisper numbers segments from 1 and leaves a figure it did not make as None.
     segments = faster_whisper_segments(result["segments"], spec, first_id=1, missing=None)
-    output: dict[str, Any] = {
-        "segments": segments,
-        "detected_language": result.get("language"),
-        "transcription": _as_text(segments, request.transcription),
-        "translation": None,
-        "device": spec.device,
-        "model": spec.name,
-    }
+    output = FasterWhisperOutput(
+        segments=segments,
+        detected_language=result.get("language"),
+        transcription=_as_text(segments, request.transcription),
+        translation=None,
+        device=spec.device,
+        model=spec.name,
+    )
     if request.translate:
         translate_id = external_job_id + TRANSLATION_SUFFIX if external_job_id else None
         with refused_as_invalid_input():
@@ -92,20 +123,20 @@ def _faster_whisper(
         output["translation"] = _as_text(translated["segments"], request.translation)
     if request.word_timestamps:
         output["word_timestamps"] = [
-            {"word": word["word"], "start": word.get("start"), "end": word.get("end")}
+            TimedWord(word=word["word"], start=word.get("start"), end=word.get("end"))
             for word in result.get("word_segments", [])
         ]
     return output
 
 
-def _as_text(segments: list[dict[str, Any]], text_format: TextFormat) -> str:
+def _as_text(segments: Sequence[Caption], text_format: TextFormat) -> str:
     """A transcript as worker-faster_whisper formats it (`plain_text`, `formatted_text`, `srt`, `vtt`)."""
     if text_format == "plain_text":
         return " ".join(segment["text"].strip() for segment in segments)
     if text_format == "formatted_text":
         return "\n".join(segment["text"].strip() for segment in segments)
-    plain = [{"start": s["start"], "end": s["end"], "text": s["text"]} for s in segments]
-    return render({"segments": plain}, "srt" if text_format == "srt" else "vtt")
+    plain = [Segment(start=s["start"], end=s["end"], text=s["text"]) for s in segments]
+    return render(Transcript(segments=plain), "srt" if text_format == "srt" else "vtt")
 
 
 def _whisperx_worker(
@@ -113,12 +144,18 @@ def _whisperx_worker(
     request: WhisperXWorkerInput,
     external_job_id: str | None,
     on_progress: Progress | None,
-) -> dict[str, Any]:
+) -> WhisperXWorkerOutput:
     with refused_as_invalid_input():
         job = request.job()
     result = _run_as_task(runtime, job, external_job_id, on_progress)
     segments = result["segments"]
     if not request.align_output:
         # Without alignment whisperx-worker's segments carry no words (speakers are assigned per segment).
-        segments = [{k: v for k, v in segment.items() if k != "words"} for segment in segments]
-    return {"segments": segments, "detected_language": result.get("language")}
+        segments = [_without_words(segment) for segment in segments]
+    return WhisperXWorkerOutput(segments=segments, detected_language=result.get("language"))
+
+
+def _without_words(segment: Segment) -> Segment:
+    copy = segment.copy()
+    copy.pop("words", None)
+    return copy

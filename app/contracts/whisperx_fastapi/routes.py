@@ -18,6 +18,7 @@ from app.api.deps import ExecutorDep, OwnerDep, RuntimeDep
 from app.api.submit import TaskAccepted, queue_and_answer, validated_fields
 from app.contracts.whisperx_fastapi.edge import (
     DOCUMENT_FIELDS,
+    WhisperXRoute,
     check_callback,
     combine_fields,
     read_documents,
@@ -40,7 +41,7 @@ from app.schemas import (
 )
 from app.services.render import MEDIA_TYPES
 
-router = APIRouter(tags=["speech"])
+router = APIRouter(tags=["speech"], route_class=WhisperXRoute)
 
 Upload = Annotated[UploadFile, File(description="Audio or video file (any format FFmpeg decodes)")]
 Wait = Annotated[bool, Query(description="Answer with the result when the task finishes, not at once")]

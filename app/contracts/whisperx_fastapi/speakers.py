@@ -17,12 +17,13 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.api.deps import OwnerDep, RuntimeDep
+from app.contracts.whisperx_fastapi.edge import SpeakerRoute
 from app.errors import ServiceError
 from app.services import voice_vectors, voices
 from app.services.voice_vectors import VoiceVector
 from app.voice_schemas import VoiceName
 
-router = APIRouter(tags=["Speakers (whisperX-FastAPI)"])
+router = APIRouter(tags=["Speakers (whisperX-FastAPI)"], route_class=SpeakerRoute)
 
 MAX_DIMENSION = 8192
 MAX_VALUE = 1e6

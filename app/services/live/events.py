@@ -4,9 +4,9 @@ numbered from 1 in the order they began; times are milliseconds of the session's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from app.errors import ServiceError
+from app.ml.results import TokenLogprob
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class TurnCompleted:
     transcript: str
     seconds: float
     """The turn's audio."""
-    logprobs: list[dict[str, Any]] | None = None
+    logprobs: list[TokenLogprob] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,16 @@
-"""Every Prometheus metric the service exports, and the per-job figures the worker logs."""
+"""Every Prometheus metric the service exports."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from app.db.models import TaskStatus, TaskType
 from app.ml.registry import registry as model_registry
-from app.schemas import TaskOut
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +84,11 @@ def observe_stage(stage: str, seconds: float) -> None:
     STAGE_SECONDS.labels(stage=stage).observe(seconds)
 
 
-def observe_task(task: TaskOut) -> None:
+def observe_task(task_type: TaskType, status: TaskStatus, audio_seconds: float | None) -> None:
     """Count a task that ended, and the audio it processed."""
-    TASKS.labels(task_type=task.task_type.value, status=task.status.value).inc()
-    if task.status == "completed" and task.audio_duration:
-        AUDIO_SECONDS.inc(task.audio_duration)
+    TASKS.labels(task_type=task_type.value, status=status.value).inc()
+    if status == TaskStatus.completed and audio_seconds:
+        AUDIO_SECONDS.inc(audio_seconds)
 
 
 def observe_request(method: str, route: str, status: int) -> None:
@@ -99,19 +98,3 @@ def observe_request(method: str, route: str, status: int) -> None:
 def exposition() -> tuple[bytes, str]:
     """The metrics in Prometheus' text format, and its content type."""
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
-
-
-def job_figures(task: TaskOut) -> dict[str, Any]:
-    """One job's figures as the worker logs them, one structured line per job."""
-    result = task.result if isinstance(task.result, dict) else {}
-    return {
-        "event": "job_finished",
-        "identifier": task.identifier,
-        "task_type": task.task_type.value,
-        "status": task.status.value,
-        "error_code": task.error.code if task.error else None,
-        "audio_seconds": task.audio_duration,
-        "duration_seconds": task.duration,
-        "stage_seconds": result.get("timings") or {},
-        "webhook": task.webhook.status if task.webhook else None,
-    }

@@ -18,7 +18,7 @@ import httpx
 from app.audio.fetch import checked_request
 from app.db.models import WebhookDelivery, utcnow
 from app.errors import ServiceError
-from app.process import metrics
+from app.observability import metrics
 from app.runtime import Runtime
 from app.schemas import TaskOut, WebhookBody
 
@@ -59,14 +59,14 @@ def record_delivery(
     signature = sign(body.encode(), settings.secret.get_secret_value()) if settings.secret else None
     runtime.deliveries.add(task_identifier=task.identifier, url=url, body=body, signature=signature)
     deliverer = runtime.background.get(DELIVERER)
-    if wake and deliverer is not None:
+    if wake and isinstance(deliverer, WebhookDeliverer):
         deliverer.wake()
     return True
 
 
 def _retry_delay(runtime: Runtime, attempts: int) -> float:
     settings = runtime.settings.webhook
-    delay = min(settings.max_delay_s, settings.base_delay_s * 2 ** (attempts - 1))
+    delay = min(settings.max_delay_s, settings.base_delay_s * 2.0 ** (attempts - 1))
     return delay * random.uniform(0.5, 1.0)  # jitter: receivers coming back are not hit all at once
 
 
@@ -160,4 +160,4 @@ class WebhookDeliverer:
 
 def start_deliverer(runtime: Runtime) -> WebhookDeliverer:
     """The process's deliverer, started on first use."""
-    return runtime.start_once(DELIVERER, lambda: WebhookDeliverer(runtime))  # type: ignore[no-any-return]
+    return runtime.start_once(DELIVERER, lambda: WebhookDeliverer(runtime))
