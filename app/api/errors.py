@@ -114,13 +114,16 @@ def error_response(
     return JSONResponse(body, status_code=status, headers={**own_headers, **(headers or {})})
 
 
-def _allowed_methods(request: Request) -> set[str]:
-    """Every method some route serves at this path (Starlette names only the first matching route's)."""
+def _allowed_methods(scope: Scope) -> set[str]:
+    """RFC 9110's `Allow`: the methods served at the path's own template, the most specific one it fits (the
+    fewest parameters: `/voices/identify` is that path's, though it also fits `/voices/{voice_id}`)."""
+    contexts = list(iter_route_contexts(scope["app"].routes))
+    fitting = [c.path_format for c in contexts if c.path_format and c.matches(scope)[0] != Match.NONE]
+    template = min(fitting, key=lambda path: path.count("{"), default=None)
     methods: set[str] = set()
-    for route in request.app.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match != Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
+    for context in contexts:
+        if template is not None and context.path_format == template:
+            methods |= getattr(context.original_route, "methods", None) or set()
     return methods
 
 
@@ -157,7 +160,7 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(exc.__cause__, request)
         headers = exc.headers
         if exc.status_code == 405:
-            headers = {"Allow": ", ".join(sorted(_allowed_methods(request)))}
+            headers = {"Allow": ", ".join(sorted(_allowed_methods(request.scope)))}
         code = _HTTP_CODES.get(
             exc.status_code, "invalid_input" if exc.status_code < 500 else "internal_error"
         )

@@ -188,6 +188,11 @@ def test_errors_have_one_shape_and_a_request_id(client: TestClient) -> None:
         assert "Traceback" not in response.text
         assert response.headers["x-request-id"]
     echoed = client.get("/health/live", headers={"X-Request-ID": "trace-123"})
+    # A 405 names the methods served at the path's template (two routers serve /task/{identifier}), not
+    # those of another template the path also fits.
+    assert client.put("/task/abc").headers["allow"] == "DELETE, GET"
+    assert client.put("/voices/identify").headers["allow"] == "POST"
+    assert client.patch("/v1/audio/transcriptions").headers["allow"] == "POST"
     assert echoed.headers["x-request-id"] == "trace-123"
 
 
