@@ -26,7 +26,7 @@ $(STAMP): requirements.lock requirements-test.lock requirements-weights.txt requ
 lock: $(STAMP)
 	$(BIN)/python scripts/lock.py $(ARGS)
 
-# The quick tier while editing (about 35 seconds on 2 cores): unit and in-process API tests, no real models on
+# The quick tier while editing (about a minute on 2 cores): unit and in-process API tests, no real models on
 # long audio, no spawned servers. `make test` is the whole suite, what CI runs.
 check: install
 	$(BIN)/python -m pytest -m "not slow and not reliability and not server and not images"
@@ -38,6 +38,7 @@ test: install
 test-images: install
 	scripts/test-images.sh
 
+# ruff, then mypy strict on app/ and handler.py (pyproject.toml); CI runs it before the suite.
 lint: install
 	$(BIN)/ruff check app handler.py tests bench scripts
 	$(BIN)/ruff format --check app handler.py tests bench scripts
