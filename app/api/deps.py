@@ -12,11 +12,13 @@ from app.runtime import Runtime
 
 
 def _runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    runtime: Runtime = request.app.state.runtime  # set by the app's lifespan (app/main.py)
+    return runtime
 
 
 def _executor(request: Request) -> TaskExecutor:
-    return request.app.state.executor  # type: ignore[no-any-return]
+    executor: TaskExecutor = request.app.state.executor  # set by the app's lifespan (app/main.py)
+    return executor
 
 
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]

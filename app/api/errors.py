@@ -31,7 +31,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     for status in sorted({*HTTP_STATUS.values(), 404, 405, 413})
 }
 
-ErrorContent = tuple[int, dict[str, object], dict[str, str]]
+ErrorContent = tuple[int, Mapping[str, object], Mapping[str, str]]
 """An error's answer: its status, JSON body and headers."""
 
 

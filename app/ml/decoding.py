@@ -346,4 +346,5 @@ class ConfidentPipeline(FasterWhisperPipeline):
         output = self.model.generate_segment_batched(
             features, self.tokenizer, self.options, num_frames=num_frames, token_logprobs=token_logprobs
         )
-        return output["decoded"]  # type: ignore[no-any-return]
+        decoded: list[Decoded] = output["decoded"]
+        return decoded

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypedDict, TypeVar
+
+import numpy as np
 
 from app.audio.decode import Audio
 from app.audio.sources import load_reference_clip
@@ -134,11 +136,16 @@ def combination(job: CombineJob, _audio: None, _progress: Progress, _scope: Task
     return run_combine(job.aligned_transcript.as_transcript(), turns)
 
 
-def _known_voices(params: DiarizeParams, scope: TaskScope) -> dict[str, Any]:
+class KnownVoices(TypedDict):
+    references: dict[str, np.ndarray]
+    voices: dict[str, np.ndarray]
+
+
+def _known_voices(params: DiarizeParams, scope: TaskScope) -> KnownVoices:
     """The voices to name: `references`, the clips given (name → 16 kHz samples, loaded as any audio is), and
     `voices`, the enrolled voices named or, to identify speakers, the whole library (name → embedding)."""
     references = {
         name: load_reference_clip(name, source, settings=scope.settings).samples
         for name, source in params.reference_clips.items()
     }
-    return {"references": references, "voices": enrolled_voices(scope.runtime, scope.owner, params)}
+    return KnownVoices(references=references, voices=enrolled_voices(scope.runtime, scope.owner, params))

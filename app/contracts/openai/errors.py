@@ -93,20 +93,20 @@ def _named_field(details: Any) -> str | None:
     return OPENAI_FIELDS.get(field) or OPENAI_FIELDS.get(field.split(".")[0], field.split(".")[0])
 
 
-def openai_error_content(error: ServiceError) -> tuple[int, dict[str, Any], dict[str, str]]:
+def openai_error_content(error: ServiceError) -> tuple[int, dict[str, object], dict[str, str]]:
     """Status, body and headers of `error` on OpenAI's routes."""
     row = openai_error(error.code)
-    body = {
-        "message": error.message,
-        "type": row.type,
-        "param": _named_field(error.details) or row.param,
-        "code": row.code or error.code,
-    }
+    body = OpenAIErrorBody(
+        message=error.message,
+        type=row.type,
+        param=_named_field(error.details) or row.param,
+        code=row.code or error.code,
+    )
     headers = {}
     if row.retry_after is not None:
         retry_after = (error.details or {}).get("retry_after") if isinstance(error.details, dict) else None
         headers["Retry-After"] = str(retry_after or row.retry_after)
-    return row.status, {"error": body}, headers
+    return row.status, OpenAIErrorEnvelope(error=body).model_dump(), headers
 
 
 class OpenAIErrorShape:

@@ -77,6 +77,7 @@ class OpenAITranscriptionRequest(OpenAITranslationRequest):
     """The form fields OpenAI's transcription endpoint takes (besides the file)."""
 
     language: str | None = Field(None, max_length=32)
+    # Transcriptions take every format translations take, and `diarized_json`: a wider type than the base's.
     response_format: OpenAIFormat = "json"  # type: ignore[assignment]
     timestamp_granularities: list[Granularity] = Field(default_factory=lambda: list[Granularity](["segment"]))
     include: list[str] = Field(default_factory=list, max_length=10)
