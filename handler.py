@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator
 
 from app.config import get_settings
 from app.contracts import register_contracts
-from app.contracts.runpod.actions import ACTIONS, Output, Refusal, StreamItem, handler, segment_stream
+from app.contracts.runpod.actions import ACTIONS, Output, handler, segment_stream
+from app.contracts.runpod.answers import Refusal, StreamItem
 from app.contracts.runpod_workers.serve import job_task_ids
 from app.json_types import JSONObject
 from app.process.health import fitness_problems

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from fastapi import Request
 
 from app.errors import invalid_input
+from app.json_types import JSONObject
 
 
 def is_form(request: Request) -> bool:
@@ -15,7 +15,7 @@ def is_form(request: Request) -> bool:
     return request.headers.get("content-type", "").startswith(("multipart/form-data", "application/x-www"))
 
 
-async def json_object(request: Request) -> dict[str, Any]:
+async def json_object(request: Request) -> JSONObject:
     """The body as a JSON object; anything else is `invalid_input` on `body`."""
     try:
         body = json.loads(await request.body())

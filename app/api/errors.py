@@ -101,7 +101,8 @@ def error_content(error: ServiceError, scope: Scope) -> ErrorContent:
     status, body, shaped_headers = error_shape(scope).content(error, request_id)
     headers = dict(shaped_headers)
     if error.code == "queue_full":  # a contract's own wait (OpenAI's) stands
-        headers.setdefault("Retry-After", str((error.details or {}).get("retry_after", 30)))
+        wait = error.details.get("retry_after", 30) if isinstance(error.details, Mapping) else 30
+        headers.setdefault("Retry-After", str(wait))
     if error.code == "unauthorized":
         headers["WWW-Authenticate"] = "Bearer"
     return status, body, headers

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import (
     JSON,
@@ -21,7 +22,11 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from app.json_types import JSONObject, JSONValue
+from app.ml.results import Caption
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -62,14 +67,14 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
         return value.astimezone(UTC)
 
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -77,6 +82,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class SpeakerVoices(TypedDict, total=False):
+    """A diarizing task's speakers' voices: each speaker's embedding by label, in `backend`'s space. Both are
+    always written; a reader takes either as possibly absent, as from any JSON column."""
+
+    backend: str
+    speakers: dict[str, list[float]]
 
 
 class Task(Base):
@@ -88,20 +101,23 @@ class Task(Base):
     identifier: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
     status: Mapped[str] = mapped_column(String(16), index=True, default=TaskStatus.queued)
     task_type: Mapped[str] = mapped_column(String(40), index=True)
-    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    params: Mapped[JSONObject] = mapped_column(JSON, default=dict)
     file_name: Mapped[str | None] = mapped_column(String(255))
     url: Mapped[str | None] = mapped_column(Text)
     upload_path: Mapped[str | None] = mapped_column(Text)
     """The kept upload, relative to `DATA_DIR`, until the task ends."""
-    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # JSON annotations are spelled out where they are optional: SQLAlchemy evaluates them, and `JSONObject` is
+    # a string at run time.
+    inputs: Mapped[dict[str, JSONValue] | None] = mapped_column(JSON)
     """Documents the request carried besides its parameters (transcripts), so the row alone can run it."""
     language: Mapped[str | None] = mapped_column(String(16))
     audio_duration: Mapped[float | None] = mapped_column(Float)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     stage: Mapped[str | None] = mapped_column(String(40))
-    partial: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    partial: Mapped[list[Caption] | None] = mapped_column(JSON)
     """The segments decoded so far, while the task runs (readable by any process sharing the database)."""
-    result: Mapped[Any | None] = mapped_column(JSON)
+    result: Mapped[Mapping[str, object] | None] = mapped_column(JSON)
+    """What the task's kind gives (`app.services.results.TaskResult`), as JSON."""
     error_code: Mapped[str | None] = mapped_column(String(40))
     error_message: Mapped[str | None] = mapped_column(Text)
     external_job_id: Mapped[str | None] = mapped_column(String(128), unique=True)
@@ -113,9 +129,9 @@ class Task(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration: Mapped[float | None] = mapped_column(Float)
-    speaker_embeddings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    """A diarizing task's speakers' voices (`{"backend", "speakers": {label: [floats]}}`), kept so a speaker
-    can be enrolled in the voice library after the task; never part of a response."""
+    speaker_embeddings: Mapped[SpeakerVoices | None] = mapped_column(JSON)
+    """A diarizing task's speakers' voices, kept so a speaker can be enrolled in the voice library after the
+    task; never part of a response."""
 
 
 class DeliveryStatus(enum.StrEnum):

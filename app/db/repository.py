@@ -5,15 +5,16 @@ from __future__ import annotations
 import builtins
 import re
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, Delete, Result, Select, delete, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, Delete, Result, Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import ACTIVE_STATUSES, Task, TaskStatus, TaskType, utcnow
+from app.db.models import ACTIVE_STATUSES, SpeakerVoices, Task, TaskStatus, TaskType, utcnow
+from app.json_types import JSONObject
 from app.ml.results import Caption
 
 StatementT = TypeVar("StatementT", Select[Task], Delete)
@@ -36,7 +37,7 @@ class TaskRepository:
         self,
         *,
         task_type: TaskType | str,
-        params: dict[str, Any] | None = None,
+        params: JSONObject | None = None,
         file_name: str | None = None,
         url: str | None = None,
         language: str | None = None,
@@ -46,7 +47,7 @@ class TaskRepository:
         owner: str | None = None,
         identifier: str | None = None,
         upload_path: str | None = None,
-        inputs: dict[str, Any] | None = None,
+        inputs: JSONObject | None = None,
     ) -> Task:
         """Queue a task. With `external_job_id` already recorded, return that task instead (idempotency).
 
@@ -87,7 +88,7 @@ class TaskRepository:
         with self._sessions() as session:
             return session.scalar(_owned(select(Task).where(Task.identifier == identifier), owner))
 
-    def keep_speaker_embeddings(self, identifier: str, embeddings: dict[str, Any]) -> None:
+    def keep_speaker_embeddings(self, identifier: str, embeddings: SpeakerVoices) -> None:
         """Keep a diarizing task's speakers' voices (`Task.speaker_embeddings`)."""
         with self._sessions.begin() as session:
             session.execute(
@@ -210,7 +211,7 @@ class TaskRepository:
         identifier: str,
         *,
         worker_id: str,
-        result: Any,
+        result: Mapping[str, object],
         language: str | None = None,
         audio_duration: float | None = None,
     ) -> bool:
@@ -272,7 +273,7 @@ class TaskRepository:
             )
             return _rows_changed(result)
 
-    def _update(self, conditions: tuple[Any, ...], **values: Any) -> bool:
+    def _update(self, conditions: tuple[ColumnElement[bool], ...], **values: object) -> bool:
         with self._sessions.begin() as session:
             result = session.execute(update(Task).where(*conditions).values(**values))
             return _rows_changed(result) == 1

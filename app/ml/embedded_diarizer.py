@@ -50,7 +50,7 @@ logger = logging.getLogger(__name__)
 SEGMENTATION_STEP = WINDOW_STEP
 LONG_SEGMENTATION_STEP = LONG_WINDOW_STEP
 EMBEDDING_EXCLUDE_OVERLAP = True
-PARAMETERS = {
+PARAMETERS: dict[str, dict[str, float | str]] = {
     "segmentation": {"threshold": 0.5, "min_duration_off": 0.2},
     "clustering": {"method": "average", "threshold": 0.22, "min_cluster_size": 120},
 }
@@ -294,7 +294,7 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
         self.clustering = BoundedAgglomerativeClustering(metric=embedding.metric)
         self._expects_num_speakers = False
 
-    def default_parameters(self) -> dict[str, Any]:
+    def default_parameters(self) -> dict[str, dict[str, float | str]]:
         return PARAMETERS
 
     def get_segmentations(

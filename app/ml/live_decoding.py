@@ -18,10 +18,10 @@ import itertools
 import logging
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from app.ml.devices import device_failures_as_errors
 from app.ml.registry import registry
 from app.ml.results import TokenLogprob
 from app.ml.transcription import WhisperSpec, load_whisper
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,12 @@ class WindowDecoder:
     """Decodes windows of one live stream: its model, language, prompt and whisperx's decoding options."""
 
     def __init__(
-        self, spec: WhisperSpec, *, language: str | None, asr_options: dict[str, Any], token_logprobs: bool
+        self,
+        spec: WhisperSpec,
+        *,
+        language: str | None,
+        asr_options: Mapping[str, object],
+        token_logprobs: bool,
     ) -> None:
         self.spec = spec
         self.language = language
@@ -142,7 +150,7 @@ def _short_window_pipeline() -> Any:
     class ShortWindowPipeline(ConfidentPipeline):
         frames = WINDOW_FRAMES
 
-        def preprocess(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        def preprocess(self, inputs: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
             audio = inputs["inputs"][: self.frames * HOP_SAMPLES]
             mels = self.model.feat_kwargs.get("feature_size") or 80
             features = log_mel_spectrogram(audio, n_mels=mels, padding=self.frames * HOP_SAMPLES - len(audio))

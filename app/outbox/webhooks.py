@@ -9,15 +9,15 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
 
 import httpx
 
 from app.audio.fetch import checked_request
 from app.db.models import WebhookDelivery, utcnow
 from app.errors import ServiceError
+from app.json_types import JSONObject
 from app.observability import metrics
 from app.runtime import Runtime
 from app.schemas import TaskOut, WebhookBody
@@ -30,14 +30,15 @@ POLL_SECONDS = 0.5
 SEND_TIMEOUT_S = 10
 
 
-def task_body(task: TaskOut) -> dict[str, Any]:
+def task_body(task: TaskOut) -> JSONObject:
     """The webhook body of our own contract: the task as `GET /task/{id}` shows it, less its parameters."""
-    return task.model_dump(mode="json", exclude={"params", "webhook"})
+    return task.model_dump(mode="json", exclude={"params", "webhook"})  # JSON mode: JSON values only
 
 
-# A webhook body shape (a job's `webhook_body`) -> how a finished task becomes that body. Contracts whose
-# callbacks take their own shape add theirs in `app.contracts.register_contracts`, which both entry points call.
-BODY_SHAPES: dict[str, Callable[[TaskOut], dict[str, Any]]] = {"task": task_body}
+# A webhook body shape (a job's `webhook_body`) -> how a finished task becomes that body (a JSON object, typed
+# as its contract types it). Contracts whose callbacks take their own shape add theirs in
+# `app.contracts.register_contracts`, which both entry points call.
+BODY_SHAPES: dict[str, Callable[[TaskOut], Mapping[str, object]]] = {"task": task_body}
 
 
 def sign(body: bytes, secret: str) -> str:

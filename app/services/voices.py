@@ -18,7 +18,7 @@ from app import voice_schemas
 from app.audio.sources import load_audio_source
 from app.config import Settings
 from app.db.voices import NameTaken, VoiceRecord
-from app.errors import NotFoundError, ServiceError
+from app.errors import FieldError, NotFoundError, ServiceError
 from app.ml import diarization, speaker_names
 from app.ml.results import Diarization
 from app.runtime import Runtime
@@ -199,7 +199,7 @@ def check_enrolled_names(runtime: Runtime, owner: str | None, params: DiarizePar
     missing = sorted(set(names) - set(runtime.voices.by_name(owner, names))) if names else []
     if missing:
         message = f"No voice enrolled as {', '.join(map(repr, missing))}; enroll it or give a clip."
-        details = [{"field": "diarize_params.known_speakers", "message": message}]
+        details = [FieldError(field="diarize_params.known_speakers", message=message)]
         raise ServiceError("invalid_input", message, details=details)
 
 

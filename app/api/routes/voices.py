@@ -7,7 +7,8 @@ or a multipart form whose uploads become clips, validated by the schemas the wor
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
@@ -17,6 +18,7 @@ from app.api.bodies import is_form, json_object
 from app.api.deps import OwnerDep, RuntimeDep
 from app.api.middleware import FORM_FIELD_MAX_BYTES
 from app.errors import invalid_input, validated
+from app.json_types import JSONObject, JSONValue
 from app.services import voices
 from app.voice_schemas import (
     ClipSource,
@@ -48,10 +50,10 @@ async def _clip_text(value: UploadFile | str) -> str:
     return value
 
 
-async def _form_fields(request: Request, clip_parts: tuple[str, ...]) -> tuple[dict[str, Any], list[str]]:
+async def _form_fields(request: Request, clip_parts: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
     """A form's fields (an upload among them as base64), and the clips its `clip_parts` hold, in order."""
     form = await request.form(max_part_size=FORM_FIELD_MAX_BYTES)
-    fields: dict[str, Any] = {}
+    fields: dict[str, str] = {}
     clips: list[str] = []
     for key, value in form.multi_items():
         if key in clip_parts:
@@ -61,7 +63,7 @@ async def _form_fields(request: Request, clip_parts: tuple[str, ...]) -> tuple[d
     return fields, clips
 
 
-async def clips_fields(request: Request) -> dict[str, Any]:
+async def clips_fields(request: Request) -> Mapping[str, object]:
     """The fields of a request giving clips: a JSON object, or a form whose `files` uploads and `clips` texts
     are the clips (`name` and `description` fields beside them)."""
     if not is_form(request):
@@ -70,7 +72,7 @@ async def clips_fields(request: Request) -> dict[str, Any]:
     return {**fields, "clips": [{"audio": clip} for clip in clips]} if clips else fields
 
 
-async def clip_fields(request: Request) -> dict[str, Any]:
+async def clip_fields(request: Request) -> Mapping[str, object]:
     """The fields of a request giving one clip: `{"audio": …}` as JSON, or a form with a `file` upload (or an
     `audio` text)."""
     if not is_form(request):
@@ -81,40 +83,42 @@ async def clip_fields(request: Request) -> dict[str, Any]:
     return {**fields, "audio": clips[0]} if clips else fields
 
 
-ClipsFields = Annotated[dict[str, Any], Depends(clips_fields)]
-ClipFields = Annotated[dict[str, Any], Depends(clip_fields)]
+# What the routes read: validated by the voice schemas, which name any field at fault.
+ClipsFields = Annotated[Mapping[str, object], Depends(clips_fields)]
+ClipFields = Annotated[Mapping[str, object], Depends(clip_fields)]
 
 
-def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+def _inlined(schema: JSONObject) -> JSONValue:
     """A model's JSON schema with its `$defs` written in place, as an OpenAPI request body can hold it."""
-    definitions = schema.pop("$defs", {})
+    found = schema.pop("$defs", {})
+    definitions = found if isinstance(found, dict) else {}
 
-    def inline(node: Any) -> Any:
+    def inline(node: JSONValue) -> JSONValue:
         if isinstance(node, dict):
             reference = node.get("$ref", "")
-            if reference.startswith("#/$defs/"):
+            if isinstance(reference, str) and reference.startswith("#/$defs/"):
                 return inline(definitions[reference.removeprefix("#/$defs/")])
             return {key: inline(value) for key, value in node.items()}
         if isinstance(node, list):
             return [inline(item) for item in node]
         return node
 
-    return inline(schema)  # type: ignore[no-any-return]
+    return inline(schema)
 
 
-_UPLOADS = {
+_UPLOADS: JSONObject = {
     "type": "array",
     "items": {"type": "string", "format": "binary"},
     "description": "Clips of the voice as uploaded files (2–30 s each)",
 }
-_TEXT_CLIPS = {
+_TEXT_CLIPS: JSONObject = {
     "type": "array",
     "items": {"type": "string"},
     "description": "Clips of the voice as http(s) URLs, data URIs or base64",
 }
 
 
-def _body(model: type[BaseModel], form: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]:
+def _body(model: type[BaseModel], form: JSONObject, example: JSONObject) -> JSONObject:
     """A request body documented as JSON (`model`) or a multipart `form`."""
     return {
         "requestBody": {
@@ -128,7 +132,9 @@ def _body(model: type[BaseModel], form: dict[str, Any], example: dict[str, Any])
 
 
 # A data URI (shortened here); an http(s) URL is taken too.
-_CLIP_EXAMPLE = {"audio": "data:audio/wav;base64,UklGRiQAAABXQVZFZm10IBAAAAABAAEAgD4AAAB9AAACABAAZGF0YQ…"}
+_CLIP_EXAMPLE: JSONObject = {
+    "audio": "data:audio/wav;base64,UklGRiQAAABXQVZFZm10IBAAAAABAAEAgD4AAAB9AAACABAAZGF0YQ…"
+}
 ENROLL_BODY = _body(
     VoiceEnroll,
     {

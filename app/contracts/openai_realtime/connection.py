@@ -16,21 +16,27 @@ import copy
 import json
 import logging
 import time
-from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette import status as ws_status
 
 from app.config import Settings
 from app.contracts.openai.errors import SERVER_ERROR
-from app.contracts.openai_realtime.events import RealtimeError, ServerEvents, identifier, session_event
+from app.contracts.openai_realtime.events import (
+    RealtimeError,
+    ServerEvent,
+    ServerEvents,
+    identifier,
+    session_event,
+)
 from app.contracts.openai_realtime.schemas import (
     CLIENT_EVENTS,
     DEFAULT_SESSION,
     BufferAppend,
     BufferClear,
     BufferCommit,
+    Session,
     SessionUpdate,
     input_encoding,
     live_config,
@@ -55,9 +61,9 @@ class RealtimeConnection:
         self.websocket = websocket
         self.settings = settings
         self.sessions = sessions
-        self.outbox: asyncio.Queue[dict[str, Any] | LiveEvent | None] = asyncio.Queue()
+        self.outbox: asyncio.Queue[ServerEvent | LiveEvent | None] = asyncio.Queue()
         self.shapes = ServerEvents()
-        self.session: dict[str, Any] = copy.deepcopy(DEFAULT_SESSION)
+        self.session: Session = copy.deepcopy(DEFAULT_SESSION)
         self.session["id"] = identifier("sess")
         self.session["object"] = "realtime.transcription_session"
         self.session["expires_at"] = int(time.time() + settings.realtime.max_session_seconds)
@@ -182,7 +188,7 @@ class RealtimeConnection:
             raise RealtimeError(message, "invalid_value", "audio") from None
         self.live.append(audio)
 
-    async def _act(self, event: Any) -> None:
+    async def _act(self, event: BaseModel) -> None:
         assert self.live is not None
         if isinstance(event, BufferAppend):
             await asyncio.to_thread(self._append, event.audio)

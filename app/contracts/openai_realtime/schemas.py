@@ -3,8 +3,7 @@ configuration (as `openai.types.realtime` types it), and its mapping onto our li
 
 from __future__ import annotations
 
-import copy
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal, NotRequired, TypedDict, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,6 +13,10 @@ from app.services.live.config import LiveConfig
 from app.services.live.turns import TurnDetection
 
 LOGPROBS = "item.input_audio_transcription.logprobs"
+AudioType = Literal["audio/pcm", "audio/pcmu", "audio/pcma"]
+Delay = Literal["minimal", "low", "medium", "high", "xhigh"]
+Include = Literal["item.input_audio_transcription.logprobs"]
+T = TypeVar("T")
 
 
 class _Strict(BaseModel):
@@ -22,7 +25,7 @@ class _Strict(BaseModel):
 
 
 class AudioFormat(_Strict):
-    type: Literal["audio/pcm", "audio/pcmu", "audio/pcma"] = "audio/pcm"
+    type: AudioType = "audio/pcm"
     rate: Literal[24000] | None = None
     """PCM's rate, always 24 kHz (G.711 is 8 kHz)."""
 
@@ -42,7 +45,7 @@ class Transcription(_Strict):
     """Added to the prompt, as Whisper takes keywords."""
     languages: list[Annotated[str, Field(max_length=32)]] | None = Field(None, max_length=1)
     """At most one here: it is the language."""
-    delay: Literal["minimal", "low", "medium", "high", "xhigh"] | None = None
+    delay: Delay | None = None
     """Accepted; text comes as soon as it is heard either way."""
 
 
@@ -71,7 +74,7 @@ class Audio(_Strict):
 class TranscriptionSession(_Strict):
     type: Literal["transcription"]
     audio: Audio | None = None
-    include: list[Literal["item.input_audio_transcription.logprobs"]] | None = None
+    include: list[Include] | None = None
     # What `session.created` shows, so a client may send back the session it was given.
     id: str | None = None
     object: str | None = None
@@ -108,14 +111,66 @@ CLIENT_EVENTS: dict[str, type[BaseModel]] = {
 }
 """The client events a transcription session takes, by type."""
 
-DEFAULT_TURN_DETECTION = {
+# The session as `session.created` and `session.updated` show it.
+
+
+class ShownFormat(TypedDict):
+    type: AudioType
+    rate: NotRequired[int]
+    """PCM's only."""
+
+
+class ShownNoiseReduction(TypedDict, total=False):
+    """What was sent of it."""
+
+    type: Literal["near_field", "far_field"] | None
+    strength: float | None
+
+
+class ShownTranscription(TypedDict):
+    model: str
+    language: str | None
+    prompt: str | None
+    keywords: NotRequired[list[str]]
+    languages: NotRequired[list[str]]
+    delay: NotRequired[Delay]
+
+
+class ShownTurnDetection(TypedDict):
+    type: Literal["server_vad"]
+    threshold: float
+    prefix_padding_ms: int
+    silence_duration_ms: int
+
+
+class ShownInput(TypedDict):
+    format: ShownFormat
+    transcription: ShownTranscription | None
+    noise_reduction: ShownNoiseReduction | None
+    turn_detection: ShownTurnDetection | None
+
+
+class ShownAudio(TypedDict):
+    input: ShownInput
+
+
+class Session(TypedDict):
+    type: Literal["transcription"]
+    audio: ShownAudio
+    include: list[Include] | None
+    id: NotRequired[str]
+    object: NotRequired[str]
+    expires_at: NotRequired[int]
+
+
+DEFAULT_TURN_DETECTION: ShownTurnDetection = {
     "type": "server_vad",
     "threshold": 0.5,
     "prefix_padding_ms": 300,
     "silence_duration_ms": 500,
 }
-DEFAULT_TRANSCRIPTION = {"model": LISTED_ALIAS, "language": None, "prompt": ""}
-DEFAULT_SESSION: dict[str, Any] = {
+DEFAULT_TRANSCRIPTION: ShownTranscription = {"model": LISTED_ALIAS, "language": None, "prompt": ""}
+DEFAULT_SESSION: Session = {
     "type": "transcription",
     "audio": {
         "input": {
@@ -128,81 +183,128 @@ DEFAULT_SESSION: dict[str, Any] = {
     "include": None,
 }
 """A new session: 24 kHz PCM, the configured model, server VAD with OpenAI's defaults."""
-SHOWN_TURN_DETECTION = ("type", "threshold", "prefix_padding_ms", "silence_duration_ms")
-SHOWN_TRANSCRIPTION = ("model", "language", "prompt")
+INPUT_ENCODINGS: dict[AudioType, tuple[Encoding, int]] = {
+    "audio/pcm": ("pcm16", 24000),
+    "audio/pcmu": ("mulaw", 8000),
+    "audio/pcma": ("alaw", 8000),
+}
 
 
-_DEFAULTS_OF = {"turn_detection": DEFAULT_TURN_DETECTION, "transcription": DEFAULT_TRANSCRIPTION}
-"""What an object set where there was none starts from."""
-
-
-def _merged(current: Any, update: Any, defaults: Any = None) -> Any:
-    """`update` laid over `current`, as OpenAI updates a session: only the fields sent change, and `null`
-    clears one."""
-    if not isinstance(update, dict):
-        return update
-    merged = dict(current) if isinstance(current, dict) else copy.deepcopy(defaults or {})
-    for key, value in update.items():
-        if key == "format":  # replaced whole: another format has other fields
-            merged[key] = value
-        else:
-            merged[key] = _merged(merged.get(key), value, _DEFAULTS_OF.get(key))
-    return merged
-
-
-def updated_session(current: dict[str, Any], update: TranscriptionSession) -> dict[str, Any]:
-    """The session after `update`, in the shape `session.updated` shows it."""
-    sent = update.model_dump(exclude_unset=True, exclude={"id", "object", "expires_at"})
-    session: dict[str, Any] = _merged(current, sent)
-    audio_input = session["audio"]["input"]
-    kind = (audio_input.get("format") or {}).get("type", "audio/pcm")
-    audio_input["format"] = {"type": kind, "rate": 24000} if kind == "audio/pcm" else {"type": kind}
-    if audio_input.get("turn_detection"):
-        vad = audio_input["turn_detection"]
-        audio_input["turn_detection"] = {
-            key: DEFAULT_TURN_DETECTION[key] if vad.get(key) is None else vad[key]
-            for key in SHOWN_TURN_DETECTION
-        }
-    if audio_input.get("transcription"):
-        transcription = audio_input["transcription"]
-        shown = {key: transcription.get(key) for key in SHOWN_TRANSCRIPTION}
-        shown["model"] = shown["model"] or LISTED_ALIAS
-        extra = {key: transcription.get(key) for key in ("keywords", "languages", "delay")}
-        audio_input["transcription"] = shown | {
-            key: value for key, value in extra.items() if value is not None
-        }
+def updated_session(current: Session, update: TranscriptionSession) -> Session:
+    """The session after `update`, in the shape `session.updated` shows it. As OpenAI updates a session, only
+    the fields sent change, `null` clears one, and an object set where there was none starts from its
+    default; a format is replaced whole (another format has other fields)."""
+    session = current.copy()
+    if "include" in update.model_fields_set:
+        session["include"] = update.include
+    if "audio" in update.model_fields_set:
+        audio = _not_cleared(update.audio, "audio")
+        if "input" in audio.model_fields_set:
+            audio_input = _not_cleared(audio.input, "audio.input")
+            session["audio"] = {"input": _updated_input(current["audio"]["input"], audio_input)}
     return session
 
 
-def live_config(session: dict[str, Any]) -> LiveConfig:
+def _not_cleared(value: T | None, name: str) -> T:
+    # The session's audio cannot be cleared: the event fails as the server's error, as it always has.
+    if value is None:
+        raise ValueError(f"session.{name} cannot be null")
+    return value
+
+
+def _updated_input(current: ShownInput, update: AudioInput) -> ShownInput:
+    sent = update.model_fields_set
+    shown = current.copy()
+    kind = current["format"]["type"]
+    if "format" in sent:
+        kind = update.format.type if update.format is not None else "audio/pcm"
+    shown["format"] = {"type": kind, "rate": 24000} if kind == "audio/pcm" else {"type": kind}
+    if "transcription" in sent:
+        transcription = update.transcription
+        shown["transcription"] = (
+            None if transcription is None else _updated_transcription(current["transcription"], transcription)
+        )
+    if "noise_reduction" in sent:
+        noise = update.noise_reduction
+        shown["noise_reduction"] = (
+            None if noise is None else _updated_noise(current["noise_reduction"], noise)
+        )
+    if "turn_detection" in sent:
+        vad = update.turn_detection
+        shown["turn_detection"] = None if vad is None else _updated_vad(current["turn_detection"], vad)
+    return shown
+
+
+def _updated_transcription(current: ShownTranscription | None, update: Transcription) -> ShownTranscription:
+    base = current if current is not None else DEFAULT_TRANSCRIPTION
+    sent = update.model_fields_set
+    model = update.model if "model" in sent else base["model"]
+    shown: ShownTranscription = {
+        "model": model or LISTED_ALIAS,
+        "language": update.language if "language" in sent else base["language"],
+        "prompt": update.prompt if "prompt" in sent else base["prompt"],
+    }
+    keywords = update.keywords if "keywords" in sent else base.get("keywords")
+    if keywords is not None:
+        shown["keywords"] = keywords
+    languages = update.languages if "languages" in sent else base.get("languages")
+    if languages is not None:
+        shown["languages"] = languages
+    delay = update.delay if "delay" in sent else base.get("delay")
+    if delay is not None:
+        shown["delay"] = delay
+    return shown
+
+
+def _updated_noise(current: ShownNoiseReduction | None, update: NoiseReduction) -> ShownNoiseReduction:
+    shown: ShownNoiseReduction = current.copy() if current is not None else {}
+    if "type" in update.model_fields_set:
+        shown["type"] = update.type
+    if "strength" in update.model_fields_set:
+        shown["strength"] = update.strength
+    return shown
+
+
+def _updated_vad(current: ShownTurnDetection | None, update: ServerVad) -> ShownTurnDetection:
+    """Each field kept, or as sent; one sent as `null` is OpenAI's default."""
+    base = current if current is not None else DEFAULT_TURN_DETECTION
+    sent = update.model_fields_set
+    threshold = update.threshold if "threshold" in sent else base["threshold"]
+    prefix = update.prefix_padding_ms if "prefix_padding_ms" in sent else base["prefix_padding_ms"]
+    silence = update.silence_duration_ms if "silence_duration_ms" in sent else base["silence_duration_ms"]
+    default = DEFAULT_TURN_DETECTION
+    return {
+        "type": update.type,
+        "threshold": default["threshold"] if threshold is None else threshold,
+        "prefix_padding_ms": default["prefix_padding_ms"] if prefix is None else prefix,
+        "silence_duration_ms": default["silence_duration_ms"] if silence is None else silence,
+    }
+
+
+def live_config(session: Session) -> LiveConfig:
     """What our live session does for an OpenAI transcription session."""
     audio_input = session["audio"]["input"]
-    vad = audio_input.get("turn_detection")
-    transcription = audio_input.get("transcription")
+    vad = audio_input["turn_detection"]
+    transcription = audio_input["transcription"]
     detection = None
     if vad is not None:
         detection = TurnDetection(vad["threshold"], vad["prefix_padding_ms"], vad["silence_duration_ms"])
     if transcription is None:
         return LiveConfig(turn_detection=detection, transcribe=False)
-    prompt = transcription.get("prompt") or ""
-    if transcription.get("keywords"):
-        prompt = f"{prompt} {', '.join(transcription['keywords'])}".strip()
-    language = transcription.get("language") or next(iter(transcription.get("languages") or []), None)
+    prompt = transcription["prompt"] or ""
+    keywords = transcription.get("keywords")
+    if keywords:
+        prompt = f"{prompt} {', '.join(keywords)}".strip()
+    language = transcription["language"] or next(iter(transcription.get("languages") or []), None)
     return LiveConfig(
         model=whisper_model_name(transcription["model"]),
         language=language,
         prompt=prompt or None,
         turn_detection=detection,
-        token_logprobs=LOGPROBS in (session.get("include") or []),
+        token_logprobs=LOGPROBS in (session["include"] or []),
     )
 
 
-def input_encoding(session: dict[str, Any]) -> tuple[Encoding, int]:
+def input_encoding(session: Session) -> tuple[Encoding, int]:
     """The encoding and sample rate of the session's input audio."""
-    kind = session["audio"]["input"]["format"]["type"]
-    encodings: dict[str, tuple[Encoding, int]] = {
-        "audio/pcm": ("pcm16", 24000),
-        "audio/pcmu": ("mulaw", 8000),
-        "audio/pcma": ("alaw", 8000),
-    }
-    return encodings[kind]
+    return INPUT_ENCODINGS[session["audio"]["input"]["format"]["type"]]

@@ -13,10 +13,10 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import NotRequired, TypedDict
 
 from pydantic import BaseModel
 
+from app.contracts.runpod.answers import Answer, Refusal, StreamItem
 from app.contracts.runpod.voice_actions import VOICE_ACTIONS
 from app.contracts.runpod_workers.serve import (
     FasterWhisperOutput,
@@ -56,31 +56,6 @@ class JobContext:
 
     id: str | None
     progress: Progress | None = None
-
-
-class Answer(TypedDict):
-    """The handler's answer: the task (or object) acted on, its result, and what happened."""
-
-    identifier: str | None
-    result: object
-    message: str
-
-
-class Refusal(TypedDict):
-    """A failed job's answer: RunPod keeps only `error`, a string, so it holds the JSON of `{code, message}`."""
-
-    error: str
-    refresh_worker: NotRequired[bool]
-    """The worker is replaced after this job (its device failed)."""
-    failed: NotRequired[bool]
-    """Set where `error` would be alone, which RunPod's SDK drops (`handler.serve_job`)."""
-
-
-class StreamItem(TypedDict):
-    """A streaming worker's item for each newly decoded segment."""
-
-    segment: Caption
-    progress: float
 
 
 Output = Answer | Refusal | FasterWhisperOutput | WhisperXWorkerOutput

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.contracts.runpod.answers import Answer
 from app.errors import Model, validated
 from app.json_types import JSONObject, JSONValue
 from app.runtime import Runtime
@@ -18,7 +19,7 @@ from app.services import voices
 from app.voice_schemas import ClipSource, VoiceClips, VoiceEnroll, VoiceFromTask, VoiceOut, VoiceUpdate
 
 if TYPE_CHECKING:
-    from app.contracts.runpod.actions import Answer, JobContext
+    from app.contracts.runpod.actions import JobContext
 
 OWNER = None
 
