@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+from whisperx.utils import LANGUAGES
 
 from app.contracts.runpod_workers.inputs import FasterWhisperInput, WhisperXWorkerInput
 from app.contracts.whisperx_fastapi.schemas import SpeechToTextQuery, job_fields
@@ -66,3 +67,11 @@ def test_whisperx_fastapis_query_fills_our_groups_and_the_form_wins() -> None:
     job = validated(SpeechToTextJob, {key: value for key, value in fields.items() if value is not None})
     assert job.model_params.language == "fr"  # the form's group wins, key by key
     assert job.diarize_params.min_speakers == 2 and job.asr_options.beam_size == 3
+
+
+def test_whisperx_fastapis_language_is_one_of_whisperxs_codes_and_documented_so() -> None:
+    schema = SpeechToTextQuery.model_json_schema()["properties"]["language"]
+    assert {"enum": list(LANGUAGES), "type": "string"} in schema["anyOf"]
+    assert SpeechToTextQuery.model_validate({"language": "de"}).language == "de"
+    with pytest.raises(ValidationError, match="literal_error"):
+        SpeechToTextQuery.model_validate({"language": "german"})

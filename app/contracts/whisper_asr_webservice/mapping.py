@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Literal, NotRequired, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from whisperx.utils import LANGUAGES
 
 from app.errors import validated
+from app.json_types import JSONObject
+from app.ml.results import Segment, Transcript, Word
 from app.schemas import SpeechToTextJob, TranscribeJob, whisper_language
 from app.services.render import render
+from app.services.results import DetectedLanguage
 
 ENGINE = "whisperx"
 """The `Asr-Engine` header: that service names the engine it runs, and this one runs WhisperX."""
@@ -53,7 +56,7 @@ class AsrQuery(DetectLanguageQuery):
 
 def asr_job(query: AsrQuery) -> SpeechToTextJob | TranscribeJob:
     """The full pipeline when diarizing, else transcription (with aligned words when asked)."""
-    groups: dict[str, Any] = {
+    groups: dict[str, JSONObject] = {
         "model_params": {"task": query.task, "language": query.language},
         "asr_options": {"initial_prompt": query.initial_prompt},
         "vad_options": {"vad_method": "silero"} if query.vad_filter else {},
@@ -65,24 +68,61 @@ def asr_job(query: AsrQuery) -> SpeechToTextJob | TranscribeJob:
     return validated(TranscribeJob, {**groups, "word_timestamps": query.word_timestamps})
 
 
-SEGMENT_KEYS = ("start", "end", "text", "words", "speaker")
+class AsrSegment(TypedDict):
+    """A segment of its JSON answer: whisperx's keys only."""
+
+    start: float
+    end: float
+    text: str
+    words: NotRequired[list[Word]]
+    speaker: NotRequired[str]
 
 
-def asr_body(result: dict[str, Any], output: Output) -> str:
+class AsrJSON(TypedDict):
+    """Its `json` answer."""
+
+    text: str
+    segments: list[AsrSegment]
+    word_segments: NotRequired[list[Word]]
+    language: str | None
+
+
+class LanguageDetection(TypedDict):
+    """`POST /detect-language`'s answer."""
+
+    detected_language: str
+    language_code: str
+    confidence: float
+
+
+def _asr_segment(segment: Segment) -> AsrSegment:
+    kept: AsrSegment = {"start": segment["start"], "end": segment["end"], "text": segment["text"]}
+    if "words" in segment:
+        kept["words"] = segment["words"]
+    if "speaker" in segment:
+        kept["speaker"] = segment["speaker"]
+    return kept
+
+
+def asr_body(result: Transcript, output: Output) -> str:
     """The answer's body: whisperx's result as JSON (`text`, the whole transcript, as that service documents
     it; segments with `start`, `end`, `text`, and `words` and `speaker` when there are; `word_segments` with
     words; `language`), or its text through whisperx's writers (diarized cues begin with `[SPEAKER_00]: `)."""
     if output != "json":
         return render(result, output)
-    segments = [{key: s[key] for key in SEGMENT_KEYS if key in s} for s in result["segments"]]
+    segments = [_asr_segment(segment) for segment in result["segments"]]
     text = " ".join(segment["text"].strip() for segment in segments)
-    body: dict[str, Any] = {"text": text, "segments": segments}
-    if result.get("word_segments"):
-        body["word_segments"] = result["word_segments"]
-    return json.dumps({**body, "language": result.get("language")}, ensure_ascii=False)
+    language = result.get("language")
+    words = result.get("word_segments")
+    body: AsrJSON = (
+        {"text": text, "segments": segments, "word_segments": words, "language": language}
+        if words
+        else {"text": text, "segments": segments, "language": language}
+    )
+    return json.dumps(body, ensure_ascii=False)
 
 
-def detected_language(result: dict[str, Any]) -> dict[str, Any]:
+def detected_language(result: DetectedLanguage) -> LanguageDetection:
     """`{"detected_language": <Whisper's name of it>, "language_code", "confidence"}`, as that service answers."""
     code = result["language"]
     return {

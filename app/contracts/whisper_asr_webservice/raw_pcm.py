@@ -8,6 +8,8 @@ import io
 import struct
 from typing import BinaryIO
 
+from typing_extensions import Buffer
+
 from app.errors import ServiceError
 
 SAMPLE_RATE = 16_000
@@ -73,14 +75,15 @@ class _Prefixed(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: Buffer, /) -> int:
+        view = memoryview(buffer)
         if self._prefix:
-            count = min(len(buffer), len(self._prefix))
-            buffer[:count] = self._prefix[:count]
+            count = min(len(view), len(self._prefix))
+            view[:count] = self._prefix[:count]
             self._prefix = self._prefix[count:]
             return count
-        chunk = self._body.read(len(buffer))
-        buffer[: len(chunk)] = chunk
+        chunk = self._body.read(len(view))
+        view[: len(chunk)] = chunk
         return len(chunk)
 
 

@@ -22,9 +22,11 @@ from app.contracts.whisper_asr_webservice.mapping import (
     detected_language,
 )
 from app.contracts.whisper_asr_webservice.raw_pcm import as_wav
+from app.ml.results import Transcript
 from app.process.executor import TaskExecutor
 from app.runtime import Runtime
 from app.schemas import DetectLanguageJob, JobInput
+from app.services.results import DetectedLanguage
 from app.services.speech import queue_job
 from app.services.tasks import task_outcome
 
@@ -72,7 +74,8 @@ async def asr(
     identifier = await _queued(
         runtime, executor, job, audio_file, encode=query.encode, video_file=query.video_file, owner=owner
     )
-    result = task_outcome(await outcome_while_connected(request, runtime, identifier))
+    # A transcription's or the full pipeline's result: a transcript either way.
+    result: Transcript = task_outcome(await outcome_while_connected(request, runtime, identifier))
     name = quote(audio_file.filename or "audio_file")
     return Response(
         asr_body(result, query.output),
@@ -104,5 +107,5 @@ async def detect_language(
         video_file=query.video_file,
         owner=owner,
     )
-    result = task_outcome(await outcome_while_connected(request, runtime, identifier))
+    result: DetectedLanguage = task_outcome(await outcome_while_connected(request, runtime, identifier))
     return JSONResponse(detected_language(result))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 from fastapi import Request
@@ -68,7 +67,7 @@ class SpeakerRoute(ShapedRoute):
     error_shape = WhisperXErrorShape(SPEAKER_ERROR_NAMES)
 
 
-def _document_text(value: Any, field: str) -> Any:
+def _document_text(value: object, field: str) -> object:
     if not isinstance(value, UploadFile):
         return value
     try:
@@ -77,17 +76,17 @@ def _document_text(value: Any, field: str) -> Any:
         raise invalid_input([{"loc": (field,), "msg": "the file is not UTF-8 JSON text"}]) from None
 
 
-def read_documents(fields: dict[str, Any]) -> dict[str, Any]:
+def read_documents(fields: Mapping[str, object]) -> dict[str, object]:
     """`fields` with its uploaded JSON documents read as text (our forms send the same text as fields)."""
     return {
         key: _document_text(value, key) if key in DOCUMENT_FIELDS else value for key, value in fields.items()
     }
 
 
-async def combine_fields(request: Request) -> dict[str, Any]:
+async def combine_fields(request: Request) -> dict[str, object]:
     """`/service/combine`'s fields from a JSON body (ours) or a multipart form of `.json` parts (its)."""
     if not is_form(request):
-        return await json_object(request)
+        return dict(await json_object(request))
     form = await request.form()
     fields = read_documents(dict(form.items()))
     if "callback_url" in fields:

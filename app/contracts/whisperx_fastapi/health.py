@@ -4,13 +4,14 @@ RunPod's `/ping` is ours (`app/api/routes/health.py`)."""
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Literal, TypedDict
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from app.api.deps import ExecutorDep, RuntimeDep
 from app.contracts.whisperx_fastapi.edge import WhisperXRoute
+from app.json_types import JSONObject
 from app.process.health import DatabaseHealth, HealthReport, health_report
 
 router = APIRouter(tags=["health"], route_class=WhisperXRoute)
@@ -26,22 +27,34 @@ class ReadyBody(HealthBody):
     """`/health/ready` as whisperX-FastAPI answers it: its `status` and `database`, our report beside."""
 
     status: Literal["ok", "error"]
-    database: Literal["connected", "disconnected"]  # type: ignore[assignment]
+    database: Literal["connected", "disconnected"]  # type: ignore[assignment]  # its word, not our object
     database_detail: DatabaseHealth
 
 
-def health_body(report: HealthReport) -> dict[str, Any]:
-    return {**report.model_dump(mode="json"), "message": "Service is running"}
+class LiveBody(TypedDict):
+    """`/health/live` as whisperX-FastAPI answers it."""
+
+    status: Literal["ok"]
+    timestamp: float
+    """Unix seconds."""
+    message: str
 
 
-def live_body() -> dict[str, Any]:
+def health_body(report: HealthReport) -> JSONObject:
+    """`HealthBody`, as JSON."""
+    body: JSONObject = report.model_dump(mode="json")  # JSON mode: JSON values only
+    body["message"] = "Service is running"
+    return body
+
+
+def live_body() -> LiveBody:
     return {"status": "ok", "timestamp": time.time(), "message": "Application is live"}
 
 
-def ready_body(report: HealthReport) -> dict[str, Any]:
-    """Its readiness body: `status` `ok` or `error`, `database` `connected` or `disconnected`; our report
+def ready_body(report: HealthReport) -> JSONObject:
+    """`ReadyBody`, as JSON: `status` `ok` or `error`, `database` `connected` or `disconnected`; our report
     beside, its database as `database_detail`."""
-    body = report.model_dump(mode="json")
+    body: JSONObject = report.model_dump(mode="json")  # JSON mode: JSON values only
     reachable = report.database.reachable
     if report.ready:
         message = "Application is ready to accept requests"

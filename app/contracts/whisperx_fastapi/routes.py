@@ -8,11 +8,12 @@ wins, key by key), and its `.json` file parts wherever a document is expected.
 # No `from __future__ import annotations`: the route factory's annotations must be evaluated (FastAPI
 # reads them) while `form_type` is in scope.
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from pydantic.fields import FieldInfo
 
 from app.api.deps import ExecutorDep, OwnerDep, RuntimeDep
 from app.api.submit import TaskAccepted, queue_and_answer, validated_fields
@@ -26,12 +27,15 @@ from app.contracts.whisperx_fastapi.edge import (
 from app.contracts.whisperx_fastapi.schemas import (
     AlignServiceQuery,
     DiarizeServiceQuery,
+    QueryGroup,
     SpeechToTextQuery,
     TranscribeQuery,
     job_fields,
 )
+from app.runtime import Runtime
 from app.schemas import (
     AlignJob,
+    AudioJob,
     CombineJob,
     DiarizeJob,
     OutputFormat,
@@ -57,8 +61,10 @@ RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def _group(example: str) -> object:
-    return Field(None, description=f"JSON object, e.g. `{example}`")
+def _group(example: str) -> FieldInfo:
+    """A parameter group as a form field: JSON text."""
+    field: FieldInfo = Field(description=f"JSON object, e.g. `{example}`")
+    return field
 
 
 class _Delivery(BaseModel):
@@ -72,13 +78,13 @@ class _Delivery(BaseModel):
 
 class _Rendered(_Delivery):
     output_format: OutputFormat = "json"
-    subtitle_options: str | None = _group('{"max_line_width": 42, "max_line_count": 2}')
+    subtitle_options: Annotated[str | None, _group('{"max_line_width": 42, "max_line_count": 2}')] = None
 
 
 class TranscribeForm(_Rendered):
-    model_params: str | None = _group('{"language": "en", "batch_size": 8}')
-    asr_options: str | None = _group('{"beam_size": 5, "initial_prompt": "Acme Corp"}')
-    vad_options: str | None = _group('{"vad_method": "silero", "vad_onset": 0.5}')
+    model_params: Annotated[str | None, _group('{"language": "en", "batch_size": 8}')] = None
+    asr_options: Annotated[str | None, _group('{"beam_size": 5, "initial_prompt": "Acme Corp"}')] = None
+    vad_options: Annotated[str | None, _group('{"vad_method": "silero", "vad_onset": 0.5}')] = None
 
 
 class TranscribeOnlyForm(TranscribeForm):
@@ -86,8 +92,8 @@ class TranscribeOnlyForm(TranscribeForm):
 
 
 class SpeechToTextForm(TranscribeForm):
-    align_params: str | None = _group('{"interpolate_method": "nearest"}')
-    diarize_params: str | None = _group('{"min_speakers": 1, "max_speakers": 3}')
+    align_params: Annotated[str | None, _group('{"interpolate_method": "nearest"}')] = None
+    diarize_params: Annotated[str | None, _group('{"min_speakers": 1, "max_speakers": 3}')] = None
 
 
 class SpeechToTextUrlForm(SpeechToTextForm):
@@ -99,30 +105,33 @@ class AlignForm(_Rendered):
         description='Transcript JSON, as text or a `.json` file: `{"language": "en", "segments": [{"start", '
         '"end", "text"}]}`'
     )
-    align_params: str | None = _group('{"interpolate_method": "nearest"}')
-    model_params: str | None = _group('{"model": "tiny.en"}')
+    align_params: Annotated[str | None, _group('{"interpolate_method": "nearest"}')] = None
+    model_params: Annotated[str | None, _group('{"model": "tiny.en"}')] = None
     device: Literal["cpu", "cuda"] | None = None
 
 
 class DiarizeForm(_Delivery):
-    diarize_params: str | None = _group('{"num_speakers": 2}')
+    diarize_params: Annotated[str | None, _group('{"num_speakers": 2}')] = None
     device: Literal["cpu", "cuda"] | None = None
 
 
-def _job(runtime: RuntimeDep, job_type: type[BaseModel], query: BaseModel, form: _Delivery) -> BaseModel:
+Job = TypeVar("Job", bound=AudioJob)
+
+
+def _job(runtime: Runtime, job_type: type[Job], query: QueryGroup, form: _Delivery) -> Job:
     """The job from the query string and the form; a callback named in the query is checked reachable."""
     documents = {name: getattr(form, name) for name in DOCUMENT_FIELDS if hasattr(form, name)}
     job = validated_fields(job_type, job_fields(query, read_documents({**form.job_fields(), **documents})))
-    if getattr(job, "webhook_body", "task") != "task" and job.webhook_url:  # type: ignore[attr-defined]
-        check_callback(job.webhook_url, runtime.settings.fetch)  # type: ignore[attr-defined]
+    if job.webhook_body != "task" and job.webhook_url:
+        check_callback(job.webhook_url, runtime.settings.fetch)
     return job
 
 
 def _upload_route(
     path: str,
     form_type: type[_Delivery],
-    query_type: type[BaseModel],
-    job_type: type[BaseModel],
+    query_type: type[QueryGroup],
+    job_type: type[AudioJob],
     summary: str,
 ) -> None:
     """A route taking an uploaded `file`, the form `form_type` and the query `query_type`, queuing `job_type`
@@ -133,8 +142,8 @@ def _upload_route(
         executor: ExecutorDep,
         owner: OwnerDep,
         file: Upload,
-        form: Annotated[form_type, Form()],  # type: ignore[valid-type]
-        query: Annotated[query_type, Query()],  # type: ignore[valid-type]
+        form: Annotated[form_type, Form()],  # type: ignore[valid-type]  # FastAPI reads the class given
+        query: Annotated[query_type, Query()],  # type: ignore[valid-type]  # FastAPI reads the class given
         wait: Wait = False,
     ) -> Response:
         job = _job(runtime, job_type, query, form)

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any, ClassVar, Literal
+from collections.abc import Mapping
+from typing import Annotated, ClassVar, Literal, TypeAlias, TypedDict, TypeGuard
 
-from pydantic import BaseModel, Field, HttpUrl, field_validator
+from pydantic import BaseModel, Field, GetPydanticSchema, HttpUrl, field_validator
+from pydantic_core import core_schema
 from whisperx.utils import LANGUAGES
 
 from app.db.models import TaskType
+from app.json_types import JSONObject
+from app.ml.results import Diarization
 from app.schemas import ErrorBody, TaskOut
+from app.services.results import TaskResult
 
 WHISPERX_FASTAPI = "whisperx_fastapi"
 """The `webhook_body` of a task whose callback takes whisperX-FastAPI's shape."""
@@ -30,21 +35,25 @@ WhisperModelName = Literal[
     "large-v2", "large-v3", "large-v3-turbo", "distil-large-v2", "distil-medium.en", "distil-small.en",
     "distil-large-v3", "nyrahealth/faster_CrisperWhisper",
 ]  # fmt: skip
-LanguageCode = Literal[tuple(LANGUAGES)]  # type: ignore[valid-type]
+# One of whisperx's language codes: validated, and documented as an enum, as `Literal[<its codes>]` would be (the
+# same pydantic schema), which a type checker cannot read when the codes are whisperx's at run time.
+LanguageCode = Annotated[
+    str, GetPydanticSchema(lambda _source, _handler: core_schema.literal_schema(list(LANGUAGES)))
+]
 
 
-class _QueryGroup(BaseModel):
+class QueryGroup(BaseModel):
     """Query parameters that fill one of our job's fields: a parameter group, or the job itself (None)."""
 
     group: ClassVar[str | None] = None
 
     @classmethod
-    def adapt(cls, given: dict[str, Any]) -> dict[str, Any]:
+    def adapt(cls, given: JSONObject) -> JSONObject:
         """The parameters of this part the query string named, as our keys and types."""
         return given
 
 
-class ModelQuery(_QueryGroup):
+class ModelQuery(QueryGroup):
     group: ClassVar[str | None] = "model_params"
 
     language: LanguageCode | None = Field(None, description="Language to transcribe (ISO code)")
@@ -58,7 +67,7 @@ class ModelQuery(_QueryGroup):
     compute_type: Literal["float16", "float32", "int8"] | None = None
 
 
-class ASRQuery(_QueryGroup):
+class ASRQuery(QueryGroup):
     group: ClassVar[str | None] = "asr_options"
 
     beam_size: int | None = None
@@ -76,27 +85,28 @@ class ASRQuery(_QueryGroup):
 
     @field_validator("suppress_tokens", mode="before")
     @classmethod
-    def _comma_separated(cls, value: Any) -> Any:
-        items = value if isinstance(value, list) else [value]
-        if all(isinstance(item, str) for item in items):
-            return [token.strip() for item in items for token in item.split(",")]
+    def _comma_separated(cls, value: object) -> object:
+        items: list[object] = value if isinstance(value, list) else [value]
+        texts = [item for item in items if isinstance(item, str)]
+        if len(texts) == len(items):
+            return [token.strip() for text in texts for token in text.split(",")]
         return value
 
     @classmethod
-    def adapt(cls, given: dict[str, Any]) -> dict[str, Any]:
+    def adapt(cls, given: JSONObject) -> JSONObject:
         if "temperatures" in given:
             given["temperatures"] = [given["temperatures"]]
         return given
 
 
-class VADQuery(_QueryGroup):
+class VADQuery(QueryGroup):
     group: ClassVar[str | None] = "vad_options"
 
     vad_onset: float | None = None
     vad_offset: float | None = None
 
 
-class AlignQuery(_QueryGroup):
+class AlignQuery(QueryGroup):
     group: ClassVar[str | None] = "align_params"
 
     align_model: str | None = None
@@ -104,7 +114,7 @@ class AlignQuery(_QueryGroup):
     return_char_alignments: bool | None = None
 
 
-class DiarizeQuery(_QueryGroup):
+class DiarizeQuery(QueryGroup):
     group: ClassVar[str | None] = "diarize_params"
 
     min_speakers: int | None = None
@@ -120,17 +130,17 @@ class DiarizeQuery(_QueryGroup):
     )
 
 
-class DeviceQuery(_QueryGroup):
+class DeviceQuery(QueryGroup):
     device: Literal["cuda", "cpu"] | None = None
 
 
-class CallbackQuery(_QueryGroup):
+class CallbackQuery(QueryGroup):
     callback_url: HttpUrl | None = Field(
         None, description="Receives the finished task in whisperX-FastAPI's shape; checked reachable first"
     )
 
     @classmethod
-    def adapt(cls, given: dict[str, Any]) -> dict[str, Any]:
+    def adapt(cls, given: JSONObject) -> JSONObject:
         if given.get("callback_url") is None:
             return {}
         return {"webhook_url": given["callback_url"], "webhook_body": WHISPERX_FASTAPI}
@@ -152,14 +162,14 @@ class DiarizeServiceQuery(DeviceQuery, DiarizeQuery):
     """`/service/diarize`."""
 
 
-def job_fields(query: _QueryGroup | None, form: dict[str, Any]) -> dict[str, Any]:
+def job_fields(query: QueryGroup | None, form: Mapping[str, object]) -> dict[str, object]:
     """Our job's fields from its query parameters and our form fields; the form wins, key by key."""
     fields = dict(form)
     if query is None:
         return fields
     for part in type(query).__mro__:
         own = {name for name in vars(part).get("__annotations__", {}) if name != "group"}
-        if not (isinstance(part, type) and issubclass(part, _QueryGroup)) or not own:
+        if not (isinstance(part, type) and issubclass(part, QueryGroup)) or not own:
             continue
         given = part.adapt(query.model_dump(mode="json", include=own & query.model_fields_set))
         if part.group is None:
@@ -169,7 +179,7 @@ def job_fields(query: _QueryGroup | None, form: dict[str, Any]) -> dict[str, Any
     return fields
 
 
-def _beneath(given: dict[str, Any], group: Any) -> Any:
+def _beneath(given: JSONObject, group: object) -> object:
     """`given` with the form's group on top; a group that is not a JSON object is left for validation."""
     if isinstance(group, str):
         with contextlib.suppress(ValueError, RecursionError):
@@ -183,12 +193,35 @@ def task_type_name(task_type: str) -> str:
     return TASK_TYPE_NAMES.get(TaskType(task_type), task_type)
 
 
-def diarization_turns(result: Any) -> Any:
+class LabelledTurn(TypedDict):
+    """A speaker turn as it answers one: `label` repeats the speaker."""
+
+    label: str | None
+    speaker: str | None
+    start: float
+    end: float
+
+
+class EmbeddedTurns(TypedDict):
+    """Its diarization with the speakers' voice embeddings (`return_embeddings`)."""
+
+    segments: list[LabelledTurn]
+    speaker_embeddings: dict[str, list[float]]
+
+
+DiarizationView: TypeAlias = list[LabelledTurn] | EmbeddedTurns
+"""A diarization as it answers one: its turns, or its turns and the speakers' embeddings."""
+
+
+def is_diarization(result: object) -> TypeGuard[Diarization]:
+    """Whether a stored result holds speaker turns (a diarization task has none until it completes)."""
+    return isinstance(result, dict) and isinstance(result.get("segments"), list)
+
+
+def diarization_turns(result: Diarization) -> DiarizationView:
     """A diarization result as its list of `{label, speaker, start, end}` (`label` repeats the speaker); with
     the speakers' embeddings, `{"segments": that list, "speaker_embeddings"}`."""
-    if not isinstance(result, dict) or not isinstance(result.get("segments"), list):
-        return result
-    turns = [
+    turns: list[LabelledTurn] = [
         {
             "label": turn.get("speaker"),
             "speaker": turn.get("speaker"),
@@ -202,7 +235,22 @@ def diarization_turns(result: Any) -> Any:
     return turns
 
 
-def task_metadata(task: TaskOut) -> dict[str, Any]:
+class TaskMetadata(TypedDict):
+    """Its `metadata` of a task: times in ISO 8601."""
+
+    task_type: str
+    task_params: JSONObject
+    language: str | None
+    file_name: str | None
+    url: str | None
+    callback_url: str | None
+    duration: float | None
+    audio_duration: float | None
+    start_time: str | None
+    end_time: str | None
+
+
+def task_metadata(task: TaskOut) -> TaskMetadata:
     return {
         "task_type": task_type_name(task.task_type),
         "task_params": task.params,
@@ -220,10 +268,11 @@ def task_metadata(task: TaskOut) -> dict[str, Any]:
 class TaskView(TaskOut):
     """A task on whisperX-FastAPI's routes: its keys (`metadata`, `error` as text, its task type names) and ours."""
 
-    task_type: TaskType | Literal["combine_transcript&diarization"]  # type: ignore[assignment]
-    error: str | None = None  # type: ignore[assignment]
+    # Its keys of the same names say other things than ours, which `error_detail` and `params` keep.
+    task_type: TaskType | Literal["combine_transcript&diarization"]  # type: ignore[assignment]  # its names too
+    error: str | None = None  # type: ignore[assignment]  # its error is the message; ours is `error_detail`
     error_detail: ErrorBody | None = None
-    metadata: dict[str, Any]
+    metadata: dict[str, object]  # a `TaskMetadata`, documented as the open object it always was
     start_time: str | None
     end_time: str | None
     callback_url: str | None
@@ -236,26 +285,64 @@ class TaskViewPage(BaseModel):
     page_size: int
 
 
-def task_view(task: TaskOut) -> dict[str, Any]:
-    """A task in its shape (`metadata`, `error` as text, its task type names and diarization turns), our keys
-    beside; our error object is `error_detail`."""
-    view = task.model_dump(mode="json")
+class TaskViewKeys(TypedDict):
+    """What a task says in its shape over ours (a diarization's result as its turns)."""
+
+    task_type: str
+    metadata: TaskMetadata
+    error: str | None
+    error_detail: JSONObject | None
+    start_time: str | None
+    end_time: str | None
+    callback_url: str | None
+    result: TaskResult | DiarizationView | None
+
+
+def _its_keys(task: TaskOut, result: TaskResult | None, error: JSONObject | None) -> TaskViewKeys:
+    """Its keys of `task`, whose result and error (ours) are `result` and `error` in JSON."""
     metadata = task_metadata(task)
-    view.update(
-        task_type=metadata["task_type"],
-        metadata=metadata,
-        error=task.error.message if task.error else None,
-        error_detail=view["error"],
-        start_time=metadata["start_time"],
-        end_time=metadata["end_time"],
-        callback_url=metadata["callback_url"],
-    )
-    if task.task_type == TaskType.diarization:
-        view["result"] = diarization_turns(task.result)
+    view: TaskViewKeys = {
+        "task_type": metadata["task_type"],
+        "metadata": metadata,
+        "error": task.error.message if task.error else None,
+        "error_detail": error,
+        "start_time": metadata["start_time"],
+        "end_time": metadata["end_time"],
+        "callback_url": metadata["callback_url"],
+        "result": result,
+    }
+    if task.task_type == TaskType.diarization and is_diarization(result):
+        view["result"] = diarization_turns(result)
     return view
 
 
-def callback_body(task: TaskOut) -> dict[str, Any]:
+def task_view(task: TaskOut) -> dict[str, object]:
+    """A task in its shape (`metadata`, `error` as text, its task type names and diarization turns), our keys
+    beside; our error object is `error_detail`."""
+    ours = task.model_dump(mode="json")  # JSON mode: JSON values only
+    return {**ours, **_its_keys(task, ours["result"], ours["error"])}
+
+
+class CallbackBody(TypedDict):
+    """Its callback: `{status, result, metadata, error}`; ours beside, `identifier` and `error_detail`."""
+
+    status: str
+    result: TaskResult | DiarizationView | None
+    metadata: TaskMetadata
+    error: str | None
+    identifier: str
+    error_detail: JSONObject | None
+
+
+def callback_body(task: TaskOut) -> CallbackBody:
     """Its callback: `{status, result, metadata, error}`, times in ISO 8601."""
-    view = task_view(task)
-    return {key: view[key] for key in ("status", "result", "metadata", "error", "identifier", "error_detail")}
+    ours = task.model_dump(mode="json", include={"status", "result", "error"})
+    its = _its_keys(task, ours["result"], ours["error"])
+    return {
+        "status": ours["status"],
+        "result": its["result"],
+        "metadata": its["metadata"],
+        "error": its["error"],
+        "identifier": task.identifier,
+        "error_detail": its["error_detail"],
+    }
