@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     """CPU threads for transcription; 0 means one per core, at most 4."""
     batch_size: int = Field(8, ge=1, le=256)
     """Batched transcription size."""
+    whisper_workers: int = Field(2, ge=1, le=8)
+    """Decodes that run at once on one loaded Whisper model (CTranslate2 workers sharing its weights). With 2,
+    a live stream's window is decoded beside a file task's batch instead of waiting for it to end."""
     hf_token: SecretStr | None = None
     """Hugging Face token for gated models (pyannote diarization pipeline)."""
     diarization_model: str = "pyannote/speaker-diarization-community-1"

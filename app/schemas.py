@@ -1,18 +1,18 @@
-"""Pydantic schemas shared by both front doors (REST routes and RunPod actions)."""
+"""Pydantic schemas shared by both front doors (REST routes and RunPod actions): the jobs, their parameter
+groups and the error body. Tasks as clients see them are in `app.task_schemas`, the transcripts the align and
+combine jobs take in `app.transcript_schemas`."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import re
-from datetime import datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from whisperx.utils import LANGUAGES, TO_LANGUAGE_CODE
 
-from app.db.models import TaskStatus, TaskType
-from app.ml import results
+from app.transcript_schemas import AlignedTranscript, DiarizationSegment, Transcript
 
 OutputFormat = Literal["json", "srt", "vtt", "txt", "tsv"]
 WebhookBody = Literal["task", "whisperx_fastapi"]  # whisperX-FastAPI's is `{status, result, metadata, error}`
@@ -228,61 +228,6 @@ class PipelineParams(JobInput):
     diarize_params: DiarizeParams = Field(default_factory=DiarizeParams)
 
 
-# Times are seconds into the audio: finite, and within a week (longer audio is refused long before).
-Seconds = Annotated[float, Field(strict=True, ge=0, le=7 * 24 * 3600, allow_inf_nan=False)]
-
-
-class Word(BaseModel):
-    model_config = ConfigDict(strict=True)
-
-    word: str
-    start: Seconds | None = None
-    end: Seconds | None = None
-    score: float | None = Field(None, allow_inf_nan=False)
-    probability: float | None = Field(None, ge=0, le=1, description="the decoder's probability of the word")
-    speaker: str | None = None
-
-
-class TranscriptSegment(BaseModel):
-    model_config = ConfigDict(strict=True)
-
-    start: Seconds
-    end: Seconds
-    text: str
-    words: list[Word] | None = None
-    speaker: str | None = None
-    # The decoder's own figures for the chunk the segment was decoded in.
-    avg_logprob: float | None = Field(None, allow_inf_nan=False)
-    no_speech_prob: float | None = Field(None, ge=0, le=1)
-    compression_ratio: float | None = Field(None, ge=0, allow_inf_nan=False)
-    temperature: float | None = Field(None, ge=0, le=1)
-
-
-class Transcript(BaseModel):
-    """A transcript as the transcription stage returns it (and the align stage takes it)."""
-
-    model_config = ConfigDict(strict=True)
-
-    language: str | None = None
-    segments: list[TranscriptSegment] = Field(max_length=100_000)
-
-    def as_transcript(self) -> results.Transcript:
-        """The transcript as the pipeline takes it: the fields given, in the shape they were validated in."""
-        return cast("results.Transcript", self.model_dump(exclude_none=True))
-
-
-class AlignedTranscript(Transcript):
-    word_segments: list[Word] = Field(default_factory=list)
-
-
-class DiarizationSegment(BaseModel):
-    model_config = ConfigDict(strict=True)
-
-    start: Seconds
-    end: Seconds
-    speaker: str = Field(max_length=100)
-
-
 class ErrorBody(BaseModel):
     code: str
     message: str
@@ -293,53 +238,6 @@ class ErrorEnvelope(BaseModel):
     """Every error response: `{"error": {"code", "message"}}`."""
 
     error: ErrorBody
-
-
-class WebhookState(BaseModel):
-    """Where a task's latest webhook delivery stands."""
-
-    status: Literal["pending", "delivered", "failed"]
-    attempts: int
-    next_attempt_at: datetime | None = Field(None, description="When a pending delivery is tried next")
-    last_status: int | None = Field(None, description="HTTP status of the last answer")
-    last_error: str | None = None
-    delivered_at: datetime | None = None
-
-
-class TaskOut(BaseModel):
-    """A task as clients see it."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    identifier: str
-    status: TaskStatus
-    task_type: TaskType
-    params: dict[str, Any]
-    file_name: str | None
-    url: str | None
-    language: str | None
-    audio_duration: float | None
-    progress: float
-    stage: str | None
-    partial: list[results.Caption] | None = Field(None, description="Segments decoded so far, while running")
-    result: Any | None
-    error: ErrorBody | None = None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    duration: float | None
-    webhook: WebhookState | None = None
-
-
-class TaskQuery(BaseModel):
-    """Filters and pagination for listing tasks."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    status: TaskStatus | None = None
-    task_type: TaskType | None = None
-    page: int = Field(1, ge=1, le=1_000_000)
-    page_size: int = Field(20, ge=1, le=200)
 
 
 class SubtitleOptions(BaseModel):
@@ -447,7 +345,3 @@ class CombineJob(JobInput, RenderedJob):
 
     _parse_transcript = field_validator("aligned_transcript", mode="before")(_json_or_object)
     _parse_diarization = field_validator("diarization_result", mode="before")(_diarization_segments)
-
-
-class TaskRef(JobInput):
-    identifier: str = Field(min_length=1, max_length=64)

@@ -37,14 +37,9 @@ from app.audio.decode import SAMPLE_RATE, decode_audio  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.ml import alignment, diarization, transcription  # noqa: E402
 from app.schemas import PipelineParams  # noqa: E402
-from app.services import pipeline as pipeline_module  # noqa: E402
-from app.services.pipeline import (  # noqa: E402
-    Progress,
-    preload_models,
-    run_full_pipeline,
-    run_transcription,
-    whisper_spec,
-)
+from app.services import full_pipeline  # noqa: E402
+from app.services.full_pipeline import run_full_pipeline  # noqa: E402
+from app.services.pipeline import Progress, preload_models, run_transcription, whisper_spec  # noqa: E402
 
 STAGES = ("transcribe", "align", "diarize", "combine")
 
@@ -89,9 +84,9 @@ def cpu_timed(spent: dict[str, float]) -> None:
 
     for stage, module, name in (
         ("transcribe", segmentation, "speaker_activity"),
-        ("transcribe", pipeline_module, "_transcribed"),
-        ("align", pipeline_module, "run_alignment"),
-        ("diarize", pipeline_module, "run_diarization"),
+        ("transcribe", full_pipeline, "transcribe_in_stage"),
+        ("align", full_pipeline, "run_alignment"),
+        ("diarize", full_pipeline, "run_diarization"),
     ):
         function = getattr(module, name)
 
@@ -263,7 +258,7 @@ def main() -> None:
             ours[stage].append(result["timings"][stage])
         started = time.perf_counter()
         firsts: list[float] = []
-        transcript = run_transcription(
+        transcript, _decoded_words = run_transcription(
             audio,
             params,
             settings,

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/realtime.py                       # 1 session, 4 sessions, 4 sessions beside a file task
     .venv/bin/python bench/realtime.py --sessions 1 4 --no-file
+    .venv/bin/python bench/realtime.py --sessions 4 --whisper-workers 1 2   # live beside files, each way
 
 Starts the REST server (models preloaded, as in production) and streams a recording in real time (100 ms
 appends of 24 kHz PCM, each sent once its audio has been "recorded") through N concurrent sessions with server
@@ -239,12 +240,27 @@ def main() -> None:
     parser.add_argument("--no-file", action="store_true", help="skip the run beside a file task")
     parser.add_argument("--file-minutes", type=float, default=30)
     parser.add_argument("--model", default="tiny.en")
+    parser.add_argument(
+        "--whisper-workers",
+        type=int,
+        nargs="+",
+        default=[2],
+        help="WHISPER_WORKERS of each server run in turn (1: live decodes wait for a file task's batch)",
+    )
     args = parser.parse_args()
     audio = recording()
+    for workers in args.whisper_workers:
+        print(f"WHISPER_WORKERS={workers}")
+        serve(args, audio, workers)
+        print()
+
+
+def serve(args: argparse.Namespace, audio: np.ndarray, workers: int) -> None:
     with api_server(
         Path(tempfile.mkdtemp(prefix="bench-realtime-")),
         PRELOAD_MODELS="true",
         WHISPER_MODEL=args.model,
+        WHISPER_WORKERS=str(workers),
         REALTIME__MAX_SESSIONS=str(max(args.sessions)),
     ) as base:
         file_text = httpx.post(

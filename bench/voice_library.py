@@ -40,7 +40,7 @@ from app.db.session import make_engine, make_session_factory  # noqa: E402
 from app.db.voices import VoiceRepository  # noqa: E402
 from app.ml import diarization, speaker_names  # noqa: E402
 from app.schemas import PipelineParams  # noqa: E402
-from app.services.pipeline import run_full_pipeline  # noqa: E402
+from app.services.full_pipeline import run_full_pipeline  # noqa: E402
 from tests.corpus import MEETING_VOICES, enrolment_clips, meeting  # noqa: E402
 
 OUTCOMES = ("right", "wrong", "unnamed", "unknown kept unnamed")

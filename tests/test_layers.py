@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # Models, audio, the task store and the metrics: plain options, never a request schema or a use case.
     ("app.ml", "app.audio", "app.db", "app.observability"),
     # The job schema, and what a process builds once and holds while it lives.
-    ("app.schemas", "app.voice_schemas", "app.runtime"),
+    ("app.schemas", "app.task_schemas", "app.transcript_schemas", "app.voice_schemas", "app.runtime"),
     ("app.outbox",),  # the webhook outbox and its deliverer
     ("app.services",),  # the use cases
     ("app.process",),  # the executor, start-up, the health report, idle model unloading

@@ -15,10 +15,11 @@ from app.db.models import ACTIVE_STATUSES
 from app.errors import Model, validated
 from app.process.executor import TaskExecutor
 from app.runtime import Runtime
-from app.schemas import RenderedJob, TaskOut
+from app.schemas import RenderedJob
 from app.services.render import MEDIA_TYPES, rendered_result
 from app.services.speech import queue_job
 from app.services.tasks import get_task, task_outcome
+from app.task_schemas import TaskOut
 
 log = logging.getLogger(__name__)
 WAIT_POLL_SECONDS = 0.5

@@ -18,7 +18,7 @@ from pyannote.audio import Audio, Inference, Model, Pipeline
 from pyannote.audio.core.inference import BaseInference
 from pyannote.audio.pipelines import SpeakerDiarization
 from pyannote.audio.pipelines.clustering import AgglomerativeClustering
-from pyannote.core import SlidingWindow, SlidingWindowFeature
+from pyannote.core import SlidingWindowFeature
 from pyannote.pipeline.parameter import ParamDict, Uniform
 from resemblyzer import VoiceEncoder
 from resemblyzer.audio import normalize_volume, wav_to_mel_spectrogram
@@ -27,6 +27,7 @@ from scipy.spatial.distance import cdist
 from torch.nn.utils.rnn import pad_sequence
 
 from app.ml.borrowed_embeddings import borrow_embeddings, even_windows
+from app.ml.pooled_embeddings import TIMELINE_HOP, pool_partials
 from app.ml.segmentation import (
     LONG_WINDOW_STEP,
     SEGMENTATION_CHECKPOINT,
@@ -58,12 +59,6 @@ PARAMETERS: dict[str, dict[str, float | str]] = {
 # between consecutive partials (50% overlap).
 MIN_EMBEDDED_SPEECH = 0.5
 PARTIAL_STEP = partials_n_frames // 2
-PARTIAL_SECONDS = partials_n_frames * mel_window_step / 1000
-# Pooled embeddings: the recording's partials are encoded once, every TIMELINE_HOP mel frames (10 ms each), and a
-# (window, speaker) embedding is the coverage-weighted mean of the partials inside the window that its mask
-# covers for at least MIN_PARTIAL_COVERAGE of their length.
-TIMELINE_HOP = 40
-MIN_PARTIAL_COVERAGE = 0.5
 TARGET_POWER = 10 ** (audio_norm_target_dBFS / 10)
 SILENT_POWER = 1e-10
 # Most embeddings that go through the linkage at once (its memory grows with the square of this).
@@ -360,47 +355,6 @@ class EmbeddedSpeakerDiarization(SpeakerDiarization):
         num_frames: int = binary_segmentations.data.shape[1]
         window: float = binary_segmentations.sliding_window.duration
         return num_frames * MIN_EMBEDDED_SPEECH / window
-
-
-def pool_partials(
-    partials: np.ndarray,
-    partial_starts: np.ndarray,
-    masks: np.ndarray,
-    chunks: SlidingWindow,
-    *,
-    min_frames: float,
-    min_coverage: float = MIN_PARTIAL_COVERAGE,
-) -> np.ndarray:
-    """Per (chunk, speaker), the normalised coverage-weighted mean of the partials inside the chunk.
-
-    `masks` (chunks, frames, speakers) spans each chunk's duration evenly; a partial counts for a speaker when
-    the mask covers at least `min_coverage` of it. Rows with fewer than `min_frames` active frames, or no
-    partial covered enough, are NaN.
-    """
-    num_chunks, num_frames, num_speakers = masks.shape
-    frames_per_second = num_frames / chunks.duration
-    partial_frames = PARTIAL_SECONDS * frames_per_second
-    cumulative = np.concatenate([np.zeros((num_chunks, 1, num_speakers)), np.cumsum(masks, axis=1)], axis=1)
-    embeddings = np.full((num_chunks, num_speakers, partials.shape[1]), np.nan, dtype=np.float32)
-    hop = partial_starts[1] - partial_starts[0] if len(partial_starts) > 1 else 1.0
-    for chunk in range(num_chunks):
-        start = chunks[chunk].start
-        first = max(0, int(np.ceil((start - partial_starts[0]) / hop - 1e-6)))
-        inside = np.arange(first, len(partial_starts))
-        inside = inside[partial_starts[inside] + PARTIAL_SECONDS <= start + chunks.duration + 1e-6]
-        if not len(inside):
-            continue
-        low = np.clip(
-            np.round((partial_starts[inside] - start) * frames_per_second).astype(int), 0, num_frames
-        )
-        high = np.clip(np.round(low + partial_frames).astype(int), 0, num_frames)
-        coverage = (cumulative[chunk, high] - cumulative[chunk, low]) / np.maximum(high - low, 1)[:, None]
-        weights = np.where(coverage >= min_coverage, coverage, 0.0)
-        sums = weights.T @ partials[inside]
-        norms = np.linalg.norm(sums, axis=1)
-        usable = (norms > 0) & (cumulative[chunk, -1] >= min_frames)
-        embeddings[chunk, usable] = sums[usable] / norms[usable, None]
-    return embeddings
 
 
 def build_embedded_pipeline(device: str = "cpu") -> SpeakerDiarization:

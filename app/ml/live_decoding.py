@@ -3,8 +3,9 @@ on one thread for the whole process that takes urgent windows (a finished turn) 
 someone still speaks).
 
 The decodes never take the registry's device lock: a file task holds it for its whole transcription, and a live
-turn cannot wait that long. They run beside it on the same model, whose calls CTranslate2 takes one at a time,
-so a file task and the live streams take turns one decode each.
+turn cannot wait that long. They run beside it on the same model, which CTranslate2 serves with
+`WHISPER_WORKERS` workers sharing its weights (two by default): a live window is decoded while a file task's
+batch is, instead of after it.
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ class WhisperSpec:
     device_index: int
     compute_type: str
     threads: int
+    workers: int = 2
+    """Decodes at once on the model's shared weights (`WHISPER_WORKERS`)."""
 
 
 def whisper_source(name: str) -> str:
@@ -59,6 +61,7 @@ def load_whisper(spec: WhisperSpec) -> Any:
                 device_index=spec.device_index,
                 compute_type=spec.compute_type,
                 cpu_threads=spec.threads,
+                num_workers=spec.workers,
                 local_files_only=os.environ.get("HF_HUB_OFFLINE") == "1",
             )
         except Exception as error:

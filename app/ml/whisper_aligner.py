@@ -165,7 +165,7 @@ def align_with_whisper(
     for segment, segment_timings in zip(segments, timings, strict=True):
         aligned_segments += sentences(segment, segment_timings, splitter, no_spaces)
     word_segments = [word for segment in aligned_segments for word in segment["words"]]
-    return {"segments": aligned_segments, "word_segments": word_segments, "language": language}
+    return {"segments": aligned_segments, "word_segments": word_segments}
 
 
 def align_decoded(

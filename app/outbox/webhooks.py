@@ -20,7 +20,8 @@ from app.errors import ServiceError
 from app.json_types import JSONObject
 from app.observability import metrics
 from app.runtime import Runtime
-from app.schemas import TaskOut, WebhookBody
+from app.schemas import WebhookBody
+from app.task_schemas import TaskOut
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from contextlib import contextmanager
 
 from app.db.models import ACTIVE_STATUSES
 from app.runtime import Runtime
-from app.schemas import TaskOut
 from app.services.speech import run_queued
 from app.services.tasks import get_task
 from app.services.uploads import sweep_uploads
+from app.task_schemas import TaskOut
 
 log = logging.getLogger(__name__)
 

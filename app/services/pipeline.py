@@ -1,11 +1,10 @@
-"""The speech pipeline's stages and the full run, on shared models: transcribe → align → diarize → combine."""
+"""The speech pipeline's stages, each on its own, on shared models: transcribe, detect the language, align,
+diarize, combine. The full run of them is in `app.services.full_pipeline`."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING
@@ -14,19 +13,18 @@ import numpy as np
 
 from app.config import Settings
 from app.ml import alignment, diarization, transcription
-from app.ml.devices import beside, device_failures_as_errors
+from app.ml.devices import device_failures_as_errors
 from app.ml.registry import registry
 from app.ml.results import Diarization, Transcript, Turn
 from app.ml.speech_finder import SpeechOptions
 from app.ml.transcription import WhisperSpec
 from app.observability import metrics
 from app.schemas import AlignParams, DiarizeParams, ModelParams, PipelineParams, VADOptions
-from app.services.pipeline_progress import PipelineProgress, no_progress
 
-# Part of the stages' signatures: their callers import them from here.
+# Part of the pipeline's signatures (the stages' and the full run's): their callers import them from here.
 from app.services.pipeline_progress import Progress as Progress
 from app.services.pipeline_progress import Segments as Segments
-from app.services.results import Backends, DetectedLanguage, FullResult, Transcribed
+from app.services.results import DetectedLanguage, Transcribed
 from app.services.segments import split_segments
 
 if TYPE_CHECKING:
@@ -34,13 +32,6 @@ if TYPE_CHECKING:
     from app.ml.whisper_aligner import DecodedWords
 
 DecodedWordsByChunk = dict[float, "DecodedWords"]
-
-BESIDE_CPU_THREADS = 1
-"""torch threads for diarization beside transcription on the CPU: the speaker encoder's LSTM is no faster on two
-(bench/diarizer.py), and the other cores go on decoding."""
-WAITING_REPORT_SECONDS = 1.0
-"""How often the full pipeline reports diarization's progress while it waits for it to end beside it: a task
-cancelled then stops within about this long, plus one batch of embeddings."""
 
 
 def whisper_spec(settings: Settings, model_params: ModelParams) -> WhisperSpec:
@@ -52,6 +43,7 @@ def whisper_spec(settings: Settings, model_params: ModelParams) -> WhisperSpec:
         device_index=model_params.device_index,
         compute_type=model_params.compute_type or settings.compute_type_for(device),
         threads=model_params.threads or settings.resolved_threads,
+        workers=settings.whisper_workers,
     )
 
 
@@ -78,7 +70,9 @@ def preload_models(settings: Settings) -> list[str]:
 
 
 @contextmanager
-def _stage(name: str, device: str, timings: dict[str, float], *, exclusive: bool = True) -> Iterator[None]:
+def timed_stage(
+    name: str, device: str, timings: dict[str, float], *, exclusive: bool = True
+) -> Iterator[None]:
     """Time a stage; an exclusive one holds its device, so other stages wait for it."""
     started = time.perf_counter()
     # A stage beside the others shares the device; its models are still held, so none is released as idle.
@@ -105,13 +99,13 @@ def run_transcription(
     Whisper gives the timings, and come second, for `run_alignment`. With `token_logprobs`, each
     segment has `logprobs`: its tokens with the decoder's log-probability of each."""
     spec = whisper_spec(settings, params.model_params)
-    with _stage("transcribe", spec.device, timings if timings is not None else {}):
-        return _transcribed(
+    with timed_stage("transcribe", spec.device, timings if timings is not None else {}):
+        return transcribe_in_stage(
             audio, params, settings, spec, on_progress=on_progress, words=words, token_logprobs=token_logprobs
         )
 
 
-def _transcribed(
+def transcribe_in_stage(
     audio: np.ndarray,
     params: PipelineParams,
     settings: Settings,
@@ -122,6 +116,8 @@ def _transcribed(
     words: bool = False,
     token_logprobs: bool = False,
 ) -> tuple[Transcribed, DecodedWordsByChunk | None]:
+    """`run_transcription`'s work inside a `timed_stage("transcribe")` its caller holds, with the recording's
+    segmentation (`activity`) when the VAD has made it already."""
     aligns_words = (
         partial(
             alignment.aligns_with_whisper, device=spec.device, align_model=params.align_params.align_model
@@ -158,7 +154,7 @@ def run_language_detection(
 ) -> DetectedLanguage:
     """The language of the audio's first 30 s: `{"language", "language_probability"}` and the model used."""
     spec = whisper_spec(settings, model_params)
-    with _stage("detect_language", spec.device, {}):
+    with timed_stage("detect_language", spec.device, {}):
         language, probability = transcription.detect_language(audio, spec=spec)
     return {
         "language": language,
@@ -185,7 +181,7 @@ def run_alignment(
     spec = whisper_spec(settings, model_params)
     device = device or spec.device
     language = transcript.get("language") or model_params.language or "en"
-    with _stage("align", device, timings if timings is not None else {}):
+    with timed_stage("align", device, timings if timings is not None else {}):
         return alignment.align(
             audio,
             transcript,
@@ -220,7 +216,7 @@ def run_diarization(
     recording's segmentation, when the VAD computed it already; `on_progress` hears the percent done and may
     raise to stop."""
     device = device or settings.resolved_device
-    with _stage("diarize", device, timings if timings is not None else {}, exclusive=exclusive):
+    with timed_stage("diarize", device, timings if timings is not None else {}, exclusive=exclusive):
         return diarization.diarize(
             audio,
             device=device,
@@ -244,166 +240,3 @@ def run_combine(aligned: Transcript, diarization_segments: list[Turn]) -> Transc
     segments = split_segments(combined["segments"], language=combined.get("language"))
     metrics.observe_stage("combine", time.perf_counter() - started)
     return {**combined, "segments": segments}
-
-
-@contextmanager
-def _abandoned_on_failure(abandoned: threading.Event) -> Iterator[None]:
-    """Set `abandoned` when the block fails, so diarization beside it stops at its next batch of embeddings."""
-    try:
-        yield
-    except BaseException:
-        abandoned.set()
-        raise
-
-
-def _awaited(pending: Future[Diarization], still_waiting: Callable[[], None]) -> Diarization:
-    """The result of work running beside this thread; while waiting for it, `still_waiting` is called every
-    `WAITING_REPORT_SECONDS` (a progress report, which raises to stop when the task was cancelled)."""
-    while True:
-        try:
-            return pending.result(timeout=WAITING_REPORT_SECONDS)
-        except TimeoutError:
-            still_waiting()
-
-
-def run_full_pipeline(
-    audio: np.ndarray,
-    params: PipelineParams,
-    settings: Settings,
-    *,
-    progress: Progress | None = None,
-    references: dict[str, np.ndarray] | None = None,
-    voices: dict[str, np.ndarray] | None = None,
-) -> FullResult:
-    """Transcribe, align, diarize and combine; progress is reported as each stage starts, after each decoded
-    chunk and each batch of speaker embeddings. Speakers matching one of the `references` (name → clip) or
-    enrolled `voices` go by its name; `speaker_embeddings` holds each speaker's centroid (for the voice library,
-    not for a response).
-
-    With pyannote's VAD the recording is segmented once, for the VAD and the embedded diarizer alike (counted
-    in the transcription stage). When Whisper gives the word timings, the decoder aligns each chunk's words on
-    the encoder output it has at hand (counted in the transcription stage too). With `overlap_diarization`,
-    diarization (which needs no transcript) runs on the same audio beside transcription and alignment, sharing
-    the device with them."""
-    timings: dict[str, float] = {}
-    spec = whisper_spec(settings, params.model_params)
-    abandoned = threading.Event()
-    reports = PipelineProgress(
-        progress or no_progress, abandoned=abandoned, diarization_beside=settings.overlap_diarization
-    )
-    with _abandoned_on_failure(abandoned):
-        reports.starting("transcribe")
-        with _stage("transcribe", spec.device, timings):
-            activity = _speaker_activity(audio, params.vad_options, spec.device)
-            diarized = _diarization(
-                audio,
-                params,
-                settings,
-                device=spec.device,
-                reports=reports,
-                timings=timings,
-                activity=activity,
-                references=references,
-                voices=voices,
-            )
-            transcript, decoded_words = _transcribed(
-                audio,
-                params,
-                settings,
-                spec,
-                on_progress=reports.on_transcription,
-                activity=activity,
-                words=True,
-            )
-        reports.starting("align")
-        aligned = run_alignment(
-            audio,
-            transcript,
-            settings,
-            align_params=params.align_params,
-            model_params=params.model_params,
-            timings=timings,
-            decoded_words=decoded_words,
-            on_progress=reports.on_alignment,
-        )
-        reports.report_diarization()
-        speakers = diarized()
-    reports.starting("combine")
-    started = time.perf_counter()
-    combined = run_combine(aligned, speakers["segments"])
-    timings["combine"] = round(time.perf_counter() - started, 3)
-    return _full_result(audio, transcript, aligned, speakers, combined, timings)
-
-
-def _speaker_activity(audio: np.ndarray, vad: VADOptions, device: str) -> SpeakerActivity | None:
-    """The recording's segmentation, when pyannote's VAD finds the speech: made once, for the VAD and the
-    embedded diarizer alike."""
-    if vad.vad_method != "pyannote":
-        return None
-    from app.ml.segmentation import speaker_activity
-
-    return speaker_activity(audio, device)
-
-
-def _diarization(
-    audio: np.ndarray,
-    params: PipelineParams,
-    settings: Settings,
-    *,
-    device: str,
-    reports: PipelineProgress,
-    timings: dict[str, float],
-    activity: SpeakerActivity | None,
-    references: dict[str, np.ndarray] | None,
-    voices: dict[str, np.ndarray] | None,
-) -> Callable[[], Diarization]:
-    """Diarization for the full pipeline, as a function that gives its result. With `overlap_diarization` it
-    starts now, beside the stages to come, sharing `device` with them, and the function waits for it, reporting
-    its progress meanwhile; otherwise the function runs it, holding the device."""
-    diarize = partial(
-        run_diarization,
-        audio,
-        settings,
-        diarize_params=params.diarize_params,
-        device=params.model_params.device,
-        timings=timings,
-        exclusive=not settings.overlap_diarization,
-        activity=activity,
-        references=references,
-        voices=voices,
-        on_progress=reports.on_diarization,
-    )
-    if not settings.overlap_diarization:
-        return diarize
-    pending = beside(diarize, torch_threads=BESIDE_CPU_THREADS if device == "cpu" else None)
-    return partial(_awaited, pending, reports.report_diarization)
-
-
-def _full_result(
-    audio: np.ndarray,
-    transcript: Transcribed,
-    aligned: Transcript,
-    speakers: Diarization,
-    combined: Transcript,
-    timings: dict[str, float],
-) -> FullResult:
-    """The full pipeline's result, from each stage's."""
-    result = FullResult(
-        language=transcript["language"],
-        segments=combined["segments"],
-        word_segments=combined.get("word_segments", []),
-        speakers=sorted({segment["speaker"] for segment in speakers["segments"]}),
-        diarization=speakers["segments"],
-        backends=Backends(
-            transcription=transcript["backend"],
-            vad=transcript["vad"],
-            alignment=aligned.get("aligner", ""),
-            diarization=speakers["backend"],
-        ),
-        timings=timings,
-        audio_duration=round(len(audio) / 16_000, 3),
-        speaker_embeddings=speakers.get("speaker_embeddings", {}),
-    )
-    if "known_speakers" in speakers:
-        result["known_speakers"] = speakers["known_speakers"]
-    return result

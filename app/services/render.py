@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 from app.ml.results import Segment, Transcript
-from app.schemas import OutputFormat, RenderedJob, SubtitleOptions, TaskOut
+from app.schemas import OutputFormat, RenderedJob, SubtitleOptions
 from app.services.segments import split_segments
+from app.task_schemas import TaskOut
 
 MEDIA_TYPES: dict[str, str] = {
     "json": "application/json",

@@ -35,7 +35,6 @@ from app.schemas import (
     DiarizeJob,
     JobInput,
     SpeechToTextJob,
-    TaskOut,
     TranscribeJob,
     WebhookBody,
 )
@@ -58,6 +57,7 @@ from app.services.speech_work import (
 from app.services.tasks import get_task, run_task, submit_task
 from app.services.uploads import UPLOADS, remove_upload
 from app.services.voices import check_enrolled_names
+from app.task_schemas import TaskOut
 
 log = logging.getLogger(__name__)
 

@@ -24,12 +24,12 @@ from app.schemas import (
     SpeechToTextJob,
     TranscribeJob,
 )
+from app.services.full_pipeline import run_full_pipeline
 from app.services.pipeline import (
     Progress,
     run_alignment,
     run_combine,
     run_diarization,
-    run_full_pipeline,
     run_language_detection,
     run_transcription,
 )

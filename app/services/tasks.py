@@ -6,28 +6,20 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel
-
 from app.db.models import Task, TaskStatus, TaskType
 from app.errors import NotFoundError, ServiceError
 from app.observability import metrics
 from app.runtime import Runtime
-from app.schemas import ErrorBody, TaskOut, TaskQuery, WebhookState
+from app.schemas import ErrorBody
 from app.services.pipeline import Progress, Segments
 from app.services.results import TaskResult
+from app.task_schemas import TaskOut, TaskPage, TaskQuery, WebhookState
 
 log = logging.getLogger(__name__)
 
 
 class TaskCancelled(Exception):
     """Raised inside a running task when it was cancelled (or taken away); the task row already says so."""
-
-
-class TaskPage(BaseModel):
-    tasks: list[TaskOut]
-    total: int
-    page: int
-    page_size: int
 
 
 def task_out(task: Task) -> TaskOut:

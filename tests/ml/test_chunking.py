@@ -127,7 +127,7 @@ def test_no_turn_loses_its_first_words_at_a_chunk_edge(turn_start: float) -> Non
 
     def transcript(chunk_size: int) -> str:
         params = PipelineParams(model_params=ModelParams(language="en", chunk_size=chunk_size))
-        result = run_transcription(audio, params, settings)
+        result, _decoded_words = run_transcription(audio, params, settings)
         return normalise(" ".join(segment["text"] for segment in result["segments"]))
 
     heard = transcript(30)

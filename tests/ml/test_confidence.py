@@ -95,7 +95,7 @@ def test_an_improbable_decoding_falls_back_to_higher_temperatures(model: Any) ->
 
 def test_every_segment_carries_the_decoders_figures_with_and_without_word_timings(settings: Settings) -> None:
     audio = sample_audio()
-    transcript = run_transcription(audio, PipelineParams(), settings)
+    transcript, _decoded_words = run_transcription(audio, PipelineParams(), settings)
     aligned = run_alignment(audio, transcript, settings, align_params=AlignParams())
     for result in (transcript, aligned):
         for segment in result["segments"]:
@@ -109,5 +109,5 @@ def test_every_segment_carries_the_decoders_figures_with_and_without_word_timing
 
 def test_the_requested_temperature_is_used(settings: Settings) -> None:
     params = PipelineParams(asr_options=ASROptions(temperatures=[1.0]))
-    result = run_transcription(sample_audio()[SPEECH], params, settings)
+    result, _decoded_words = run_transcription(sample_audio()[SPEECH], params, settings)
     assert {segment["temperature"] for segment in result["segments"]} == {1.0}

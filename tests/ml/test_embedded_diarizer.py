@@ -20,11 +20,11 @@ from resemblyzer.audio import wav_to_mel_spectrogram
 from whisperx.diarize import DiarizationPipeline
 
 from app.ml.embedded_diarizer import (
-    TIMELINE_HOP,
     BoundedAgglomerativeClustering,
     ResemblyzerEmbedding,
     build_embedded_pipeline,
 )
+from app.ml.pooled_embeddings import TIMELINE_HOP
 from tests.corpus import recurring_voices
 from tests.synth import SAMPLE_RATE, TWO_VOICE_DIALOGUE, TrueWord, dialogue
 

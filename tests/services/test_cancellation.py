@@ -13,9 +13,10 @@ import pytest
 
 from app.db.models import TaskStatus
 from app.runtime import Runtime, get_runtime
-from app.schemas import AlignJob, DiarizeJob, JobInput, SpeechToTextJob, TaskOut, TaskQuery
+from app.schemas import AlignJob, DiarizeJob, JobInput, SpeechToTextJob
 from app.services import tasks as task_service
 from app.services.speech import run_job
+from app.task_schemas import TaskOut, TaskQuery
 from tests.corpus import sample_lines, sample_times
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ from pyannote.core import Segment
 from app.config import Settings
 from app.ml import diarization
 from app.schemas import PipelineParams
-from app.services.pipeline import run_full_pipeline
+from app.services.full_pipeline import run_full_pipeline
 from tests.corpus import MEETING_VOICES, enrolment_clips, meeting
 
 pytestmark = pytest.mark.slow

@@ -17,7 +17,8 @@ from app.ml import diarization, transcription
 from app.ml.devices import beside
 from app.ml.registry import registry
 from app.schemas import ModelParams, PipelineParams, SubtitleOptions, VADOptions
-from app.services.pipeline import run_full_pipeline, run_transcription
+from app.services.full_pipeline import run_full_pipeline
+from app.services.pipeline import run_transcription
 from app.services.render import render
 from tests.corpus import (
     annotation,
@@ -63,7 +64,7 @@ def _words(result: dict[str, Any]) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("vad_method", ["pyannote", "silero"])
 def test_transcription_of_the_real_sample_is_accurate(settings: Settings, vad_method: str) -> None:
     params = PipelineParams(vad_options=VADOptions(vad_method=vad_method))
-    result = run_transcription(sample_audio(), params, settings)
+    result, _decoded_words = run_transcription(sample_audio(), params, settings)
     reference = " ".join(text for _speaker, _start, _end, text in sample_lines())
     hypothesis = " ".join(segment["text"] for segment in result["segments"])
     assert result["language"] == "en"
@@ -77,7 +78,7 @@ def test_segments_are_published_as_each_chunk_is_decoded(settings: Settings, vad
         model_params=ModelParams(chunk_size=10, batch_size=2), vad_options=VADOptions(vad_method=vad_method)
     )
     published: list[tuple[float, list[dict[str, Any]]]] = []
-    result = run_transcription(
+    result, _decoded_words = run_transcription(
         sample_audio(), params, settings, on_progress=lambda part, partial: published.append((part, partial))
     )
     assert len(published) >= 3
@@ -260,7 +261,9 @@ def test_results_render_in_every_format(sample_result: Any, output_format: str) 
 
 
 def test_silence_is_an_empty_transcript(settings: Settings) -> None:
-    result = run_transcription(np.zeros(16_000 * 5, dtype=np.float32), PipelineParams(), settings)
+    result, _decoded_words = run_transcription(
+        np.zeros(16_000 * 5, dtype=np.float32), PipelineParams(), settings
+    )
     assert result["segments"] == [] and result["language"] == "en"
 
 

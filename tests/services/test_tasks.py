@@ -12,8 +12,8 @@ from app.db.models import TaskStatus, TaskType
 from app.errors import NotFoundError, ServiceError
 from app.ml.devices import device_failures_as_errors
 from app.runtime import Runtime, get_runtime
-from app.schemas import TaskQuery
 from app.services import tasks as task_service
+from app.task_schemas import TaskQuery
 
 
 @pytest.fixture

@@ -11,9 +11,10 @@ from pydantic import BaseModel
 
 from app.api.deps import OwnerDep, RuntimeDep
 from app.api.submit import task_result_response
-from app.schemas import OutputFormat, RenderedJob, SubtitleOptions, TaskOut
+from app.schemas import OutputFormat, RenderedJob, SubtitleOptions
 from app.services import tasks
 from app.services.render import MEDIA_TYPES
+from app.task_schemas import TaskOut
 
 router = APIRouter(prefix="/task", tags=["tasks"])
 

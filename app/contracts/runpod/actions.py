@@ -30,21 +30,12 @@ from app.ml.results import Caption
 from app.outbox.webhooks import start_deliverer
 from app.process.health import health_report
 from app.runtime import Runtime, get_runtime
-from app.schemas import (
-    AlignJob,
-    CombineJob,
-    DetectLanguageJob,
-    DiarizeJob,
-    SpeechToTextJob,
-    TaskOut,
-    TaskQuery,
-    TaskRef,
-    TranscribeJob,
-)
+from app.schemas import AlignJob, CombineJob, DetectLanguageJob, DiarizeJob, SpeechToTextJob, TranscribeJob
 from app.services import tasks
 from app.services.pipeline import Progress, Segments
 from app.services.render import rendered_result
 from app.services.speech import run_job
+from app.task_schemas import TaskOut, TaskQuery, TaskRef
 
 log = logging.getLogger(__name__)
 

@@ -40,10 +40,10 @@ from app.schemas import (
     DiarizeJob,
     OutputFormat,
     SpeechToTextJob,
-    TaskOut,
     TranscribeJob,
 )
 from app.services.render import MEDIA_TYPES
+from app.task_schemas import TaskOut
 
 router = APIRouter(tags=["speech"], route_class=WhisperXRoute)
 

@@ -20,8 +20,9 @@ from whisperx.utils import LANGUAGES
 from app.db.models import TaskType
 from app.json_types import JSONObject
 from app.ml.results import Diarization
-from app.schemas import ErrorBody, TaskOut
+from app.schemas import ErrorBody
 from app.services.results import TaskResult
+from app.task_schemas import TaskOut
 
 WHISPERX_FASTAPI = "whisperx_fastapi"
 """The `webhook_body` of a task whose callback takes whisperX-FastAPI's shape."""

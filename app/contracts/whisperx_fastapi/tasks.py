@@ -14,8 +14,8 @@ from app.api.routes import tasks as task_routes
 from app.contracts.whisperx_fastapi.edge import WhisperXRoute
 from app.contracts.whisperx_fastapi.schemas import TASK_TYPES_BY_NAME, TaskView, TaskViewPage, task_view
 from app.db.models import TaskStatus, TaskType
-from app.schemas import TaskQuery
 from app.services import tasks
+from app.task_schemas import TaskQuery
 
 router = APIRouter(prefix="/task", tags=["tasks"], route_class=WhisperXRoute)
 
