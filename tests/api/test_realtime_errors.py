@@ -166,6 +166,16 @@ def test_an_update_changes_only_what_it_names(client: TestClient) -> None:
             "english_only_model",
             "session.audio.input.transcription.language",
         ),
+        (
+            {"type": "session.update", "session": {"type": "transcription", "audio": None}},
+            "invalid_value",
+            "session.audio",
+        ),
+        (
+            {"type": "session.update", "session": {"type": "transcription", "audio": {"input": None}}},
+            "invalid_value",
+            "session.audio.input",
+        ),
         ({"type": "input_audio_buffer.append"}, "missing_required_parameter", "audio"),
         ({"type": "input_audio_buffer.append", "audio": "not base64!"}, "invalid_value", "audio"),
         ({"type": "input_audio_buffer.commit"}, "input_audio_buffer_commit_empty", None),

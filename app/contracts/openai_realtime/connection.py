@@ -36,6 +36,7 @@ from app.contracts.openai_realtime.schemas import (
     BufferAppend,
     BufferClear,
     BufferCommit,
+    ClearedField,
     Session,
     SessionUpdate,
     input_encoding,
@@ -174,6 +175,8 @@ class RealtimeConnection:
             self._error(RealtimeError.of(error), event_id)
         except RealtimeError as error:
             self._error(error, event_id)
+        except ClearedField as cleared:
+            self._error(RealtimeError(str(cleared), "invalid_value", cleared.param), event_id)
         except Exception:
             log.exception("live session failed on a %s event", kind)
             failure = RealtimeError("The server failed on this event.", "internal_error", type=SERVER_ERROR)

@@ -205,10 +205,17 @@ def updated_session(current: Session, update: TranscriptionSession) -> Session:
     return session
 
 
+class ClearedField(ValueError):
+    """A `session.update` that sets to null a part of the session that cannot be cleared."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Invalid value for 'session.{name}': it cannot be null.")
+        self.param = f"session.{name}"
+
+
 def _not_cleared(value: T | None, name: str) -> T:
-    # The session's audio cannot be cleared: the event fails as the server's error, as it always has.
     if value is None:
-        raise ValueError(f"session.{name} cannot be null")
+        raise ClearedField(name)
     return value
 
 
