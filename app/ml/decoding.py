@@ -59,11 +59,13 @@ class Decoded:
         return (repetitive or improbable) and not silent
 
     def segment(self, start: float, end: float) -> Segment:
-        """The chunk's segment: its text and times with the decoder's figures (`CONFIDENCE_FIELDS`)."""
+        """The chunk's segment: its text and times, the decoder's tokens of the text and its figures
+        (`CONFIDENCE_FIELDS`)."""
         return Segment(
             text=self.text,
             start=start,
             end=end,
+            tokens=list(self.tokens),
             avg_logprob=round(float(self.avg_logprob), 4),
             no_speech_prob=round(float(self.no_speech_prob), 4),
             compression_ratio=round(float(self.compression_ratio), 4),

@@ -152,7 +152,13 @@ def transcribe(
         aligns_words=aligns_words,
         token_logprobs=token_logprobs,
     )
-    decoding.transcript["segments"] = drop_repeated_words(decoding.transcript["segments"])
+    segments = decoding.transcript["segments"]
+    decoded_texts = [segment["text"] for segment in segments]
+    kept = drop_repeated_words(segments)
+    for segment, text in zip(segments, decoded_texts, strict=True):
+        if segment["text"] != text:  # words decoded twice were dropped: the tokens are no longer its text's
+            segment.pop("tokens", None)
+    decoding.transcript["segments"] = kept
     return decoding
 
 

@@ -102,6 +102,9 @@ def test_every_segment_carries_the_decoders_figures_with_and_without_word_timing
             assert set(CONFIDENCE_FIELDS) <= set(segment)
             assert -1.0 < segment["avg_logprob"] < 0 and segment["no_speech_prob"] < 0.5
             assert segment["temperature"] == 0.0
+    # As decoded, a segment keeps the decoder's own tokens of its text.
+    tokenizer = load_whisper(whisper_spec(settings, ModelParams())).hf_tokenizer
+    assert all(tokenizer.decode(segment["tokens"]) == segment["text"] for segment in transcript["segments"])
     words = aligned["word_segments"]
     assert all(0 <= word["probability"] <= 1 for word in words)
     assert np.median([word["probability"] for word in words]) > 0.5
