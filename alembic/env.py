@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from logging.config import fileConfig
 
-from alembic import context
+from sqlalchemy import text
 
+from alembic import context
 from app.config import get_settings
 from app.db.models import Base
 from app.db.session import make_engine
 
 config = context.config
+# Held for the migration's transaction on PostgreSQL: the server and its workers, starting together on one empty
+# store, migrate it one after another instead of racing to create the same tables.
+MIGRATION_LOCK = 0x77687370  # any constant shared by every process of the service
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
 def run_migrations(connection) -> None:  # type: ignore[no-untyped-def]
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
