@@ -93,8 +93,11 @@ class ChunkPlanner:
         pad: float = EDGE_PAD,
         duration: float | None = None,
         min_silence: float = 0.0,
+        first_chunk_size: float | None = None,
     ) -> None:
         self.budget = chunk_budget(chunk_size, pad)
+        self.first_budget = chunk_budget(first_chunk_size, pad) if first_chunk_size else self.budget
+        """The first chunk's budget: a shorter first chunk decodes sooner, and its text comes out first."""
         self.pad = pad
         self.min_silence = min_silence
         self.duration = duration
@@ -107,11 +110,15 @@ class ChunkPlanner:
         planned = []
         for span in spans:
             self.current.append(span)
-            while len(self.current) > 1 and self.current[-1][1] - self.current[0][0] > self.budget:
-                cut = _cut_index(self.current, self.budget, self.pad, self.min_silence)
+            while len(self.current) > 1 and self.current[-1][1] - self.current[0][0] > self._budget:
+                cut = _cut_index(self.current, self._budget, self.pad, self.min_silence)
                 group, self.current = self.current[:cut], self.current[cut:]
                 planned.append(self._chunk(group, following=self.current[0][0]))
         return planned
+
+    @property
+    def _budget(self) -> float:
+        return self.first_budget if self.next_start is None else self.budget
 
     def finish(self) -> list[Chunk]:
         """The last chunk, once every span was added (none when no speech was heard)."""

@@ -1,6 +1,7 @@
 """Speech found window by window, so decoding starts while the rest of a long recording is still unheard.
 
-The VAD first hears a short window (enough for one chunk and the speech after it), then longer ones. Speech
+The VAD first hears a short window (enough for a short first chunk and the speech after it), then windows
+twice as long each time, up to `WINDOW`. Speech
 running into a window's end may go on past it, so a window keeps only the speech that ends a little before its
 end, and the next window starts where the kept speech stops (heard with a few seconds of context before it,
 as the VAD's own windows need). `ChunkPlanner` plans each chunk as soon as the speech after it is known, so
@@ -24,10 +25,14 @@ if TYPE_CHECKING:
     from app.ml.segmentation import SpeakerActivity
 
 SAMPLE_RATE = 16_000
+FIRST_CHUNK_SIZE = 12.0
+"""Seconds of the first chunk at most: about a third of a full chunk's decoding, so the first text comes out
+about a second into a recording of any length (bench/first_text.py)."""
 FIRST_WINDOW_BEYOND_CHUNK = 15.0
-"""The first window holds one chunk and this many seconds more: enough to know where the first chunk ends."""
+"""The first window holds the first chunk and this many seconds more: enough to know where the chunk ends."""
 WINDOW = 300.0
-"""Seconds heard at a time after the first window (about the speech of one batch of 8 chunks and more)."""
+"""The longest window: seconds heard at a time once the windows have grown (each twice the one before), about
+the speech of one batch of 8 chunks and more."""
 SETTLE = 1.0
 """Speech ending within this many seconds of a window's end may go on past it: the next window hears it."""
 CONTEXT = 2.0
@@ -128,7 +133,8 @@ def speech_chunks(
     duration = len(audio) / SAMPLE_RATE
     pad = options.chunk_pad
     budget = chunk_budget(chunk_size, pad)
-    planner = ChunkPlanner(chunk_size, pad, duration, options.min_silence or 0.0)
+    first_chunk_size = min(chunk_size, FIRST_CHUNK_SIZE)
+    planner = ChunkPlanner(chunk_size, pad, duration, options.min_silence or 0.0, first_chunk_size)
     if activity is not None:
         yield from planner.add(activity_spans(activity, options, budget))
         yield from planner.finish()
@@ -138,7 +144,7 @@ def speech_chunks(
         if options.method == "pyannote"
         else SileroSpeech(options, budget)
     )
-    heard, window = 0.0, chunk_size + FIRST_WINDOW_BEYOND_CHUNK
+    heard, window = 0.0, first_chunk_size + FIRST_WINDOW_BEYOND_CHUNK
     while heard < duration:
         end = min(duration, heard + window)
         found = [
@@ -157,5 +163,5 @@ def speech_chunks(
             else:
                 heard = unsettled[0][0] if unsettled else end - SETTLE
         yield from planner.add(kept)
-        window = WINDOW
+        window = min(WINDOW, 2 * window)
     yield from planner.finish()

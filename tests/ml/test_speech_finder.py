@@ -50,8 +50,8 @@ def test_a_long_recording_is_heard_window_by_window_as_a_whole(monkeypatch: pyte
     chunks = speech_chunks(audio, OPTIONS, chunk_size=30, device="cpu")
     first = next(chunks)
     # The first chunk is ready once the first short window was heard, not the whole recording.
-    assert heard == [30 + speech_finder.FIRST_WINDOW_BEYOND_CHUNK]
-    assert first["end"] - first["start"] <= 30
+    assert heard == [speech_finder.FIRST_CHUNK_SIZE + speech_finder.FIRST_WINDOW_BEYOND_CHUNK]
+    assert first["end"] - first["start"] <= speech_finder.FIRST_CHUNK_SIZE
     windowed = [first, *chunks]
     assert heard[-1] == pytest.approx(len(audio) / 16_000)
     whole = list(
@@ -62,3 +62,12 @@ def test_a_long_recording_is_heard_window_by_window_as_a_whole(monkeypatch: pyte
         [(c["start"], c["end"]) for c in whole]
     )
     assert np.abs(edges).max() < 0.1
+
+
+def test_the_first_chunk_is_short_and_the_rest_full_length() -> None:
+    spans = [(float(start), float(start) + 1.5) for start in range(0, 120, 2)]
+    planner = ChunkPlanner(30, PYANNOTE_PAD, 121.0, first_chunk_size=12)
+    chunks = planner.add(spans) + planner.finish()
+    lengths = [chunk["end"] - chunk["start"] for chunk in chunks]
+    assert 6 <= lengths[0] <= 12
+    assert all(25 <= length <= 30 for length in lengths[1:-1]), lengths
