@@ -30,6 +30,7 @@ HTTP_STATUS: dict[str, int] = {
     "callback_unreachable": 400,
     "download_failed": 502,
     "unsupported_language": 422,
+    "prompt_too_long": 422,
     "model_not_allowed": 400,
     "english_only_model": 400,
     "model_unavailable": 503,

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from whisperx.utils import LANGUAGES, TO_LANGUAGE_CODE
 
+from app.text_schemas import TextRules
 from app.transcript_schemas import AlignedTranscript, DiarizationSegment, Transcript
 
 OutputFormat = Literal["json", "srt", "vtt", "txt", "tsv"]
@@ -290,11 +291,11 @@ class RenderedJob(BaseModel):
     subtitle_options: SubtitleOptions = Field(default_factory=SubtitleOptions)
 
 
-class SpeechToTextJob(PipelineParams, AudioJob, RenderedJob):
+class SpeechToTextJob(PipelineParams, AudioJob, RenderedJob, TextRules):
     """The full pipeline: transcribe, align, diarize, combine."""
 
 
-class TranscribeJob(AudioJob, RenderedJob):
+class TranscribeJob(AudioJob, RenderedJob, TextRules):
     model_params: ModelParams = Field(default_factory=ModelParams)
     asr_options: ASROptions = Field(default_factory=ASROptions)
     vad_options: VADOptions = Field(default_factory=VADOptions)

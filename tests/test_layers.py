@@ -17,9 +17,16 @@ APP = ROOT / "app"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("app", "app.config", "app.errors", "app.json_types"),  # version, settings, error codes, JSON's types
     # Models, audio, the task store and the metrics: plain options, never a request schema or a use case.
-    ("app.ml", "app.audio", "app.db", "app.observability"),
+    ("app.ml", "app.audio", "app.db", "app.observability", "app.text"),
     # The job schema, and what a process builds once and holds while it lives.
-    ("app.schemas", "app.task_schemas", "app.transcript_schemas", "app.voice_schemas", "app.runtime"),
+    (
+        "app.schemas",
+        "app.task_schemas",
+        "app.transcript_schemas",
+        "app.voice_schemas",
+        "app.text_schemas",
+        "app.runtime",
+    ),
     ("app.outbox",),  # the webhook outbox and its deliverer
     ("app.services",),  # the use cases
     ("app.process",),  # the executor, start-up, the health report, idle model unloading

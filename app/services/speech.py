@@ -39,9 +39,7 @@ from app.schemas import (
     WebhookBody,
 )
 from app.services.model_requests import check_model_request
-from app.services.pipeline import (
-    Progress,
-)
+from app.services.pipeline import Progress, whisper_spec
 from app.services.speech_work import (
     Input,
     Job,
@@ -55,6 +53,7 @@ from app.services.speech_work import (
     transcription,
 )
 from app.services.tasks import get_task, run_task, submit_task
+from app.services.text_rules import decoding_options
 from app.services.uploads import UPLOADS, remove_upload
 from app.services.voices import check_enrolled_names
 from app.task_schemas import TaskOut
@@ -152,6 +151,9 @@ def _admit(runtime: Runtime, job: JobInput, *, uploaded: bool, owner: str | None
     if isinstance(job, SpeechToTextJob | TranscribeJob | AlignJob | DetectLanguageJob):
         transcribes = isinstance(job, SpeechToTextJob | TranscribeJob)
         check_model_request(settings, job.model_params, transcribes=transcribes)
+    if isinstance(job, SpeechToTextJob | TranscribeJob) and job.keyterms:
+        # Keyterms past Whisper's prompt budget are refused before anything is queued.
+        decoding_options(job.asr_options, job, whisper_spec(settings, job.model_params))
     if isinstance(job, SpeechToTextJob | DiarizeJob):
         check_reference_clips(job.diarize_params.reference_clips, settings=settings)
         check_enrolled_names(runtime, owner, job.diarize_params)

@@ -32,9 +32,12 @@ from app.services.pipeline import (
     run_diarization,
     run_language_detection,
     run_transcription,
+    whisper_spec,
 )
 from app.services.results import Aligned, DetectedLanguage, Diarized, FullResult, TaskResult, Transcribed
+from app.services.text_rules import decoding_options, rewriting_progress, rewritten
 from app.services.voices import enrolled_voices, keep_speaker_embeddings
+from app.text_schemas import TextRules
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class TaskScope:
 
 
 Job = TypeVar("Job", bound=JobInput)
+Params = TypeVar("Params", bound=PipelineParams)
 Input = TypeVar("Input", Audio, None)
 Work = Callable[[Job, Input, Progress, TaskScope], TaskResult]
 """What an action does with its request and its audio (`None` for an action that takes none)."""
@@ -58,18 +62,24 @@ Work = Callable[[Job, Input, Progress, TaskScope], TaskResult]
 
 def full_process(job: SpeechToTextJob, audio: Audio, progress: Progress, scope: TaskScope) -> FullResult:
     # The job is itself a PipelineParams: it carries every parameter group.
+    params = _with_keyterms(job, job, scope.settings)
     result = run_full_pipeline(
-        audio.samples, job, scope.settings, progress=progress, **_known_voices(job.diarize_params, scope)
+        audio.samples,
+        params,
+        scope.settings,
+        progress=rewriting_progress(progress, job),
+        **_known_voices(job.diarize_params, scope),
     )
     keep_speaker_embeddings(scope.runtime, scope.owner, scope.task_id, job.diarize_params, result)
-    return result
+    return rewritten(result, job)
 
 
 def transcription(job: TranscribeJob, audio: Audio, progress: Progress, scope: TaskScope) -> Transcribed:
     settings = scope.settings
     groups = ("model_params", "asr_options", "vad_options", "align_params")
-    params = PipelineParams(**{group: getattr(job, group) for group in groups})
+    params = _with_keyterms(PipelineParams(**{group: getattr(job, group) for group in groups}), job, settings)
     share = 0.8 if job.word_timestamps else 1.0
+    progress = rewriting_progress(progress, job)
     result, decoded_words = run_transcription(
         audio.samples,
         params,
@@ -91,7 +101,13 @@ def transcription(job: TranscribeJob, audio: Audio, progress: Progress, scope: T
         )
         result = {**result, **aligned}
     result["audio_duration"] = round(audio.duration, 3)
-    return result
+    return rewritten(result, job)
+
+
+def _with_keyterms(params: Params, rules: TextRules, settings: Settings) -> Params:
+    """`params` whose decoding is biased toward the job's keyterms."""
+    spec = whisper_spec(settings, params.model_params)
+    return params.model_copy(update={"asr_options": decoding_options(params.asr_options, rules, spec)})
 
 
 def alignment(job: AlignJob, audio: Audio, progress: Progress, scope: TaskScope) -> Aligned:

@@ -86,6 +86,10 @@ class TranscribeForm(_Rendered):
     asr_options: Annotated[str | None, _group('{"beam_size": 5, "initial_prompt": "Acme Corp"}')] = None
     vad_options: Annotated[str | None, _group('{"vad_method": "silero", "vad_onset": 0.5}')] = None
 
+    keyterms: Annotated[str | None, Field(description='JSON list, e.g. `["Acme-Pro", "Zylofax"]`')] = None
+    replacements: Annotated[str | None, _group('{"acme pro": "Acme-Pro"}')] = None
+    redact: Annotated[str | None, Field(description='JSON list, e.g. `["card_number", "email"]`')] = None
+
 
 class TranscribeOnlyForm(TranscribeForm):
     word_timestamps: bool = Field(False, description="Also align words (no diarization)")

@@ -1,0 +1,57 @@
+"""The options that rewrite what was said, shared by every job that transcribes: the words a business uses
+(`keyterms`, `replacements`) and what must not be kept (`redact`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, StringConstraints, field_validator
+
+from app.text.redaction import REDACT_KINDS, RedactKind
+
+Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Spelling = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+
+
+class TextRules(BaseModel):
+    """Vocabulary and redaction, as fields of a transcribing job."""
+
+    keyterms: list[Term] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Words and phrases decoding is biased toward, by Whisper's prompt and faster-whisper's "
+        "hotwords; with the initial prompt they must fit Whisper's 223-token prompt",
+    )
+    replacements: dict[Term, Spelling] = Field(
+        default_factory=dict,
+        max_length=200,
+        description='Spellings fixed after decoding, on whole words, case-insensitively: {"acme pro": "Acme-Pro"}',
+    )
+    redact: list[RedactKind] = Field(
+        default_factory=list,
+        max_length=len(REDACT_KINDS),
+        description="Kinds of entity replaced by their kind in brackets in every output, never stored: "
+        + ", ".join(REDACT_KINDS),
+    )
+
+    @field_validator("keyterms", "replacements", "redact", mode="before")
+    @classmethod
+    def _json_text(cls, value: Any) -> Any:
+        # A form field holds text: the list or the object may come as its JSON.
+        if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("must be JSON: a list, or an object for `replacements`") from None
+        return value
+
+    @field_validator("redact")
+    @classmethod
+    def _each_kind_once(cls, value: list[RedactKind]) -> list[RedactKind]:
+        return list(dict.fromkeys(value))
+
+    @property
+    def rewrites(self) -> bool:
+        """Whether any rule rewrites the transcript after decoding."""
+        return bool(self.replacements or self.redact)
