@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
+from openai import OpenAI
 
 from app.config import get_settings
 from app.runtime import stop_runtime
@@ -125,3 +126,22 @@ def test_a_bad_redaction_kind_is_a_clear_error(api: tuple[TestClient, Path], cal
     )
     assert response.status_code == 422, response.text
     assert "redact" in response.text, response.text
+
+
+def test_a_call_through_openais_client(api: tuple[TestClient, Path], call_wav: bytes) -> None:
+    """OpenAI's SDK sends the options as `extra_body`: `keyterms[]`, `replacements[<key>]` and `redact[]`."""
+    client, _ = api
+    openai_client = OpenAI(
+        base_url="http://testserver/v1", api_key="unused", http_client=client, max_retries=0
+    )
+    answer = openai_client.audio.transcriptions.create(
+        model="whisper-1",
+        file=("call.wav", call_wav),
+        response_format="verbose_json",
+        timestamp_granularities=["word"],
+        extra_body=RULES,
+    )
+    said = json.dumps(answer.model_dump())
+    assert not [original for original in ORIGINALS if original in said], said
+    assert any(kind in answer.text for kind in NUMBER) and "Acme-Pro" in answer.text, answer.text
+    assert any(word.word.startswith(NUMBER) for word in answer.words or []), answer.words

@@ -32,6 +32,7 @@ from app.schemas import SpeechToTextJob, TranscribeJob, VADOptions
 from app.services.pipeline import whisper_spec
 from app.services.render import render
 from app.services.results import FullResult, Transcribed
+from app.text_schemas import TextRules
 
 Result = Transcribed | FullResult
 """What OpenAI's answers are made from: a transcription, or the full pipeline's result for `diarized_json`."""
@@ -73,8 +74,9 @@ class OpenAITranslationRequest(BaseModel):
     temperature: float = Field(0.0, ge=0, le=1)
 
 
-class OpenAITranscriptionRequest(OpenAITranslationRequest):
-    """The form fields OpenAI's transcription endpoint takes (besides the file)."""
+class OpenAITranscriptionRequest(OpenAITranslationRequest, TextRules):
+    """The form fields OpenAI's transcription endpoint takes (besides the file), and ours for call recordings
+    (`keyterms`, `replacements`, `redact`), which OpenAI's clients send as `extra_body`."""
 
     language: str | None = Field(None, max_length=32)
     # Transcriptions take every format translations take, and `diarized_json`: a wider type than the base's.
@@ -169,6 +171,7 @@ def to_job(
         # OpenAI's temperature 0 means "raise it when decoding fails": our default fallback ladder.
         "asr_options": {"initial_prompt": request.prompt}
         | ({"temperatures": [request.temperature]} if request.temperature else {}),
+        **_text_rules(request),
     }
     vad = getattr(request, "chunking_strategy", None)
     if isinstance(vad, ServerVad):
@@ -190,6 +193,13 @@ def to_job(
     return TranscribeJob.model_validate(
         {**groups, "word_timestamps": word_timestamps, "token_logprobs": token_logprobs}
     )
+
+
+def _text_rules(request: OpenAITranslationRequest) -> dict[str, object]:
+    """The request's vocabulary and redaction, as the job takes them (a translation has none)."""
+    if not isinstance(request, OpenAITranscriptionRequest):
+        return {}
+    return request.model_dump(include=set(TextRules.model_fields))
 
 
 def _granularities(request: OpenAITranslationRequest) -> list[str]:

@@ -36,7 +36,14 @@ router = APIRouter(prefix="/v1", tags=["openai"], responses=OPENAI_ERROR_RESPONS
 # Form names of list fields, as OpenAI's clients send them.
 LIST_FIELDS = {
     name: f"{name}[]"
-    for name in ("timestamp_granularities", "include", "known_speaker_names", "known_speaker_references")
+    for name in (
+        "timestamp_granularities",
+        "include",
+        "known_speaker_names",
+        "known_speaker_references",
+        "keyterms",
+        "redact",
+    )
 }
 
 Granularities = Annotated[
@@ -64,6 +71,40 @@ KnownSpeakerReferences = Annotated[
 ]
 
 
+Keyterms = Annotated[
+    list[str] | None,
+    Form(alias="keyterms[]", description="Words and phrases decoding is biased toward (`extra_body`)"),
+]
+Redact = Annotated[
+    list[str] | None,
+    Form(alias="redact[]", description="Kinds of entity replaced by their kind in brackets (`extra_body`)"),
+]
+Replacements = Annotated[
+    str | None,
+    Form(
+        description='Spellings fixed after decoding: a JSON object (`{"acme pro": "Acme-Pro"}`), or '
+        "`replacements[<spelling>]` fields as `extra_body` sends them"
+    ),
+]
+
+
+REPLACEMENT_PREFIX = "replacements["
+
+
+async def _flattened_replacements(request: Request) -> dict[str, Any] | None:
+    """`replacements` as OpenAI's clients send an object of `extra_body`: `replacements[<key>]` form fields."""
+    form = await request.form()
+    fields = {
+        name[len(REPLACEMENT_PREFIX) : -1]: value
+        for name, value in form.items()
+        if name.startswith(REPLACEMENT_PREFIX) and name.endswith("]")
+    }
+    return fields or None
+
+
+FlattenedReplacements = Annotated[dict[str, Any] | None, Depends(_flattened_replacements)]
+
+
 ChunkingStrategy = Annotated[
     str | None,
     Form(description="`auto`, or a `server_vad` object (as JSON, or as `chunking_strategy[<key>]` fields)"),
@@ -88,8 +129,14 @@ def _only_fields_of(schema: type[BaseModel]) -> Callable[[Request], Coroutine[An
     if "chunking_strategy" in schema.model_fields:
         known |= {f"chunking_strategy[{key}]" for key in CHUNKING_FIELDS}
 
+    flattened = ("replacements",) if "replacements" in schema.model_fields else ()
+
     async def refuse_unknown_fields(request: Request) -> None:
-        unknown = [name for name in (await request.form()) if name not in known]
+        unknown = [
+            name
+            for name in (await request.form())
+            if name not in known and not any(name.startswith(f"{prefix}[") for prefix in flattened)
+        ]
         if unknown:
             message = f"Unrecognized request argument supplied: {unknown[0]}"
             raise ServiceError("invalid_input", message, details=[{"field": unknown[0], "message": message}])
@@ -150,6 +197,10 @@ def transcriptions(
     known_speaker_references: KnownSpeakerReferences = None,
     chunking_strategy: ChunkingStrategy = None,
     chunking_object: FlattenedChunkingStrategy = None,
+    keyterms: Keyterms = None,
+    replacements: Replacements = None,
+    replacements_object: FlattenedReplacements = None,
+    redact: Redact = None,
 ) -> Response:
     """Transcribe audio, in OpenAI's request and response shapes; with `stream`, as OpenAI's
     `transcript.text.delta` events, then `transcript.text.done`."""
@@ -172,6 +223,9 @@ def transcriptions(
             "known_speaker_names": known_speaker_names,
             "known_speaker_references": known_speaker_references,
             "chunking_strategy": chunking_object or chunking_strategy,
+            "keyterms": keyterms,
+            "replacements": replacements_object or replacements,
+            "redact": redact,
         },
     )
 
