@@ -20,6 +20,8 @@ class LimitSettings(BaseModel):
     """Largest accepted upload or download, in MiB."""
     max_audio_seconds: float = Field(4 * 3600, gt=0)
     """Longest accepted audio, in seconds (the REST server; the worker's is `WORKER__MAX_AUDIO_SECONDS`)."""
+    max_channels: int = Field(8, ge=2, le=64)
+    """Most channels a `multichannel` file may have (each is transcribed on its own)."""
     queue_size: int = Field(8, ge=1)
     """Queued tasks (rows in the task table) beyond which new requests get 503."""
 

@@ -26,6 +26,8 @@ HTTP_STATUS: dict[str, int] = {
     "not_audio": 415,
     "too_large": 413,
     "audio_too_long": 413,
+    "not_multichannel": 400,
+    "too_many_channels": 400,
     "url_not_allowed": 400,
     "callback_unreachable": 400,
     "download_failed": 502,

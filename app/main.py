@@ -16,7 +16,7 @@ from app.api.middleware import (
     CollapsedSlashesMiddleware,
     RequestIdMiddleware,
 )
-from app.api.routes import health, metrics, tasks, voices
+from app.api.routes import health, metrics, tasks, vocabularies, voices
 from app.api.routes.web import mount_web
 from app.config import get_settings
 from app.contracts import register_contracts
@@ -70,6 +70,7 @@ def create_app() -> FastAPI:
         tasks,
         whisperx_tasks,
         voices,
+        vocabularies,
         speakers,
         whisper_asr_webservice,
         whisperx_health,

@@ -19,6 +19,7 @@ from app.db.migrate import upgrade
 from app.db.outbox import DeliveryRepository
 from app.db.repository import TaskRepository
 from app.db.session import make_engine, make_session_factory
+from app.db.vocabularies import VocabularyRepository
 from app.db.voices import VoiceRepository
 from app.errors import ServiceError
 from app.ml.registry import registry
@@ -67,6 +68,7 @@ class Runtime:
     lease_keeper: LeaseKeeper
     deliveries: DeliveryRepository
     voices: VoiceRepository
+    vocabularies: VocabularyRepository
     models: ModelsState = "not_requested"
     """Where loading the configured models at start stands (`app.process.lifecycle`); readiness waits for it."""
     live_sessions: LiveSessions = field(default_factory=LiveSessions)
@@ -105,7 +107,14 @@ def start_runtime(settings: Settings) -> Runtime:
     keeper.start()
     log.info("task store ready (%s), worker %s", engine.dialect.name, worker_id)
     runtime = Runtime(
-        settings, engine, tasks, worker_id, keeper, DeliveryRepository(sessions), VoiceRepository(sessions)
+        settings,
+        engine,
+        tasks,
+        worker_id,
+        keeper,
+        DeliveryRepository(sessions),
+        VoiceRepository(sessions),
+        VocabularyRepository(sessions),
     )
     runtime.start_once(
         RUNTIME_FIGURES, lambda: RuntimeFigures(tasks.count_queued, lambda: runtime.live_sessions.open)

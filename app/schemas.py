@@ -286,16 +286,42 @@ class AudioJob(JobInput):
         return (self.url or self.file or "").strip() or None
 
 
+class ChannelOptions(BaseModel):
+    """One person per channel: a call recorded with each party on a channel of its own."""
+
+    multichannel: bool = Field(
+        False,
+        description="Transcribe each channel on its own, merged by time; each channel is one speaker",
+    )
+    channel_names: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list,
+        max_length=64,
+        description="The speaker of each channel, in order (`channel_0`, `channel_1`, … when absent)",
+    )
+
+    @field_validator("channel_names", mode="before")
+    @classmethod
+    def _json_text(cls, value: Any) -> Any:
+        # A form field holds text: the list may come as its JSON.
+        return _json_or_object(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _names_need_channels(self) -> ChannelOptions:
+        if self.channel_names and not self.multichannel:
+            raise ValueError("`channel_names` name the channels of a `multichannel` request")
+        return self
+
+
 class RenderedJob(BaseModel):
     output_format: OutputFormat = "json"
     subtitle_options: SubtitleOptions = Field(default_factory=SubtitleOptions)
 
 
-class SpeechToTextJob(PipelineParams, AudioJob, RenderedJob, TextRules):
+class SpeechToTextJob(PipelineParams, AudioJob, RenderedJob, TextRules, ChannelOptions):
     """The full pipeline: transcribe, align, diarize, combine."""
 
 
-class TranscribeJob(AudioJob, RenderedJob, TextRules):
+class TranscribeJob(AudioJob, RenderedJob, TextRules, ChannelOptions):
     model_params: ModelParams = Field(default_factory=ModelParams)
     asr_options: ASROptions = Field(default_factory=ASROptions)
     vad_options: VADOptions = Field(default_factory=VADOptions)

@@ -12,6 +12,8 @@ from app.text.redaction import REDACT_KINDS, RedactKind
 
 Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Spelling = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+MAX_KEYTERMS = 100
+MAX_REPLACEMENTS = 200
 
 
 class TextRules(BaseModel):
@@ -19,14 +21,20 @@ class TextRules(BaseModel):
 
     keyterms: list[Term] = Field(
         default_factory=list,
-        max_length=100,
+        max_length=MAX_KEYTERMS,
         description="Words and phrases decoding is biased toward, by Whisper's prompt and faster-whisper's "
         "hotwords; with the initial prompt they must fit Whisper's 223-token prompt",
     )
     replacements: dict[Term, Spelling] = Field(
         default_factory=dict,
-        max_length=200,
+        max_length=MAX_REPLACEMENTS,
         description='Spellings fixed after decoding, on whole words, case-insensitively: {"acme pro": "Acme-Pro"}',
+    )
+    vocabulary: str | None = Field(
+        None,
+        max_length=100,
+        description="The name of a saved vocabulary (`/vocabularies`): its keyterms come before these, and its "
+        "replacements apply where these do not give the same word",
     )
     redact: list[RedactKind] = Field(
         default_factory=list,

@@ -86,3 +86,20 @@ TWO_VOICE_DIALOGUE = [
     ("A", "thank you the new address has been saved"),
     ("B", "wonderful thank you very much for your help"),
 ]
+
+
+def stereo_call(
+    turns: list[tuple[str, str]], *, bleed_db: float = 20.0, **spacing: float
+) -> tuple[np.ndarray, list[TrueWord], list[str]]:
+    """A call recorded one party per channel, `(channels, samples)`: each speaker of `turns` on a channel of
+    their own (in order of first turn), and faintly on the others, `bleed_db` down, as a line leaks; the true
+    words, and the speaker of each channel."""
+    mixed, truth = dialogue(turns, **spacing)
+    speakers = list(dict.fromkeys(speaker for speaker, _ in turns))
+    clean = np.zeros((len(speakers), len(mixed)), dtype=np.float32)
+    for word in truth:
+        span = slice(round(word.start * SAMPLE_RATE), round(word.end * SAMPLE_RATE))
+        clean[speakers.index(word.speaker), span] = mixed[span]
+    leak = 10 ** (-bleed_db / 20)
+    heard = clean + leak * (clean.sum(axis=0, keepdims=True) - clean)
+    return heard.astype(np.float32), truth, speakers

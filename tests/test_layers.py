@@ -24,6 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "app.task_schemas",
         "app.transcript_schemas",
         "app.voice_schemas",
+        "app.vocabulary_schemas",
         "app.text_schemas",
         "app.runtime",
     ),

@@ -145,3 +145,21 @@ def test_a_call_through_openais_client(api: tuple[TestClient, Path], call_wav: b
     assert not [original for original in ORIGINALS if original in said], said
     assert any(kind in answer.text for kind in NUMBER) and "Acme-Pro" in answer.text, answer.text
     assert any(word.word.startswith(NUMBER) for word in answer.words or []), answer.words
+
+
+def test_a_call_through_whisper_asr_webservices_door(api: tuple[TestClient, Path], call_wav: bytes) -> None:
+    client, _ = api
+    response = client.post(
+        "/asr",
+        params=[
+            ("output", "srt"),
+            ("keyterms", "Acme Pro"),
+            ("replacements", json.dumps(RULES["replacements"])),
+            *(("redact", kind) for kind in REDACT),
+        ],
+        files={"audio_file": ("call.wav", call_wav, "audio/wav")},
+    )
+    assert response.status_code == 200, response.text
+    assert "-->" in response.text and "Acme-Pro" in response.text, response.text
+    assert any(kind in response.text for kind in NUMBER), response.text
+    assert not [original for original in ORIGINALS if original in response.text], response.text

@@ -21,6 +21,8 @@ MIN_SECONDS = 0.1
 class Audio:
     samples: np.ndarray
     """16 kHz mono float32 in [-1, 1]."""
+    channels: np.ndarray | None = None
+    """Each channel on its own, `(channels, samples)`, when they were asked to be kept (`multichannel`)."""
 
     @property
     def duration(self) -> float:
@@ -73,25 +75,31 @@ def probe_audio(path: Path, *, max_seconds: float) -> float | None:
         return _declared_seconds(container, stream)
 
 
-def decode_audio(path: Path, *, max_seconds: float) -> Audio:
-    """Decode the first audio stream of `path`, refusing empty, non-audio, too short and over-long input."""
+def decode_audio(path: Path, *, max_seconds: float, max_channels: int | None = None) -> Audio:
+    """Decode the first audio stream of `path`, refusing empty, non-audio, too short and over-long input. With
+    `max_channels`, each channel is kept too (`Audio.channels`), and a file of one channel or of more than
+    `max_channels` is refused."""
     max_samples = int(max_seconds * SAMPLE_RATE)
     with _first_audio_stream(path, max_seconds) as (container, stream):
         declared = _declared_seconds(container, stream)
-        collected = _Collected(int((declared or 0) * SAMPLE_RATE) + SAMPLE_RATE)
+        count = 1 if max_channels is None else _channel_count(stream, max_channels)
+        collected = [_Collected(int((declared or 0) * SAMPLE_RATE) + SAMPLE_RATE) for _ in range(count)]
         # Output in frames of RESAMPLED_FRAME_SECONDS: a few hundred arrays an hour rather than one per packet,
         # which decodes an hour of WAV several times faster.
         resampler = av.AudioResampler(
-            format="flt", layout="mono", rate=SAMPLE_RATE, frame_size=RESAMPLED_FRAME_SECONDS * SAMPLE_RATE
+            format="flt" if count == 1 else "fltp",
+            layout="mono" if count == 1 else stream.layout.name,
+            rate=SAMPLE_RATE,
+            frame_size=RESAMPLED_FRAME_SECONDS * SAMPLE_RATE,
         )
         for frame in container.decode(stream):
             for resampled in resampler.resample(frame):
-                collected.add(resampled.to_ndarray().reshape(-1))
-                if collected.size > max_samples:
+                _add(collected, resampled)
+                if collected[0].size > max_samples:
                     raise _too_long(max_seconds)
         for resampled in resampler.resample(None):
-            collected.add(resampled.to_ndarray().reshape(-1))
-    samples = collected.samples()
+            _add(collected, resampled)
+    samples = collected[0].samples()
     if samples.size == 0:
         raise ServiceError("empty_audio", "The file contains no audio samples.")
     if samples.size < MIN_SECONDS * SAMPLE_RATE:
@@ -99,7 +107,30 @@ def decode_audio(path: Path, *, max_seconds: float) -> Audio:
             "audio_too_short",
             f"The audio is {samples.size / SAMPLE_RATE:.3f} s long; the least is {MIN_SECONDS} s.",
         )
-    return Audio(samples)
+    if count == 1:
+        return Audio(samples)
+    channels = np.stack([piece.samples() for piece in collected])
+    return Audio(channels.mean(axis=0), channels)
+
+
+def _channel_count(stream: av.audio.AudioStream, max_channels: int) -> int:
+    count = stream.channels
+    if count < 2:
+        raise ServiceError(
+            "not_multichannel", "`multichannel` needs a file of two or more channels; this one has one."
+        )
+    if count > max_channels:
+        raise ServiceError(
+            "too_many_channels",
+            f"The file has {count} channels; `multichannel` takes at most {max_channels}.",
+        )
+    return int(count)
+
+
+def _add(collected: list[_Collected], frame: av.AudioFrame) -> None:
+    planes: np.ndarray = frame.to_ndarray().reshape(len(collected), -1)
+    for channel, plane in zip(collected, list(planes), strict=True):
+        channel.add(plane)
 
 
 class _Collected:

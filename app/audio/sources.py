@@ -71,9 +71,15 @@ def scratch_dir(settings: Settings) -> Iterator[Path]:
 
 
 def load_audio_source(
-    source: str, *, settings: Settings, max_seconds: float | None = None, field: str = "`file`"
+    source: str,
+    *,
+    settings: Settings,
+    max_seconds: float | None = None,
+    field: str = "`file`",
+    max_channels: int | None = None,
 ) -> Audio:
-    """Decode the audio a `file` or `url` field names; temporary files are gone when this returns."""
+    """Decode the audio a `file` or `url` field names (each channel too, with `max_channels`: `decode_audio`);
+    temporary files are gone when this returns."""
     if not isinstance(source, str) or not source.strip():
         raise ServiceError(
             "invalid_input", f"{field} must be a non-empty string: a data URI, base64 or a URL."
@@ -85,7 +91,9 @@ def load_audio_source(
             fetch_url(source.strip(), path, settings=settings.fetch, max_bytes=max_bytes)
         else:
             path.write_bytes(decode_base64_audio(source, max_bytes=max_bytes, field=field))
-        return decode_audio(path, max_seconds=max_seconds or settings.limits.max_audio_seconds)
+        return decode_audio(
+            path, max_seconds=max_seconds or settings.limits.max_audio_seconds, max_channels=max_channels
+        )
 
 
 REFERENCE_SECONDS = (2.0, 10.0)

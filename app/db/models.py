@@ -207,3 +207,21 @@ class VoiceEmbedding(Base):
     backend: Mapped[str] = mapped_column(String(200), index=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     dimension: Mapped[int] = mapped_column(Integer)
+
+
+class Vocabulary(Base):
+    """A saved list of keyterms and replacements, owned by an API key like a voice; a transcribing request
+    names it (`vocabulary`) to have them added to its own."""
+
+    __tablename__ = "vocabularies"
+    __table_args__ = (UniqueConstraint("owner_key", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    owner: Mapped[str | None] = mapped_column(String(64), index=True)
+    owner_key: Mapped[str] = mapped_column(String(64))
+    """`owner`, or an empty string when keys are off: one value the names are unique by on every database."""
+    name: Mapped[str] = mapped_column(String(100))
+    keyterms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    replacements: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -39,6 +39,7 @@ class Word(TypedDict):
     score: NotRequired[float]
     probability: NotRequired[float]
     speaker: NotRequired[str]
+    channel: NotRequired[int]
 
 
 class Char(TypedDict):
@@ -63,6 +64,8 @@ class Segment(Caption):
     words: NotRequired[list[Word]]
     chars: NotRequired[list[Char]]
     speaker: NotRequired[str]
+    channel: NotRequired[int]
+    """The channel of a `multichannel` file it was heard on."""
     tokens: NotRequired[list[int]]
     logprobs: NotRequired[list[TokenLogprob]]
     avg_logprob: NotRequired[float]

@@ -55,6 +55,7 @@ from app.services.speech_work import (
 from app.services.tasks import get_task, run_task, submit_task
 from app.services.text_rules import decoding_options
 from app.services.uploads import UPLOADS, remove_upload
+from app.services.vocabularies import rules_with_vocabulary
 from app.services.voices import check_enrolled_names
 from app.task_schemas import TaskOut
 
@@ -143,17 +144,20 @@ def _record(
 
 
 def _admit(runtime: Runtime, job: JobInput, *, uploaded: bool, owner: str | None) -> None:
-    """Refuse, before anything is recorded or loaded, a job without audio, naming a model it may not use or a
-    voice not enrolled."""
+    """Refuse, before anything is recorded or loaded, a job without audio, naming a model it may not use, a
+    vocabulary not saved or a voice not enrolled."""
     settings = runtime.settings
     if BY_REQUEST[type(job)].needs_audio and not uploaded and getattr(job, "source", None) is None:
         raise ServiceError(*NO_AUDIO)
     if isinstance(job, SpeechToTextJob | TranscribeJob | AlignJob | DetectLanguageJob):
         transcribes = isinstance(job, SpeechToTextJob | TranscribeJob)
         check_model_request(settings, job.model_params, transcribes=transcribes)
-    if isinstance(job, SpeechToTextJob | TranscribeJob) and job.keyterms:
-        # Keyterms past Whisper's prompt budget are refused before anything is queued.
-        decoding_options(job.asr_options, job, whisper_spec(settings, job.model_params))
+    if isinstance(job, SpeechToTextJob | TranscribeJob):
+        rules = rules_with_vocabulary(runtime, owner, job)
+        if rules.keyterms:
+            # Keyterms past Whisper's prompt budget (the vocabulary's with the job's) are refused before anything
+            # is queued.
+            decoding_options(job.asr_options, rules, whisper_spec(settings, job.model_params))
     if isinstance(job, SpeechToTextJob | DiarizeJob):
         check_reference_clips(job.diarize_params.reference_clips, settings=settings)
         check_enrolled_names(runtime, owner, job.diarize_params)
@@ -168,13 +172,20 @@ def _load_audio(settings: Settings, task: Task, job: JobInput) -> Audio | None:
         if not path.is_file():
             raise ServiceError("interrupted", "The upload of this task is gone; submit the task again.")
         try:
-            return decode_audio(path, max_seconds=settings.limits.max_audio_seconds)
+            return decode_audio(
+                path, max_seconds=settings.limits.max_audio_seconds, max_channels=_max_channels(settings, job)
+            )
         finally:  # decoded (or undecodable): the task never reads it again, even if it is interrupted
             remove_upload(settings, task.identifier)
     source = (job.source if isinstance(job, AudioJob) else None) or task.url
     if source is None:
         raise ServiceError(*NO_AUDIO)
-    return load_audio_source(source, settings=settings)
+    return load_audio_source(source, settings=settings, max_channels=_max_channels(settings, job))
+
+
+def _max_channels(settings: Settings, job: JobInput) -> int | None:
+    """How many channels a `multichannel` job's audio may keep (None: the job takes it mixed to mono)."""
+    return settings.limits.max_channels if getattr(job, "multichannel", False) else None
 
 
 def _run(

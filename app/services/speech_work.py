@@ -24,6 +24,7 @@ from app.schemas import (
     SpeechToTextJob,
     TranscribeJob,
 )
+from app.services.channels import channels_full_result, transcribe_channels
 from app.services.full_pipeline import run_full_pipeline
 from app.services.pipeline import (
     Progress,
@@ -36,6 +37,7 @@ from app.services.pipeline import (
 )
 from app.services.results import Aligned, DetectedLanguage, Diarized, FullResult, TaskResult, Transcribed
 from app.services.text_rules import decoding_options, rewriting_progress, rewritten
+from app.services.vocabularies import rules_with_vocabulary
 from app.services.voices import enrolled_voices, keep_speaker_embeddings
 from app.text_schemas import TextRules
 
@@ -61,25 +63,46 @@ Work = Callable[[Job, Input, Progress, TaskScope], TaskResult]
 
 
 def full_process(job: SpeechToTextJob, audio: Audio, progress: Progress, scope: TaskScope) -> FullResult:
+    rules = rules_with_vocabulary(scope.runtime, scope.owner, job)
     # The job is itself a PipelineParams: it carries every parameter group.
-    params = _with_keyterms(job, job, scope.settings)
+    params = _with_keyterms(job, rules, scope.settings)
+    if job.multichannel:
+        timings: dict[str, float] = {}
+        transcript = transcribe_channels(
+            audio,
+            params,
+            scope.settings,
+            names=job.channel_names,
+            progress=rewriting_progress(progress, rules),
+            words=True,
+            timings=timings,
+        )
+        return rewritten(channels_full_result(transcript, timings), rules)
     result = run_full_pipeline(
         audio.samples,
         params,
         scope.settings,
-        progress=rewriting_progress(progress, job),
+        progress=rewriting_progress(progress, rules),
         **_known_voices(job.diarize_params, scope),
     )
     keep_speaker_embeddings(scope.runtime, scope.owner, scope.task_id, job.diarize_params, result)
-    return rewritten(result, job)
+    return rewritten(result, rules)
 
 
 def transcription(job: TranscribeJob, audio: Audio, progress: Progress, scope: TaskScope) -> Transcribed:
     settings = scope.settings
+    rules = rules_with_vocabulary(scope.runtime, scope.owner, job)
     groups = ("model_params", "asr_options", "vad_options", "align_params")
-    params = _with_keyterms(PipelineParams(**{group: getattr(job, group) for group in groups}), job, settings)
+    params = _with_keyterms(
+        PipelineParams(**{group: getattr(job, group) for group in groups}), rules, settings
+    )
     share = 0.8 if job.word_timestamps else 1.0
-    progress = rewriting_progress(progress, job)
+    progress = rewriting_progress(progress, rules)
+    if job.multichannel:
+        heard = transcribe_channels(
+            audio, params, settings, names=job.channel_names, progress=progress, words=job.word_timestamps
+        )
+        return rewritten(heard, rules)
     result, decoded_words = run_transcription(
         audio.samples,
         params,
@@ -101,11 +124,11 @@ def transcription(job: TranscribeJob, audio: Audio, progress: Progress, scope: T
         )
         result = {**result, **aligned}
     result["audio_duration"] = round(audio.duration, 3)
-    return rewritten(result, job)
+    return rewritten(result, rules)
 
 
 def _with_keyterms(params: Params, rules: TextRules, settings: Settings) -> Params:
-    """`params` whose decoding is biased toward the job's keyterms."""
+    """`params` whose decoding is biased toward the keyterms of `rules` (the job's, with its vocabulary's)."""
     spec = whisper_spec(settings, params.model_params)
     return params.model_copy(update={"asr_options": decoding_options(params.asr_options, rules, spec)})
 

@@ -29,7 +29,7 @@ def keyterm_prompt(keyterms: Sequence[str], initial_prompt: str | None) -> str |
     """The prompt that biases decoding toward the keyterms: the user's initial prompt (if any) followed by the
     keyterms as a comma-separated list, e.g. "Acme-Pro, Zylofax, Dr. Okonkwo." Returns `initial_prompt`
     unchanged when there are no keyterms."""
-    terms = _unique(keyterms)
+    terms = unique_terms(keyterms)
     if not terms:
         return initial_prompt
     listed = ", ".join(terms)
@@ -45,10 +45,15 @@ def keyterm_hotwords(keyterms: Sequence[str], hotwords: str | None) -> str | Non
     """faster-whisper's hotwords: the user's hotwords (if any) then the keyterms not among them, space-separated
     (compared case-insensitively, the first spelling kept). Returns `hotwords` unchanged when nothing is added."""
     given = {word.casefold() for word in hotwords.split()} if hotwords else set()
-    terms = [term for term in _unique(keyterms) if term.casefold() not in given]
+    terms = [term for term in unique_terms(keyterms) if term.casefold() not in given]
     if not terms:
         return hotwords
     return " ".join([hotwords.strip(), *terms] if hotwords and hotwords.strip() else terms)
+
+
+def replacement_key(key: str) -> str:
+    """What a replacement's key matches by: its words, case-folded ("Acme-Pro" and "acme pro" are one key)."""
+    return " ".join(part for part in _KEY_SPLIT.split(key.casefold()) if part)
 
 
 def over_budget(prompt_tokens: int) -> bool:
@@ -99,7 +104,7 @@ def replace_transcript(transcript: Transcript, replacements: Mapping[str, str]) 
     return result
 
 
-def _unique(terms: Sequence[str]) -> list[str]:
+def unique_terms(terms: Sequence[str]) -> list[str]:
     """The terms stripped and with their spaces collapsed, without blanks or case-insensitive repeats."""
     seen: set[str] = set()
     unique = []

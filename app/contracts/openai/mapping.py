@@ -28,7 +28,7 @@ from app.contracts.openai.shapes import (
 from app.errors import ServiceError
 from app.ml.model_files import whisper_files_time
 from app.ml.results import Caption, Segment, TokenLogprob
-from app.schemas import SpeechToTextJob, TranscribeJob, VADOptions
+from app.schemas import ChannelOptions, SpeechToTextJob, TranscribeJob, VADOptions
 from app.services.pipeline import whisper_spec
 from app.services.render import render
 from app.services.results import FullResult, Transcribed
@@ -74,9 +74,10 @@ class OpenAITranslationRequest(BaseModel):
     temperature: float = Field(0.0, ge=0, le=1)
 
 
-class OpenAITranscriptionRequest(OpenAITranslationRequest, TextRules):
+class OpenAITranscriptionRequest(OpenAITranslationRequest, TextRules, ChannelOptions):
     """The form fields OpenAI's transcription endpoint takes (besides the file), and ours for call recordings
-    (`keyterms`, `replacements`, `redact`), which OpenAI's clients send as `extra_body`."""
+    (`keyterms`, `replacements`, `redact`, `vocabulary`, `multichannel`, `channel_names`), which OpenAI's
+    clients send as `extra_body`."""
 
     language: str | None = Field(None, max_length=32)
     # Transcriptions take every format translations take, and `diarized_json`: a wider type than the base's.
@@ -171,7 +172,7 @@ def to_job(
         # OpenAI's temperature 0 means "raise it when decoding fails": our default fallback ladder.
         "asr_options": {"initial_prompt": request.prompt}
         | ({"temperatures": [request.temperature]} if request.temperature else {}),
-        **_text_rules(request),
+        **_call_options(request),
     }
     vad = getattr(request, "chunking_strategy", None)
     if isinstance(vad, ServerVad):
@@ -195,11 +196,11 @@ def to_job(
     )
 
 
-def _text_rules(request: OpenAITranslationRequest) -> dict[str, object]:
-    """The request's vocabulary and redaction, as the job takes them (a translation has none)."""
+def _call_options(request: OpenAITranslationRequest) -> dict[str, object]:
+    """The request's channels, vocabulary and redaction, as the job takes them (a translation has none)."""
     if not isinstance(request, OpenAITranscriptionRequest):
         return {}
-    return request.model_dump(include=set(TextRules.model_fields))
+    return request.model_dump(include={*TextRules.model_fields, *ChannelOptions.model_fields})
 
 
 def _granularities(request: OpenAITranslationRequest) -> list[str]:
@@ -279,8 +280,12 @@ def _vtt(answer: _Answer) -> str:
 
 def _diarized_json(answer: _Answer) -> DiarizedTranscription:
     segments = answer.segments
-    # Named speakers keep their names; the others are lettered in order of appearance.
-    names = set(getattr(answer.request, "known_speaker_names", []))
+    # Named speakers (known voices, named channels) keep their names; the others are lettered in order of
+    # appearance.
+    names = {
+        *getattr(answer.request, "known_speaker_names", []),
+        *getattr(answer.request, "channel_names", []),
+    }
     letters = speaker_letters([s["speaker"] for s in segments if s.get("speaker") not in (None, *names)])
     letters.update({name: name for name in names})
     diarized = DiarizedTranscription(

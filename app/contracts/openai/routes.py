@@ -43,6 +43,7 @@ LIST_FIELDS = {
         "known_speaker_references",
         "keyterms",
         "redact",
+        "channel_names",
     )
 }
 
@@ -78,6 +79,12 @@ Keyterms = Annotated[
 Redact = Annotated[
     list[str] | None,
     Form(alias="redact[]", description="Kinds of entity replaced by their kind in brackets (`extra_body`)"),
+]
+ChannelNames = Annotated[
+    list[str] | None,
+    Form(
+        alias="channel_names[]", description="The speaker of each channel, with `multichannel` (`extra_body`)"
+    ),
 ]
 Replacements = Annotated[
     str | None,
@@ -201,6 +208,11 @@ def transcriptions(
     replacements: Replacements = None,
     replacements_object: FlattenedReplacements = None,
     redact: Redact = None,
+    vocabulary: Annotated[str | None, Form(description="A saved vocabulary's name (`extra_body`)")] = None,
+    multichannel: Annotated[
+        bool, Form(description="Each channel on its own, one speaker per channel (`extra_body`)")
+    ] = False,
+    channel_names: ChannelNames = None,
 ) -> Response:
     """Transcribe audio, in OpenAI's request and response shapes; with `stream`, as OpenAI's
     `transcript.text.delta` events, then `transcript.text.done`."""
@@ -226,6 +238,9 @@ def transcriptions(
             "keyterms": keyterms,
             "replacements": replacements_object or replacements,
             "redact": redact,
+            "vocabulary": vocabulary,
+            "multichannel": multichannel,
+            "channel_names": channel_names,
         },
     )
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from app.contracts.runpod.answers import Answer, Refusal, StreamItem
+from app.contracts.runpod.vocabulary_actions import VOCABULARY_ACTIONS
 from app.contracts.runpod.voice_actions import VOICE_ACTIONS
 from app.contracts.runpod_workers.serve import (
     FasterWhisperOutput,
@@ -200,6 +201,7 @@ ACTIONS: dict[str, Action] = {
     "cancel_task": _cancel_task,
     "health": _health,
     **VOICE_ACTIONS,
+    **VOCABULARY_ACTIONS,
 }
 
 

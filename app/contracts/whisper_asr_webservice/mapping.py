@@ -45,6 +45,20 @@ class AsrQuery(DetectLanguageQuery):
     min_speakers: int | None = Field(None, ge=1, le=50)
     max_speakers: int | None = Field(None, ge=1, le=50)
     output: Output = Field("txt", description="`text` (as that service's documentation names it) is `txt`")
+    # Ours, for call recordings (docs/call-recordings.md): that service has none of them.
+    keyterms: list[str] = Field(
+        default_factory=list, description="Words and phrases decoding is biased toward"
+    )
+    replacements: str | None = Field(
+        None, description='Spellings fixed after decoding, as JSON: `{"acme pro": "Acme-Pro"}`'
+    )
+    redact: list[str] = Field(
+        default_factory=list, description="Kinds of entity replaced by their kind in brackets"
+    )
+    vocabulary: str | None = Field(None, description="The name of a saved vocabulary")
+    multichannel: bool = Field(
+        False, description="Transcribe each channel on its own: one speaker per channel"
+    )
 
     _language = field_validator("language")(whisper_language)
 
@@ -54,12 +68,16 @@ class AsrQuery(DetectLanguageQuery):
         return OUTPUT_ALIASES.get(value, value) if isinstance(value, str) else value
 
 
+CALL_OPTIONS = {"keyterms", "replacements", "redact", "vocabulary", "multichannel"}
+
+
 def asr_job(query: AsrQuery) -> SpeechToTextJob | TranscribeJob:
     """The full pipeline when diarizing, else transcription (with aligned words when asked)."""
     groups: dict[str, JSONObject] = {
         "model_params": {"task": query.task, "language": query.language},
         "asr_options": {"initial_prompt": query.initial_prompt},
         "vad_options": {"vad_method": "silero"} if query.vad_filter else {},
+        **query.model_dump(include=CALL_OPTIONS, exclude_defaults=True),
     }
     if query.diarize:
         speakers = {"min_speakers": query.min_speakers, "max_speakers": query.max_speakers}

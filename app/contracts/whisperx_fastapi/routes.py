@@ -89,6 +89,11 @@ class TranscribeForm(_Rendered):
     keyterms: Annotated[str | None, Field(description='JSON list, e.g. `["Acme-Pro", "Zylofax"]`')] = None
     replacements: Annotated[str | None, _group('{"acme pro": "Acme-Pro"}')] = None
     redact: Annotated[str | None, Field(description='JSON list, e.g. `["card_number", "email"]`')] = None
+    multichannel: bool = Field(
+        False, description="Transcribe each channel on its own: one speaker per channel"
+    )
+    channel_names: Annotated[str | None, Field(description='JSON list, e.g. `["agent", "caller"]`')] = None
+    vocabulary: str | None = Field(None, description="The name of a saved vocabulary (`/vocabularies`)")
 
 
 class TranscribeOnlyForm(TranscribeForm):
