@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
 from app.text.redaction import REDACT_KINDS, RedactKind
 
@@ -42,6 +42,17 @@ class TextRules(BaseModel):
         description="Kinds of entity replaced by their kind in brackets in every output, never stored: "
         + ", ".join(REDACT_KINDS),
     )
+    redact_audio: bool = Field(
+        False,
+        description="Also keep the audio with the redacted words bleeped, to download with the result "
+        "(`redacted_audio` in the result)",
+    )
+
+    @model_validator(mode="after")
+    def _bleeps_need_redaction(self) -> TextRules:
+        if self.redact_audio and not self.redact:
+            raise ValueError("`redact_audio` bleeps what `redact` finds: name the kinds to redact")
+        return self
 
     @field_validator("keyterms", "replacements", "redact", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
@@ -163,3 +164,61 @@ def test_a_call_through_whisper_asr_webservices_door(api: tuple[TestClient, Path
     assert "-->" in response.text and "Acme-Pro" in response.text, response.text
     assert any(kind in response.text for kind in NUMBER), response.text
     assert not [original for original in ORIGINALS if original in response.text], response.text
+
+
+def bleep_share(flac: bytes, spans: list[list[float]], original: np.ndarray) -> tuple[float, float]:
+    """How much of the redacted spans is the 1 kHz tone, and how far the rest is from the original."""
+    samples, rate = sf.read(io.BytesIO(flac), dtype="float32")
+    assert rate == 16_000 and len(samples) == len(original)
+    inside = np.zeros(len(samples), bool)
+    for start, end in spans:
+        inside[int(start * rate) : int(end * rate)] = True
+    tone = np.sin(2 * np.pi * 1000 * np.arange(len(samples)) / rate)
+    spectrum = np.abs(np.fft.rfft(samples[inside]))
+    peak = np.fft.rfftfreq(int(inside.sum()), 1 / rate)[spectrum.argmax()]
+    assert abs(peak - 1000) < 20, peak
+    assert np.abs(tone).max() > 0
+    return float(inside.mean()), float(np.abs(samples[~inside] - original[~inside]).max())
+
+
+def test_the_bleeped_audio_comes_with_the_workers_answer(worker_dir: Path, call_wav: bytes) -> None:
+    audio = "data:audio/wav;base64," + base64.b64encode(call_wav).decode()
+    response = run(action="transcribe", file=audio, redact=REDACT, redact_audio=True)
+    assert "error" not in response, response
+    spans = response["result"]["redacted_audio"]["spans"]
+    assert len(spans) == 1 and spans[0][1] - spans[0][0] > 1.0, spans
+    flac = base64.b64decode(response["redacted_audio"].split(",", 1)[1])
+    original, _ = sf.read(io.BytesIO(call_wav), dtype="float32")
+    share, elsewhere = bleep_share(flac, spans, original)
+    assert 0.05 < share < 0.5 and elsewhere < 1e-3
+    assert "redacted_audio" not in run(action="transcribe", file=audio, redact=REDACT)
+
+
+def test_the_bleeped_audio_is_downloaded_and_deleted_with_its_task(
+    api: tuple[TestClient, Path], call_wav: bytes
+) -> None:
+    client, _ = api
+    response = client.post(
+        "/service/transcribe",
+        params={"wait": "true"},
+        files={"file": ("call.wav", call_wav, "audio/wav")},
+        data={"redact": json.dumps(REDACT), "redact_audio": "true"},
+    )
+    assert response.status_code == 200, response.text
+    task = response.json()
+    bleeped = client.get(task["result"]["redacted_audio"]["url"])
+    assert bleeped.status_code == 200 and bleeped.headers["content-type"] == "audio/flac"
+    original, _ = sf.read(io.BytesIO(call_wav), dtype="float32")
+    bleep_share(bleeped.content, task["result"]["redacted_audio"]["spans"], original)
+    assert client.delete(f"/task/{task['identifier']}").status_code == 200
+    assert client.get(task["result"]["redacted_audio"]["url"]).status_code == 404
+
+
+def test_bleeping_needs_kinds_to_redact(api: tuple[TestClient, Path], call_wav: bytes) -> None:
+    client, _ = api
+    response = client.post(
+        "/service/transcribe",
+        files={"file": ("call.wav", call_wav, "audio/wav")},
+        data={"redact_audio": "true"},
+    )
+    assert response.status_code == 422 and "redact" in response.text, response.text

@@ -8,12 +8,21 @@ from typing import NotRequired, TypedDict
 from app.ml.results import Diarization, KnownSpeaker, Transcript, Turn
 
 
+class RedactedAudio(TypedDict):
+    """Where the audio with the redacted words bleeped can be fetched, and the spans bleeped (seconds)."""
+
+    url: str
+    media_type: str
+    spans: list[list[float]]
+
+
 class Transcribed(Transcript):
     """A transcription (with aligned words when they were asked for)."""
 
     backend: str
     vad: str
     audio_duration: NotRequired[float]
+    redacted_audio: NotRequired[RedactedAudio]
 
 
 class Aligned(Transcript):
@@ -52,6 +61,7 @@ class FullResult(Transcript):
     audio_duration: float
     speaker_embeddings: NotRequired[dict[str, list[float]]]
     known_speakers: NotRequired[dict[str, KnownSpeaker]]
+    redacted_audio: NotRequired[RedactedAudio]
 
 
 TaskResult = Transcribed | Aligned | Diarized | DetectedLanguage | FullResult | Transcript

@@ -35,6 +35,7 @@ from app.services.pipeline import (
     run_transcription,
     whisper_spec,
 )
+from app.services.redacted_audio import keep_bleeped
 from app.services.results import Aligned, DetectedLanguage, Diarized, FullResult, TaskResult, Transcribed
 from app.services.text_rules import decoding_options, rewriting_progress, rewritten
 from app.services.vocabularies import rules_with_vocabulary
@@ -77,7 +78,7 @@ def full_process(job: SpeechToTextJob, audio: Audio, progress: Progress, scope: 
             words=True,
             timings=timings,
         )
-        return rewritten(channels_full_result(transcript, timings), rules)
+        return _kept(channels_full_result(transcript, timings), rules, audio, scope)
     result = run_full_pipeline(
         audio.samples,
         params,
@@ -86,7 +87,7 @@ def full_process(job: SpeechToTextJob, audio: Audio, progress: Progress, scope: 
         **_known_voices(job.diarize_params, scope),
     )
     keep_speaker_embeddings(scope.runtime, scope.owner, scope.task_id, job.diarize_params, result)
-    return rewritten(result, rules)
+    return _kept(result, rules, audio, scope)
 
 
 def transcription(job: TranscribeJob, audio: Audio, progress: Progress, scope: TaskScope) -> Transcribed:
@@ -96,22 +97,24 @@ def transcription(job: TranscribeJob, audio: Audio, progress: Progress, scope: T
     params = _with_keyterms(
         PipelineParams(**{group: getattr(job, group) for group in groups}), rules, settings
     )
-    share = 0.8 if job.word_timestamps else 1.0
+    # Bleeping the redacted words needs their timings.
+    words = job.word_timestamps or rules.redact_audio
+    share = 0.8 if words else 1.0
     progress = rewriting_progress(progress, rules)
     if job.multichannel:
         heard = transcribe_channels(
-            audio, params, settings, names=job.channel_names, progress=progress, words=job.word_timestamps
+            audio, params, settings, names=job.channel_names, progress=progress, words=words
         )
-        return rewritten(heard, rules)
+        return _kept(heard, rules, audio, scope)
     result, decoded_words = run_transcription(
         audio.samples,
         params,
         settings,
         on_progress=lambda part, partial: progress(share * part, "transcribe", partial),
-        words=job.word_timestamps,
+        words=words,
         token_logprobs=job.token_logprobs,
     )
-    if job.word_timestamps:
+    if words:
         progress(share, "align")
         aligned = run_alignment(
             audio.samples,
@@ -124,7 +127,19 @@ def transcription(job: TranscribeJob, audio: Audio, progress: Progress, scope: T
         )
         result = {**result, **aligned}
     result["audio_duration"] = round(audio.duration, 3)
-    return rewritten(result, rules)
+    return _kept(result, rules, audio, scope)
+
+
+Kept = TypeVar("Kept", Transcribed, FullResult)
+
+
+def _kept(result: Kept, rules: TextRules, audio: Audio, scope: TaskScope) -> Kept:
+    """The result as it may be stored and sent: rewritten by the job's rules, with the audio bleeped where
+    words were redacted when `redact_audio` asks for it."""
+    kept, spans = rewritten(result, rules)
+    if rules.redact_audio:
+        kept["redacted_audio"] = keep_bleeped(scope.settings, scope.task_id, audio.samples, spans)
+    return kept
 
 
 def _with_keyterms(params: Params, rules: TextRules, settings: Settings) -> Params:

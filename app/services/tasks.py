@@ -12,6 +12,7 @@ from app.observability import metrics
 from app.runtime import Runtime
 from app.schemas import ErrorBody
 from app.services.pipeline import Progress, Segments
+from app.services.redacted_audio import remove_redacted_audio
 from app.services.results import TaskResult
 from app.task_schemas import TaskOut, TaskPage, TaskQuery, WebhookState
 
@@ -160,6 +161,7 @@ def list_tasks(
 def delete_task(runtime: Runtime, identifier: str, *, owner: str | None = None) -> None:
     if not runtime.tasks.delete(identifier, owner=owner):
         raise NotFoundError("Task", identifier)
+    remove_redacted_audio(runtime.settings, identifier)
 
 
 def cancel_task(runtime: Runtime, identifier: str, *, owner: str | None = None) -> TaskOut:

@@ -36,20 +36,22 @@ def decoding_options(asr: ASROptions, rules: TextRules, spec: WhisperSpec) -> AS
     return asr.model_copy(update={"initial_prompt": prompt})
 
 
-def rewritten(result: Rewritten, rules: TextRules) -> Rewritten:
-    """`result` with its segments and words rewritten by the replacements, then redacted; its other keys kept."""
+def rewritten(result: Rewritten, rules: TextRules) -> tuple[Rewritten, list[tuple[float, float]]]:
+    """`result` with its segments and words rewritten by the replacements, then redacted, its other keys kept;
+    and the spans of the redacted words (seconds)."""
     if not rules.rewrites:
-        return result
+        return result, []
     transcript = Transcript(segments=result["segments"])
     if "word_segments" in result:
         transcript["word_segments"] = result["word_segments"]
     if rules.replacements:
         transcript = vocabulary.replace_transcript(transcript, rules.replacements)
+    spans: list[tuple[float, float]] = []
     if rules.redact:
-        transcript, _spans = redaction.redact_transcript(transcript, rules.redact)
+        transcript, spans = redaction.redact_transcript(transcript, rules.redact)
     changed = dict(result)
     changed.update(transcript)
-    return changed  # type: ignore[return-value]  # the same TypedDict, only its transcript keys replaced
+    return changed, spans  # type: ignore[return-value]  # the same TypedDict, only its transcript keys replaced
 
 
 def rewritten_captions(captions: list[Caption], rules: TextRules) -> list[Caption]:

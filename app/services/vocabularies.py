@@ -70,11 +70,11 @@ def merged_rules(rules: TextRules, *, keyterms: Sequence[str], replacements: Map
     kept = {key: value for key, value in replacements.items() if replacement_key(key) not in given}
     # Not validated again: together they may pass a request's count of keyterms, and the prompt budget
     # (`decoding_options`) is what bounds them.
-    return TextRules.model_construct(
-        keyterms=unique_terms([*keyterms, *rules.keyterms]),
-        replacements={**kept, **rules.replacements},
-        redact=list(rules.redact),
-        vocabulary=rules.vocabulary,
+    return rules.model_copy(
+        update={
+            "keyterms": unique_terms([*keyterms, *rules.keyterms]),
+            "replacements": {**kept, **rules.replacements},
+        }
     )
 
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 
 from app.api.deps import OwnerDep, RuntimeDep
 from app.api.submit import task_result_response
+from app.errors import NotFoundError
 from app.schemas import OutputFormat, RenderedJob, SubtitleOptions
 from app.services import tasks
+from app.services.redacted_audio import MEDIA_TYPE, redacted_audio_path
 from app.services.render import MEDIA_TYPES
 from app.task_schemas import TaskOut
 
@@ -59,6 +61,20 @@ def get_result(
         tasks.get_task(runtime, identifier, owner=owner),
         RenderedJob(output_format=format, subtitle_options=subtitles),
     )
+
+
+@router.get(
+    "/{identifier}/redacted-audio",
+    response_class=FileResponse,
+    responses={200: {"content": {MEDIA_TYPE: {}}, "description": "FLAC, 16 kHz mono"}},
+)
+def get_redacted_audio(runtime: RuntimeDep, owner: OwnerDep, identifier: str) -> FileResponse:
+    """The audio of a task run with `redact_audio`, its redacted words bleeped."""
+    tasks.get_task(runtime, identifier, owner=owner)  # another key's task is not found
+    path = redacted_audio_path(runtime.settings, identifier)
+    if not path.is_file():
+        raise NotFoundError("Redacted audio of task", identifier)
+    return FileResponse(path, media_type=MEDIA_TYPE, filename=f"{identifier}.flac")
 
 
 @router.post("/{identifier}/cancel", response_model=TaskOut)

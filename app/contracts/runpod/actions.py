@@ -7,6 +7,7 @@ A streaming worker (`handler.py`) also yields each segment as it is decoded: `se
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import logging
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from app.config import Settings
 from app.contracts.runpod.answers import Answer, Refusal, StreamItem
 from app.contracts.runpod.vocabulary_actions import VOCABULARY_ACTIONS
 from app.contracts.runpod.voice_actions import VOICE_ACTIONS
@@ -34,6 +36,7 @@ from app.runtime import Runtime, get_runtime
 from app.schemas import AlignJob, CombineJob, DetectLanguageJob, DiarizeJob, SpeechToTextJob, TranscribeJob
 from app.services import tasks
 from app.services.pipeline import Progress, Segments
+from app.services.redacted_audio import MEDIA_TYPE, redacted_audio_path
 from app.services.render import rendered_result
 from app.services.speech import run_job
 from app.task_schemas import TaskOut, TaskQuery, TaskRef
@@ -109,16 +112,23 @@ def _together(*listeners: Progress | None) -> Progress | None:
     return both
 
 
-def _task_response(task: TaskOut, request: BaseModel) -> Answer | Refusal:
+def _task_response(task: TaskOut, request: BaseModel, settings: Settings) -> Answer | Refusal:
     try:
         tasks.task_outcome(task)
     except ServiceError as error:
         return _error({"code": error.code, "message": error.message, "identifier": task.identifier})
-    return Answer(
+    answer = Answer(
         identifier=task.identifier,
         result=rendered_result(task, request),
         message=f"{task.task_type.value} completed",
     )
+    bleeped = redacted_audio_path(settings, task.identifier)
+    if bleeped.is_file():
+        # A worker serves no files: the bleeped audio travels in the answer (never in the task table).
+        answer["redacted_audio"] = (
+            f"data:{MEDIA_TYPE};base64,{base64.b64encode(bleeped.read_bytes()).decode()}"
+        )
+    return answer
 
 
 def _job_figures(task: TaskOut) -> JSONObject:
@@ -145,7 +155,7 @@ def _job_action(
         start_deliverer(runtime)  # retries what this attempt (or an earlier worker) left undelivered
         task = run_job(runtime, request, external_job_id=job.id, on_progress=job.progress)
         log.info(json.dumps(_job_figures(task)))
-        return _task_response(task, request)
+        return _task_response(task, request, runtime.settings)
 
     return action
 

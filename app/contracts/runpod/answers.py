@@ -13,6 +13,8 @@ class Answer(TypedDict):
     identifier: str | None
     result: object
     message: str
+    redacted_audio: NotRequired[str]
+    """A task run with `redact_audio`: its audio with the redacted words bleeped, as a FLAC data URI."""
 
 
 class Refusal(TypedDict):

@@ -89,6 +89,9 @@ class TranscribeForm(_Rendered):
     keyterms: Annotated[str | None, Field(description='JSON list, e.g. `["Acme-Pro", "Zylofax"]`')] = None
     replacements: Annotated[str | None, _group('{"acme pro": "Acme-Pro"}')] = None
     redact: Annotated[str | None, Field(description='JSON list, e.g. `["card_number", "email"]`')] = None
+    redact_audio: bool = Field(
+        False, description="Keep the audio with the redacted words bleeped, to download"
+    )
     multichannel: bool = Field(
         False, description="Transcribe each channel on its own: one speaker per channel"
     )
