@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -98,6 +99,14 @@ def in_process_app(data_dir: Path, **env: str) -> Iterator[TestClient]:
     """The REST app in this process on its own data dir (embedded SQLite, no preloading), with `env` set."""
     from app.main import create_app  # building the app reads settings: only once `env` is in place
 
+    with in_process_worker(data_dir, **env), TestClient(create_app()) as client:
+        yield client
+
+
+@contextmanager
+def in_process_worker(data_dir: Path, **env: str) -> Iterator[Path]:
+    """The service in this process on its own data dir (embedded SQLite, no preloading), with `env` set: the
+    worker's `handler.handler` answers jobs on it."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DATA_DIR", str(data_dir))
         patch.delenv("DATABASE_URL", raising=False)
@@ -106,10 +115,30 @@ def in_process_app(data_dir: Path, **env: str) -> Iterator[TestClient]:
             patch.setenv(key, value)
         stop_runtime()
         get_settings.cache_clear()
-        with TestClient(create_app()) as client:
-            yield client
-        stop_runtime()
-        get_settings.cache_clear()
+        try:
+            yield data_dir
+        finally:
+            stop_runtime()
+            get_settings.cache_clear()
+
+
+def run_job(action: str, **fields: Any) -> dict[str, Any]:
+    """The worker's answer to a job of `action` with these input fields."""
+    from handler import handler
+
+    response = handler({"input": {"action": action, **fields}})
+    assert isinstance(response, dict)
+    return response
+
+
+def answered(response: dict[str, Any]) -> Any:
+    assert "error" not in response, response
+    return response["result"]
+
+
+def error_of(response: dict[str, Any]) -> dict[str, Any]:
+    """The error a client sees: RunPod passes `error` on as a string, here a JSON object's text."""
+    return json.loads(response["error"])  # type: ignore[no-any-return]
 
 
 def finished(client: httpx.Client, identifier: str, timeout: float = 600) -> dict[str, Any]:

@@ -4,17 +4,15 @@ manage the voice, identify a clip, and name the voice in a `speech_to_text` job.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from app.config import get_settings
 from app.ml.diarization import VOICE_EMBEDDING
-from app.runtime import stop_runtime
 from handler import handler
 from tests.corpus import SAMPLE_WAV, SOLO_SPANS, caller_share, first_caller_clips, sample_clip
+from tests.servers import answered, error_of, in_process_worker, run_job
 
 pytestmark = pytest.mark.slow
 
@@ -26,53 +24,33 @@ def data_url(wav: bytes) -> str:
     return "data:audio/wav;base64," + base64.b64encode(wav).decode()
 
 
-def run(action: str, **fields: Any) -> dict[str, Any]:
-    return handler({"input": {"action": action, **fields}})
-
-
-def answered(response: dict[str, Any]) -> Any:
-    assert "error" not in response, response
-    return response["result"]
-
-
-def error_of(response: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(response["error"])  # type: ignore[no-any-return]
-
-
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DATA_DIR", str(tmp_path_factory.mktemp("voice-worker")))
-        env.delenv("DATABASE_URL", raising=False)
-        env.setenv("PRELOAD_MODELS", "false")
-        stop_runtime()
-        get_settings.cache_clear()
+    with in_process_worker(tmp_path_factory.mktemp("voice-worker")):
         yield
-        stop_runtime()
-        get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")
 def dana(worker: None) -> dict[str, Any]:
     clips = [{"audio": data_url(clip)} for clip in DANA_CLIPS]
-    response = run("enroll_voice", name="Dana", description="Support lead", clips=clips)
+    response = run_job("enroll_voice", name="Dana", description="Support lead", clips=clips)
     assert response["message"] == "voice enrolled" and response["identifier"], response
     return answered(response)  # type: ignore[no-any-return]
 
 
 def test_a_voice_is_enrolled_listed_and_identified(dana: dict[str, Any]) -> None:
     assert (dana["name"], dana["clips"], dana["backends"]) == ("Dana", 2, [VOICE_EMBEDDING])
-    assert answered(run("list_voices")) == [dana]
-    assert answered(run("list_voices", name="DAN")) == [dana]
-    assert answered(run("get_voice", voice_id=dana["id"])) == dana
+    assert answered(run_job("list_voices")) == [dana]
+    assert answered(run_job("list_voices", name="DAN")) == [dana]
+    assert answered(run_job("get_voice", voice_id=dana["id"])) == dana
 
     held_out = data_url(DANA_HELD_OUT)
     for fields in ({"clip": {"audio": held_out}}, {"audio": held_out}):
-        response = run("identify_voice", **fields)
+        response = run_job("identify_voice", **fields)
         assert response["identifier"] == dana["id"] and answered(response)["match"]["name"] == "Dana", (
             response
         )
-    other = answered(run("identify_voice", audio=data_url(sample_clip(OTHER[1]))))
+    other = answered(run_job("identify_voice", audio=data_url(sample_clip(OTHER[1]))))
     assert other["match"] is None, other
 
 
@@ -85,14 +63,14 @@ def test_a_voice_the_diarizer_has_not_embedded_is_embedded_from_its_clips(dana: 
 
     with get_runtime().engine.begin() as connection:
         connection.execute(delete(VoiceEmbedding))
-    assert answered(run("get_voice", voice_id=dana["id"]))["backends"] == []
-    identified = answered(run("identify_voice", audio=data_url(DANA_HELD_OUT)))
+    assert answered(run_job("get_voice", voice_id=dana["id"]))["backends"] == []
+    identified = answered(run_job("identify_voice", audio=data_url(DANA_HELD_OUT)))
     assert identified["match"]["name"] == "Dana", identified
-    assert answered(run("get_voice", voice_id=dana["id"]))["backends"] == [VOICE_EMBEDDING]
+    assert answered(run_job("get_voice", voice_id=dana["id"]))["backends"] == [VOICE_EMBEDDING]
 
 
 def test_speech_to_text_names_the_enrolled_voice_and_a_task_speaker_is_enrolled(dana: dict[str, Any]) -> None:
-    response = run(
+    response = run_job(
         "speech_to_text",
         file=data_url(SAMPLE_WAV.read_bytes()),
         diarize_params={"known_speakers": ["Dana"]},  # names of enrolled voices
@@ -101,11 +79,11 @@ def test_speech_to_text_names_the_enrolled_voice_and_a_task_speaker_is_enrolled(
     assert caller_share(segments, "Dana", "speaker90") >= 0.8, segments
     (label,) = {segment["speaker"] for segment in segments} - {"Dana"}
 
-    remy = run("enroll_task_speaker", task_id=response["identifier"], speaker=label, name="Remy")
+    remy = run_job("enroll_task_speaker", task_id=response["identifier"], speaker=label, name="Remy")
     assert answered(remy)["clips"] == 0, remy
-    assert [voice["name"] for voice in answered(run("list_voices"))] == ["Dana", "Remy"]
-    assert answered(run("delete_voice", voice_id=remy["identifier"])) is None
-    assert error_of(run("get_voice", voice_id=remy["identifier"]))["code"] == "not_found"
+    assert [voice["name"] for voice in answered(run_job("list_voices"))] == ["Dana", "Remy"]
+    assert answered(run_job("delete_voice", voice_id=remy["identifier"])) is None
+    assert error_of(run_job("get_voice", voice_id=remy["identifier"]))["code"] == "not_found"
 
 
 def test_whisperx_workers_speaker_verification_names_enrolled_voices(dana: dict[str, Any]) -> None:
@@ -127,9 +105,11 @@ def answered_worker(response: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_a_voice_is_updated_and_given_clips(dana: dict[str, Any]) -> None:
-    updated = answered(run("update_voice", voice_id=dana["id"], description="Team lead"))
+    updated = answered(run_job("update_voice", voice_id=dana["id"], description="Team lead"))
     assert (updated["name"], updated["description"]) == ("Dana", "Team lead")
-    more = answered(run("add_voice_clips", voice_id=dana["id"], clips=[{"audio": data_url(DANA_HELD_OUT)}]))
+    more = answered(
+        run_job("add_voice_clips", voice_id=dana["id"], clips=[{"audio": data_url(DANA_HELD_OUT)}])
+    )
     assert more["clips"] == 3 and more["backends"] == [VOICE_EMBEDDING]
 
 
@@ -184,6 +164,6 @@ REFUSALS = [
 def test_bad_voice_requests_are_refused(
     dana: dict[str, Any], case: str, action: str, fields: dict[str, Any], code: str, said: str
 ) -> None:
-    error = error_of(run(action, **fields))
+    error = error_of(run_job(action, **fields))
     assert error["code"] == code and said in error["message"], error
-    assert [voice["name"] for voice in answered(run("list_voices"))] == ["Dana"]
+    assert [voice["name"] for voice in answered(run_job("list_voices"))] == ["Dana"]

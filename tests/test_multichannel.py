@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,11 +14,8 @@ import soundfile as sf
 from fastapi.testclient import TestClient
 from openai import OpenAI
 
-from app.config import get_settings
-from app.runtime import stop_runtime
-from handler import handler
 from tests.corpus import normalise, silent_wav, wer
-from tests.servers import in_process_app
+from tests.servers import error_of, in_process_app, in_process_worker, run_job
 from tests.synth import TWO_VOICE_DIALOGUE, stereo_call
 
 pytestmark = pytest.mark.slow
@@ -62,29 +58,16 @@ def assert_one_person_per_channel(result: dict[str, Any], truth: list[Any], spea
 
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DATA_DIR", str(tmp_path_factory.mktemp("worker")))
-        env.delenv("DATABASE_URL", raising=False)
-        env.setenv("PRELOAD_MODELS", "false")
-        stop_runtime()
-        get_settings.cache_clear()
+    with in_process_worker(tmp_path_factory.mktemp("worker")):
         yield
-        stop_runtime()
-    get_settings.cache_clear()
-
-
-def run(**fields: Any) -> dict[str, Any]:
-    response = handler({"input": fields})
-    assert isinstance(response, dict)
-    return response
 
 
 def test_each_channel_is_its_own_speaker_through_the_worker(
     worker: None, call: tuple[bytes, Any, Any]
 ) -> None:
     wav, truth, speakers = call
-    response = run(
-        action="speech_to_text",
+    response = run_job(
+        "speech_to_text",
         file=data_uri(wav),
         multichannel=True,
         channel_names=["agent", "caller"],
@@ -111,15 +94,13 @@ def test_each_channel_is_its_own_speaker_through_the_worker(
 def test_what_cannot_be_split_by_channel_is_refused(
     worker: None, call: tuple[bytes, Any, Any], fields: dict[str, Any], code: str
 ) -> None:
-    response = run(**{"action": "transcribe", "file": data_uri(call[0]), **fields})
-    assert json.loads(response["error"])["code"] == code, response
+    response = run_job("transcribe", **{"file": data_uri(call[0]), **fields})
+    assert error_of(response)["code"] == code, response
 
 
 def test_more_names_than_channels_is_refused(worker: None, call: tuple[bytes, Any, Any]) -> None:
-    response = run(
-        action="transcribe", file=data_uri(call[0]), multichannel=True, channel_names=["a", "b", "c"]
-    )
-    error = json.loads(response["error"])
+    response = run_job("transcribe", file=data_uri(call[0]), multichannel=True, channel_names=["a", "b", "c"])
+    error = error_of(response)
     assert error["code"] == "invalid_input" and "channel" in error["message"], error
 
 

@@ -16,10 +16,7 @@ import soundfile as sf
 from fastapi.testclient import TestClient
 from openai import OpenAI
 
-from app.config import get_settings
-from app.runtime import stop_runtime
-from handler import handler
-from tests.servers import in_process_app
+from tests.servers import error_of, in_process_app, in_process_worker, run_job
 from tests.synth import speak
 
 pytestmark = pytest.mark.slow
@@ -58,27 +55,13 @@ def assert_rules_held(result: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def worker_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    data_dir = tmp_path_factory.mktemp("worker")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DATA_DIR", str(data_dir))
-        env.delenv("DATABASE_URL", raising=False)
-        env.setenv("PRELOAD_MODELS", "false")
-        stop_runtime()
-        get_settings.cache_clear()
+    with in_process_worker(tmp_path_factory.mktemp("worker")) as data_dir:
         yield data_dir
-        stop_runtime()
-    get_settings.cache_clear()
-
-
-def run(**fields: Any) -> dict[str, Any]:
-    response = handler({"input": fields})
-    assert isinstance(response, dict)
-    return response
 
 
 def test_a_call_through_the_worker(worker_dir: Path, call_wav: bytes) -> None:
     audio = "data:audio/wav;base64," + base64.b64encode(call_wav).decode()
-    response = run(action="transcribe", file=audio, word_timestamps=True, **RULES)
+    response = run_job("transcribe", file=audio, word_timestamps=True, **RULES)
     assert "error" not in response, response
     assert_rules_held(response["result"])
     assert not [original for original in ORIGINALS if original.encode() in stored_bytes(worker_dir).lower()]
@@ -89,11 +72,11 @@ def test_keyterms_past_the_prompt_budget_are_refused_before_queuing(
 ) -> None:
     audio = "data:audio/wav;base64," + base64.b64encode(call_wav).decode()
     terms = [f"Zylofax{index} Quorvendal Brightmoor" for index in range(60)]
-    queued = run(action="get_all_tasks")["result"]["total"]
-    response = run(action="transcribe", file=audio, keyterms=terms)
-    error = json.loads(response["error"])
+    queued = run_job("get_all_tasks")["result"]["total"]
+    response = run_job("transcribe", file=audio, keyterms=terms)
+    error = error_of(response)
     assert error["code"] == "prompt_too_long" and error["details"]["budget"] == 223, error
-    assert run(action="get_all_tasks")["result"]["total"] == queued
+    assert run_job("get_all_tasks")["result"]["total"] == queued
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +166,7 @@ def bleep_share(flac: bytes, spans: list[list[float]], original: np.ndarray) -> 
 
 def test_the_bleeped_audio_comes_with_the_workers_answer(worker_dir: Path, call_wav: bytes) -> None:
     audio = "data:audio/wav;base64," + base64.b64encode(call_wav).decode()
-    response = run(action="transcribe", file=audio, redact=REDACT, redact_audio=True)
+    response = run_job("transcribe", file=audio, redact=REDACT, redact_audio=True)
     assert "error" not in response, response
     spans = response["result"]["redacted_audio"]["spans"]
     assert len(spans) == 1 and spans[0][1] - spans[0][0] > 1.0, spans
@@ -191,7 +174,7 @@ def test_the_bleeped_audio_comes_with_the_workers_answer(worker_dir: Path, call_
     original, _ = sf.read(io.BytesIO(call_wav), dtype="float32")
     share, elsewhere = bleep_share(flac, spans, original)
     assert 0.05 < share < 0.5 and elsewhere < 1e-3
-    assert "redacted_audio" not in run(action="transcribe", file=audio, redact=REDACT)
+    assert "redacted_audio" not in run_job("transcribe", file=audio, redact=REDACT)
 
 
 def test_the_bleeped_audio_is_downloaded_and_deleted_with_its_task(
