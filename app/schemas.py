@@ -301,7 +301,7 @@ class ChannelOptions(BaseModel):
 
     @field_validator("channel_names", mode="before")
     @classmethod
-    def _json_text(cls, value: Any) -> Any:
+    def _names_as_json_text(cls, value: Any) -> Any:
         # A form field holds text: the list may come as its JSON.
         return _json_or_object(value) if isinstance(value, str) else value
 

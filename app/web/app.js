@@ -1,7 +1,9 @@
 // The transcript page: submit audio, follow the task, show the speaker-coloured transcript.
 import { api, call, refusal } from "./api.js";
 import { $, clock, el } from "./dom.js";
+import { appendCallOptions } from "./calls.js";
 import { showPartial } from "./partial.js";
+import { loadVocabularies } from "./vocabularies.js";
 import { knownSpeakers, loadVoices, speakerNamer } from "./voices.js";
 
 const form = $("#job-form");
@@ -67,6 +69,8 @@ async function submit(event) {
     max_speakers: maxSpeakers && Number(maxSpeakers),
     ...knownSpeakers(),
   });
+  const problem = appendCallOptions(data);
+  if (problem) return showError(problem);
 
   $("#submit").disabled = true;
   setStatus("submitting", "Uploading…", 0);
@@ -352,5 +356,6 @@ syncSource();
 loadModels();
 loadTasks();
 loadVoices();
+loadVocabularies();
 const fromHash = new URLSearchParams(location.hash.slice(1)).get("task");
 if (fromHash) openTask(fromHash);

@@ -18,7 +18,8 @@ function button(text, className, accessibleName) {
 }
 
 function textInput(name, value, props = {}) {
-  return el("input", { type: "text", name, value: value ?? "", autocomplete: "off", ...props });
+  // The default value, so that Cancel (a form reset) puts back what is saved.
+  return el("input", { type: "text", name, defaultValue: value ?? "", autocomplete: "off", ...props });
 }
 
 export async function loadVoices() {
