@@ -2,20 +2,11 @@
 import { api, sendJson } from "./api.js";
 import { formatReplacements, parseReplacements, parseTerms, syncCallOptions } from "./calls.js";
 import { $, el } from "./dom.js";
+import { libraryItem, libraryPanel } from "./library.js";
 
 let vocabularies = []; // the saved vocabularies, by name
 
-function showVocabulariesError(message) {
-  const box = $("#vocabularies-error");
-  box.textContent = message || "";
-  box.hidden = !message;
-}
-
-function button(text, className, accessibleName) {
-  const node = el("button", { type: "button", className }, text);
-  if (accessibleName) node.setAttribute("aria-label", accessibleName);
-  return node;
-}
+const { showError: showVocabulariesError, change } = libraryPanel("#vocabularies-error", () => loadVocabularies());
 
 const plural = (count, one) => `${count} ${one}${count === 1 ? "" : "s"}`;
 
@@ -55,78 +46,28 @@ function textArea(name, value) {
 }
 
 function vocabularyItem(vocabulary) {
-  const item = el("li", { className: "voice vocabulary" });
+  const path = `/vocabularies/${encodeURIComponent(vocabulary.name)}`;
+  const item = libraryItem({
+    className: "voice vocabulary",
+    name: vocabulary.name,
+    meta: describe(vocabulary),
+    editLabel: "Edit",
+    fields: [
+      { label: "Keyterms (one per line)", input: textArea("keyterms", vocabulary.keyterms.join("\n")) },
+      {
+        label: "Replacements (spelling => Spelling)",
+        input: textArea("replacements", formatReplacements(vocabulary.replacements)),
+      },
+    ],
+    onSave: async ({ keyterms, replacements }) => {
+      const terms = readTerms(keyterms, replacements);
+      if (terms instanceof Error) return showVocabulariesError(terms.message);
+      await change(() => api(path, sendJson("PUT", terms)));
+    },
+    deleteMessage: `Delete ${vocabulary.name}? Transcripts can no longer name it.`,
+    onDelete: () => change(() => api(path, { method: "DELETE" })),
+  });
   item.dataset.name = vocabulary.name;
-  const show = (part) => {
-    for (const node of item.children) node.hidden = node !== part;
-  };
-
-  const editButton = button("Edit", "ghost", `Edit ${vocabulary.name}`);
-  const remove = button("Delete", "ghost danger", `Delete ${vocabulary.name}`);
-  const view = el(
-    "div",
-    { className: "voice-view" },
-    el(
-      "div",
-      { className: "voice-text" },
-      el("span", { className: "voice-name" }, vocabulary.name),
-      el("span", { className: "voice-meta" }, describe(vocabulary)),
-    ),
-    el("div", { className: "voice-actions" }, editButton, remove),
-  );
-
-  const keyterms = textArea("keyterms", vocabulary.keyterms.join("\n"));
-  const replacements = textArea("replacements", formatReplacements(vocabulary.replacements));
-  const cancelEdit = button("Cancel", "ghost");
-  const edit = el(
-    "form",
-    { className: "voice-edit", noValidate: true },
-    el("label", { className: "field" }, "Keyterms (one per line)", keyterms),
-    el("label", { className: "field" }, "Replacements (spelling => Spelling)", replacements),
-    el("div", { className: "row-actions" }, cancelEdit, el("button", { type: "submit", className: "ghost accent" }, "Save")),
-  );
-  edit.setAttribute("aria-label", `Edit ${vocabulary.name}`);
-
-  const keep = button("Keep", "ghost");
-  const confirmDelete = button("Yes, delete", "ghost danger");
-  const confirm = el(
-    "div",
-    { className: "voice-confirm" },
-    el("span", {}, `Delete ${vocabulary.name}? Transcripts can no longer name it.`),
-    el("div", { className: "row-actions" }, keep, confirmDelete),
-  );
-  confirm.setAttribute("role", "group");
-  confirm.setAttribute("aria-label", `Delete ${vocabulary.name}`);
-
-  item.append(view, edit, confirm);
-  show(view);
-
-  editButton.addEventListener("click", () => {
-    show(edit);
-    keyterms.focus();
-  });
-  cancelEdit.addEventListener("click", () => {
-    edit.reset();
-    show(view);
-    editButton.focus();
-  });
-  edit.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const terms = readTerms(keyterms.value, replacements.value);
-    if (terms instanceof Error) return showVocabulariesError(terms.message);
-    await change(() => api(`/vocabularies/${encodeURIComponent(vocabulary.name)}`, sendJson("PUT", terms)));
-  });
-  remove.addEventListener("click", () => {
-    show(confirm);
-    keep.focus();
-  });
-  keep.addEventListener("click", () => {
-    show(view);
-    remove.focus();
-  });
-  confirmDelete.addEventListener("click", () =>
-    change(() => api(`/vocabularies/${encodeURIComponent(vocabulary.name)}`, { method: "DELETE" })),
-  );
   return item;
 }
 
@@ -135,17 +76,6 @@ function readTerms(keytermsText, replacementsText) {
   const replacements = parseReplacements(replacementsText);
   if (replacements instanceof Error) return replacements;
   return { keyterms: parseTerms(keytermsText), replacements };
-}
-
-// A change to the library, then the list as it now stands (or the reason it was refused).
-async function change(request) {
-  try {
-    await request();
-    showVocabulariesError("");
-  } catch (error) {
-    return showVocabulariesError(error.message);
-  }
-  await loadVocabularies();
 }
 
 async function save(event) {

@@ -1,21 +1,11 @@
 // The voice library: enroll, rename and delete voices, pick the known speakers of a run, name a transcript's speaker.
 import { api, sendJson } from "./api.js";
 import { $, el } from "./dom.js";
+import { button, libraryItem, libraryPanel } from "./library.js";
 
 let voices = []; // the enrolled voices, by name
 const picked = new Set(); // ids of the voices ticked as known speakers, kept while the list reloads
-
-function showVoicesError(message) {
-  const box = $("#voices-error");
-  box.textContent = message || "";
-  box.hidden = !message;
-}
-
-function button(text, className, accessibleName) {
-  const node = el("button", { type: "button", className }, text);
-  if (accessibleName) node.setAttribute("aria-label", accessibleName);
-  return node;
-}
+const { showError: showVoicesError, change } = libraryPanel("#voices-error", () => loadVoices());
 
 function textInput(name, value, props = {}) {
   // The default value, so that Cancel (a form reset) puts back what is saved.
@@ -42,88 +32,29 @@ function describe(voice) {
 }
 
 function voiceItem(voice) {
-  const item = el("li", { className: "voice" });
+  const path = `/voices/${encodeURIComponent(voice.id)}`;
+  const item = libraryItem({
+    className: "voice",
+    name: voice.name,
+    meta: describe(voice),
+    editLabel: "Rename",
+    fields: [
+      { label: "Name", input: textInput("name", voice.name, { required: true, maxLength: 64 }) },
+      { label: "Description", input: textInput("description", voice.description, { maxLength: 2000 }) },
+    ],
+    onSave: async ({ name, description }) => {
+      const changes = {};
+      if (name.trim() !== voice.name) changes.name = name.trim();
+      if (description.trim() !== (voice.description ?? "")) changes.description = description.trim();
+      if (!Object.keys(changes).length) return false;
+      if (changes.name === "") return showVoicesError("A voice needs a name.");
+      await change(() => api(path, sendJson("PATCH", changes)));
+    },
+    deleteMessage: `Delete ${voice.name}? Recordings will no longer be named after it.`,
+    onDelete: () => change(() => api(path, { method: "DELETE" })),
+  });
   item.dataset.id = voice.id;
-  const show = (part) => {
-    for (const node of item.children) node.hidden = node !== part;
-  };
-
-  const rename = button("Rename", "ghost", `Rename ${voice.name}`);
-  const remove = button("Delete", "ghost danger", `Delete ${voice.name}`);
-  const view = el(
-    "div",
-    { className: "voice-view" },
-    el("div", { className: "voice-text" }, el("span", { className: "voice-name" }, voice.name), el("span", { className: "voice-meta" }, describe(voice))),
-    el("div", { className: "voice-actions" }, rename, remove),
-  );
-
-  const name = textInput("name", voice.name, { required: true, maxLength: 64 });
-  const description = textInput("description", voice.description, { maxLength: 2000 });
-  const cancelEdit = button("Cancel", "ghost");
-  const edit = el(
-    "form",
-    { className: "voice-edit", noValidate: true },
-    el("label", { className: "field" }, "Name", name),
-    el("label", { className: "field" }, "Description", description),
-    el("div", { className: "row-actions" }, cancelEdit, el("button", { type: "submit", className: "ghost accent" }, "Save")),
-  );
-  edit.setAttribute("aria-label", `Rename ${voice.name}`);
-
-  const keep = button("Keep", "ghost");
-  const confirmDelete = button("Yes, delete", "ghost danger");
-  const confirm = el(
-    "div",
-    { className: "voice-confirm" },
-    el("span", {}, `Delete ${voice.name}? Recordings will no longer be named after it.`),
-    el("div", { className: "row-actions" }, keep, confirmDelete),
-  );
-  confirm.setAttribute("role", "group");
-  confirm.setAttribute("aria-label", `Delete ${voice.name}`);
-
-  item.append(view, edit, confirm);
-  show(view);
-
-  rename.addEventListener("click", () => {
-    show(edit);
-    name.focus();
-  });
-  cancelEdit.addEventListener("click", () => {
-    edit.reset();
-    show(view);
-    rename.focus();
-  });
-  edit.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const changes = {};
-    if (name.value.trim() !== voice.name) changes.name = name.value.trim();
-    if (description.value.trim() !== (voice.description ?? "")) changes.description = description.value.trim();
-    if (!Object.keys(changes).length) return show(view);
-    if (changes.name === "") return showVoicesError("A voice needs a name.");
-    await change(() => api(`/voices/${encodeURIComponent(voice.id)}`, sendJson("PATCH", changes)));
-  });
-  remove.addEventListener("click", () => {
-    show(confirm);
-    keep.focus();
-  });
-  keep.addEventListener("click", () => {
-    show(view);
-    remove.focus();
-  });
-  confirmDelete.addEventListener("click", () =>
-    change(() => api(`/voices/${encodeURIComponent(voice.id)}`, { method: "DELETE" })),
-  );
   return item;
-}
-
-// A change to the library, then the list as it now stands (or the reason it was refused).
-async function change(request) {
-  try {
-    await request();
-    showVoicesError("");
-  } catch (error) {
-    return showVoicesError(error.message);
-  }
-  await loadVoices();
 }
 
 async function enroll(event) {

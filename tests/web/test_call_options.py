@@ -6,6 +6,8 @@ read (docs/call-recordings.md) and held by the job."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
@@ -81,6 +83,19 @@ def open_page(browser: Any, base: str, errors: list[str]) -> Any:
     return page
 
 
+@contextmanager
+def served_page(data: Path) -> Iterator[tuple[str, Any, list[str]]]:
+    """The server on `data`, and the page opened on it in headless Chromium: its address, the page, and the script
+    errors the page logs."""
+    with api_server(data) as base, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=BROWSER_ARGS)
+        try:
+            errors: list[str] = []
+            yield base, open_page(browser, base, errors), errors
+        finally:
+            browser.close()
+
+
 def offered(page: Any) -> list[str]:
     return page.eval_on_selector_all("#vocabulary option", "options => options.map(o => o.value)")  # type: ignore[no-any-return]
 
@@ -100,114 +115,108 @@ def save_vocabulary(page: Any, name: str, keyterms: str, replacements: str) -> A
 @NEEDS_CHROMIUM
 def test_page_saves_edits_and_deletes_vocabularies_and_offers_them(tmp_path: Path) -> None:
     clip = silent_stereo(tmp_path / "call.wav")
-    with api_server(tmp_path / "data") as base, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=BROWSER_ARGS)
-        try:
-            errors: list[str] = []
-            page = open_page(browser, base, errors)
-            assert offered(page) == [""]
+    with served_page(tmp_path / "data") as (base, page, errors):
+        assert offered(page) == [""]
 
-            # What cannot be saved is said without asking the server.
-            page.fill("#vocabulary-name", "Support")
-            page.click("#vocabulary-submit")
-            assert "keyterms or replacements" in page.inner_text("#vocabularies-error")
-            page.fill("#vocabulary-replacements", "acme pro")
-            page.click("#vocabulary-submit")
-            assert "=>" in page.inner_text("#vocabularies-error")
+        # What cannot be saved is said without asking the server.
+        page.fill("#vocabulary-name", "Support")
+        page.click("#vocabulary-submit")
+        assert "keyterms or replacements" in page.inner_text("#vocabularies-error")
+        page.fill("#vocabulary-replacements", "acme pro")
+        page.click("#vocabulary-submit")
+        assert "=>" in page.inner_text("#vocabularies-error")
 
-            # Saved: listed, counted, and offered in the upload form's select; the form is ready for the next one.
-            support = save_vocabulary(
-                page, "Support", "Acme Pro\nZylofax\n\nZylofax", "acme pro => Acme-Pro\n zylo fax=>Zylofax "
-            )
-            assert page.is_hidden("#vocabularies-error")
-            meta = support.locator(".voice-meta").inner_text()
-            assert "2 keyterms · 2 replacements" in meta, meta
-            assert page.input_value("#vocabulary-name") == ""
-            (saved,) = httpx.get(f"{base}/vocabularies", timeout=10).json()
-            assert saved["keyterms"] == ["Acme Pro", "Zylofax"]
-            assert saved["replacements"] == {"acme pro": "Acme-Pro", "zylo fax": "Zylofax"}
-            assert offered(page) == ["", "Support"]
-            page.click("#call-options summary")
-            page.get_by_label("Vocabulary", exact=True).select_option("Support")
+        # Saved: listed, counted, and offered in the upload form's select; the form is ready for the next one.
+        support = save_vocabulary(
+            page, "Support", "Acme Pro\nZylofax\n\nZylofax", "acme pro => Acme-Pro\n zylo fax=>Zylofax "
+        )
+        assert page.is_hidden("#vocabularies-error")
+        meta = support.locator(".voice-meta").inner_text()
+        assert "2 keyterms · 2 replacements" in meta, meta
+        assert page.input_value("#vocabulary-name") == ""
+        (saved,) = httpx.get(f"{base}/vocabularies", timeout=10).json()
+        assert saved["keyterms"] == ["Acme Pro", "Zylofax"]
+        assert saved["replacements"] == {"acme pro": "Acme-Pro", "zylo fax": "Zylofax"}
+        assert offered(page) == ["", "Support"]
+        page.click("#call-options summary")
+        page.get_by_label("Vocabulary", exact=True).select_option("Support")
 
-            # A name already saved is refused by the server, and its message shown.
-            page.fill("#vocabulary-name", "Support")
-            page.fill("#vocabulary-keyterms", "Other")
-            page.click("#vocabulary-submit")
-            page.wait_for_selector("#vocabularies-error:not([hidden])")
-            assert "already saved" in page.inner_text("#vocabularies-error")
-            assert page.locator("#vocabularies .vocabulary").count() == 1
+        # A name already saved is refused by the server, and its message shown.
+        page.fill("#vocabulary-name", "Support")
+        page.fill("#vocabulary-keyterms", "Other")
+        page.click("#vocabulary-submit")
+        page.wait_for_selector("#vocabularies-error:not([hidden])")
+        assert "already saved" in page.inner_text("#vocabularies-error")
+        assert page.locator("#vocabularies .vocabulary").count() == 1
 
-            # Edited in place: its terms replaced; the select keeps the choice. Cancel puts back what is saved.
-            support.get_by_role("button", name="Edit Support").click()
-            support.get_by_role("textbox", name="Keyterms").fill("Scratch")
-            support.get_by_role("button", name="Cancel").click()
-            support.get_by_role("button", name="Edit Support").click()
-            assert support.get_by_role("textbox", name="Keyterms").input_value() == "Acme Pro\nZylofax"
-            assert support.get_by_role("textbox", name="Replacements").input_value() == (
-                "acme pro => Acme-Pro\nzylo fax => Zylofax"
-            )
-            support.get_by_role("textbox", name="Keyterms").fill("Acme Pro\nQuorvendal")
-            support.get_by_role("textbox", name="Replacements").fill("acme pro => Acme-Pro")
-            support.get_by_role("button", name="Save").click()
-            page.wait_for_function(
-                "document.querySelector('#vocabularies .vocabulary .voice-meta').textContent.includes('Quorvendal')"
-            )
-            assert "2 keyterms · 1 replacement ·" in support.locator(".voice-meta").inner_text()
-            assert page.is_hidden("#vocabularies-error")
-            (saved,) = httpx.get(f"{base}/vocabularies", timeout=10).json()
-            assert saved["keyterms"] == ["Acme Pro", "Quorvendal"] and saved["replacements"] == {
-                "acme pro": "Acme-Pro"
-            }
-            assert page.input_value("#vocabulary") == "Support"
-            save_vocabulary(page, "Billing", "", "invoice => Invoice")
-            assert offered(page) == ["", "Billing", "Support"]
-            assert page.input_value("#vocabulary") == "Support"
+        # Edited in place: its terms replaced; the select keeps the choice. Cancel puts back what is saved.
+        support.get_by_role("button", name="Edit Support").click()
+        support.get_by_role("textbox", name="Keyterms").fill("Scratch")
+        support.get_by_role("button", name="Cancel").click()
+        support.get_by_role("button", name="Edit Support").click()
+        assert support.get_by_role("textbox", name="Keyterms").input_value() == "Acme Pro\nZylofax"
+        assert support.get_by_role("textbox", name="Replacements").input_value() == (
+            "acme pro => Acme-Pro\nzylo fax => Zylofax"
+        )
+        support.get_by_role("textbox", name="Keyterms").fill("Acme Pro\nQuorvendal")
+        support.get_by_role("textbox", name="Replacements").fill("acme pro => Acme-Pro")
+        support.get_by_role("button", name="Save").click()
+        page.wait_for_function(
+            "document.querySelector('#vocabularies .vocabulary .voice-meta').textContent.includes('Quorvendal')"
+        )
+        assert "2 keyterms · 1 replacement ·" in support.locator(".voice-meta").inner_text()
+        assert page.is_hidden("#vocabularies-error")
+        (saved,) = httpx.get(f"{base}/vocabularies", timeout=10).json()
+        assert saved["keyterms"] == ["Acme Pro", "Quorvendal"] and saved["replacements"] == {
+            "acme pro": "Acme-Pro"
+        }
+        assert page.input_value("#vocabulary") == "Support"
+        save_vocabulary(page, "Billing", "", "invoice => Invoice")
+        assert offered(page) == ["", "Billing", "Support"]
+        assert page.input_value("#vocabulary") == "Support"
 
-            # Every option set is sent as the form field the route reads, as JSON text; nothing else is.
-            page.check("#multichannel")
-            page.fill("#channel-names", " agent, caller ,")
-            page.fill("#keyterms", "Zylofax\n\n")
-            page.fill("#replacements", "acme pro => ACME")
-            page.get_by_role("checkbox", name="Emails").check()
-            page.get_by_role("checkbox", name="Spoken digits").check()
-            assert page.inner_text("#call-options-count") == "5 set"
-            page.set_input_files("#file", str(clip))
-            page.route(
-                "**/speech-to-text",
-                lambda route: route.fulfill(
-                    status=422, json={"error": {"code": "invalid_input", "message": "Refused by the test."}}
-                ),
-            )
-            with page.expect_request(is_upload) as sent:
-                page.click("#submit")
-            assert form_fields(sent.value) == {
-                "multichannel": "true",
-                "channel_names": '["agent","caller"]',
-                "keyterms": '["Zylofax"]',
-                "replacements": '{"acme pro":"ACME"}',
-                "vocabulary": "Support",
-                "redact": '["email","spoken_digits"]',
-            }
-            page.wait_for_selector("#error:not([hidden])")
-            assert page.inner_text("#error") == "Refused by the test."
-
-            # A replacement line without its arrow stops the upload before anything is sent.
-            page.fill("#replacements", "acme pro ACME")
+        # Every option set is sent as the form field the route reads, as JSON text; nothing else is.
+        page.check("#multichannel")
+        page.fill("#channel-names", " agent, caller ,")
+        page.fill("#keyterms", "Zylofax\n\n")
+        page.fill("#replacements", "acme pro => ACME")
+        page.get_by_role("checkbox", name="Emails").check()
+        page.get_by_role("checkbox", name="Spoken digits").check()
+        assert page.inner_text("#call-options-count") == "5 set"
+        page.set_input_files("#file", str(clip))
+        page.route(
+            "**/speech-to-text",
+            lambda route: route.fulfill(
+                status=422, json={"error": {"code": "invalid_input", "message": "Refused by the test."}}
+            ),
+        )
+        with page.expect_request(is_upload) as sent:
             page.click("#submit")
-            assert "=>" in page.inner_text("#error")
+        assert form_fields(sent.value) == {
+            "multichannel": "true",
+            "channel_names": '["agent","caller"]',
+            "keyterms": '["Zylofax"]',
+            "replacements": '{"acme pro":"ACME"}',
+            "vocabulary": "Support",
+            "redact": '["email","spoken_digits"]',
+        }
+        page.wait_for_selector("#error:not([hidden])")
+        assert page.inner_text("#error") == "Refused by the test."
 
-            # Deleted after a confirmation; the select falls back to none.
-            support.get_by_role("button", name="Delete Support").click()
-            support.get_by_role("button", name="Keep").click()
-            support.get_by_role("button", name="Delete Support").click()
-            support.get_by_role("button", name="Yes, delete").click()
-            support.wait_for(state="detached")
-            assert offered(page) == ["", "Billing"] and page.input_value("#vocabulary") == ""
-            assert [v["name"] for v in httpx.get(f"{base}/vocabularies", timeout=10).json()] == ["Billing"]
-            assert not errors, errors
-        finally:
-            browser.close()
+        # A replacement line without its arrow stops the upload before anything is sent.
+        page.fill("#replacements", "acme pro ACME")
+        page.click("#submit")
+        assert "=>" in page.inner_text("#error")
+
+        # Deleted after a confirmation; the select falls back to none.
+        support.get_by_role("button", name="Delete Support").click()
+        support.get_by_role("button", name="Keep").click()
+        support.get_by_role("button", name="Delete Support").click()
+        support.get_by_role("button", name="Yes, delete").click()
+        support.wait_for(state="detached")
+        assert offered(page) == ["", "Billing"] and page.input_value("#vocabulary") == ""
+        assert [v["name"] for v in httpx.get(f"{base}/vocabularies", timeout=10).json()] == ["Billing"]
+        assert not errors, errors
 
 
 @pytest.mark.slow
@@ -216,64 +225,56 @@ def test_page_saves_edits_and_deletes_vocabularies_and_offers_them(tmp_path: Pat
 def test_page_transcribes_a_call_with_a_vocabulary_replacements_and_redaction(tmp_path: Path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     call = stereo_call(tmp_path / "call.wav")
-    with api_server(tmp_path / "data") as base, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=BROWSER_ARGS)
-        try:
-            errors: list[str] = []
-            page = open_page(browser, base, errors)
-            save_vocabulary(page, "Acme", "Acme Pro", "acme pro => Acme-Pro")
+    with served_page(tmp_path / "data") as (base, page, errors):
+        save_vocabulary(page, "Acme", "Acme Pro", "acme pro => Acme-Pro")
 
-            page.set_input_files("#file", str(call))
-            page.click("#call-options summary")
-            page.get_by_role("checkbox", name="One speaker per channel").check()
-            page.get_by_label("Vocabulary", exact=True).select_option("Acme")
-            page.fill("#replacements", "address => Adresse")
-            page.get_by_role("checkbox", name="Card numbers").check()
-            page.get_by_role("checkbox", name="Account numbers").check()
-            # An intercepted request keeps its body, the upload included (Chromium reports none for a large one).
-            sent: list[dict[str, str]] = []
+        page.set_input_files("#file", str(call))
+        page.click("#call-options summary")
+        page.get_by_role("checkbox", name="One speaker per channel").check()
+        page.get_by_label("Vocabulary", exact=True).select_option("Acme")
+        page.fill("#replacements", "address => Adresse")
+        page.get_by_role("checkbox", name="Card numbers").check()
+        page.get_by_role("checkbox", name="Account numbers").check()
+        # An intercepted request keeps its body, the upload included (Chromium reports none for a large one).
+        sent: list[dict[str, str]] = []
 
-            def forward(route: Any) -> None:
-                sent.append(form_fields(route.request))
-                route.continue_()
+        def forward(route: Any) -> None:
+            sent.append(form_fields(route.request))
+            route.continue_()
 
-            page.route("**/speech-to-text", forward)
-            page.click("#submit")
-            page.wait_for_function("location.hash.startsWith('#task=')")
-            (fields,) = sent
-            assert {
-                key: fields.get(key) for key in ("multichannel", "vocabulary", "replacements", "redact")
-            } == {
-                "multichannel": "true",
-                "vocabulary": "Acme",
-                "replacements": '{"address":"Adresse"}',
-                "redact": '["card_number","account_number"]',
-            }
-            assert "keyterms" not in fields and "channel_names" not in fields  # not set, not sent
+        page.route("**/speech-to-text", forward)
+        page.click("#submit")
+        page.wait_for_function("location.hash.startsWith('#task=')")
+        (fields,) = sent
+        assert {key: fields.get(key) for key in ("multichannel", "vocabulary", "replacements", "redact")} == {
+            "multichannel": "true",
+            "vocabulary": "Acme",
+            "replacements": '{"address":"Adresse"}',
+            "redact": '["card_number","account_number"]',
+        }
+        assert "keyterms" not in fields and "channel_names" not in fields  # not set, not sent
 
-            page.wait_for_function(FINISHED, timeout=600_000, polling=1000)
-            assert page.get_attribute("#status", "data-state") == "completed", page.inner_text("#error")
-            identifier = unquote(page.evaluate("location.hash").removeprefix("#task="))
-            params = task_params(base, identifier)
-            assert params["multichannel"] is True and params["vocabulary"] == "Acme"
-            assert params["replacements"] == {"address": "Adresse"}
-            assert params["redact"] == ["card_number", "account_number"]
+        page.wait_for_function(FINISHED, timeout=600_000, polling=1000)
+        assert page.get_attribute("#status", "data-state") == "completed", page.inner_text("#error")
+        identifier = unquote(page.evaluate("location.hash").removeprefix("#task="))
+        params = task_params(base, identifier)
+        assert params["multichannel"] is True and params["vocabulary"] == "Acme"
+        assert params["replacements"] == {"address": "Adresse"}
+        assert params["redact"] == ["card_number", "account_number"]
 
-            # One speaker per channel, shown like any speaker; the vocabulary's spelling, the form's replacement
-            # and the redaction are in the transcript, the card number is not.
-            chips = page.locator("#speakers .chip")
-            assert chips.all_inner_texts() == ["channel_0", "channel_1"], chips.all_inner_texts()
-            turns = page.locator(".turn")
-            assert turns.first.locator(".chip").inner_text() == "channel_0"
-            assert turns.last.locator(".chip").inner_text() == "channel_1"
-            shown = page.inner_text("#transcript")
-            assert "Acme-Pro" in shown and "Adresse" in shown, shown
-            assert any(kind in shown for kind in NUMBER), shown
-            assert not [original for original in ORIGINALS if original in shown], shown
-            page.screenshot(path=str(ARTIFACTS / "call-options-page.png"), full_page=True)
-            assert not errors, errors
-        finally:
-            browser.close()
+        # One speaker per channel, shown like any speaker; the vocabulary's spelling, the form's replacement
+        # and the redaction are in the transcript, the card number is not.
+        chips = page.locator("#speakers .chip")
+        assert chips.all_inner_texts() == ["channel_0", "channel_1"], chips.all_inner_texts()
+        turns = page.locator(".turn")
+        assert turns.first.locator(".chip").inner_text() == "channel_0"
+        assert turns.last.locator(".chip").inner_text() == "channel_1"
+        shown = page.inner_text("#transcript")
+        assert "Acme-Pro" in shown and "Adresse" in shown, shown
+        assert any(kind in shown for kind in NUMBER), shown
+        assert not [original for original in ORIGINALS if original in shown], shown
+        page.screenshot(path=str(ARTIFACTS / "call-options-page.png"), full_page=True)
+        assert not errors, errors
 
 
 @pytest.mark.slow
@@ -281,22 +282,16 @@ def test_page_transcribes_a_call_with_a_vocabulary_replacements_and_redaction(tm
 @NEEDS_CHROMIUM
 def test_channel_names_from_the_page_reach_the_job(tmp_path: Path) -> None:
     clip = silent_stereo(tmp_path / "call.wav")
-    with api_server(tmp_path / "data") as base, sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=BROWSER_ARGS)
-        try:
-            errors: list[str] = []
-            page = open_page(browser, base, errors)
-            page.set_input_files("#file", str(clip))
-            page.click("#call-options summary")
-            page.check("#multichannel")
-            page.fill("#channel-names", "agent, caller")
-            page.click("#submit")
-            page.wait_for_function(
-                "location.hash.startsWith('#task=') || !document.querySelector('#error').hidden"
-            )
-            assert page.is_hidden("#error"), page.inner_text("#error")
-            identifier = unquote(page.evaluate("location.hash").removeprefix("#task="))
-            params = task_params(base, identifier)
-            assert params["multichannel"] is True and params["channel_names"] == ["agent", "caller"]
-        finally:
-            browser.close()
+    with served_page(tmp_path / "data") as (base, page, errors):
+        page.set_input_files("#file", str(clip))
+        page.click("#call-options summary")
+        page.check("#multichannel")
+        page.fill("#channel-names", "agent, caller")
+        page.click("#submit")
+        page.wait_for_function(
+            "location.hash.startsWith('#task=') || !document.querySelector('#error').hidden"
+        )
+        assert page.is_hidden("#error"), page.inner_text("#error")
+        identifier = unquote(page.evaluate("location.hash").removeprefix("#task="))
+        params = task_params(base, identifier)
+        assert params["multichannel"] is True and params["channel_names"] == ["agent", "caller"]
