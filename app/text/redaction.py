@@ -28,9 +28,10 @@ REDACT_KINDS: Final[tuple[RedactKind, ...]] = (
 # Where a number without a country code is taken to be dialled from.
 PHONE_REGION: Final = "US"
 
-# Digit runs, grouped by single spaces or hyphens. The lookarounds keep amounts ("$1,500,000"), decimals
+# Digit runs, grouped by single spaces, hyphens or a comma and a space (how Whisper writes digits read out in
+# groups: "5-1-8-7, 6-6-3-4", "404, 613, 3017"). The lookarounds keep amounts ("$1,500,000"), decimals
 # ("3.14159265"), times and parts of longer tokens out: a run never starts or ends inside one of those.
-_DIGIT_RUN: Final = re.compile(r"(?<![\w$€£¥])(?<!\d[.,:/])\d+(?:[ -]\d+)*(?!\w)(?![.,:/]\d)")
+_DIGIT_RUN: Final = re.compile(r"(?<![\w$€£¥])(?<!\d[.,:/])\d+(?:(?:, |[ -])\d+)*(?!\w)(?![.,:/]\d)")
 # Whisper writes a long number said as one with thousands separators ("4,111,111,111,111,111"): at least
 # thirteen digits so grouped is a card or an account, not an amount (those are shorter, or follow a currency).
 _WRITTEN_NUMBER: Final = re.compile(r"(?<![\w$€£¥.,])\d{1,3}(?:,\d{3}){4,}(?![\w]|[.,]\d)")
@@ -91,8 +92,19 @@ def _luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _is_phone_number(digits: str) -> bool:
+    """Digits the phone plan of `PHONE_REGION` dials (the matcher misses them grouped as Whisper writes them)."""
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse(digits, PHONE_REGION)))
+    except phonenumbers.NumberParseException:
+        return False
+
+
 def _is_year_and_number(groups: list[str]) -> bool:
-    """A year beside a short number ("2019-2024", "in 2024 15 people") is not an account number."""
+    """Years ("2019, 2020, 2021"), or a year beside a short number ("2019-2024", "in 2024 15 people"), are not an
+    account number."""
+    if all(_YEAR.fullmatch(group) for group in groups):
+        return True
     if len(groups) != 2:
         return False
     first, second = groups
@@ -112,7 +124,7 @@ def _number_entities(text: str, kinds: Collection[RedactKind]) -> Iterator[Entit
     if "card_number" not in kinds and "account_number" not in kinds:
         return
     for match in itertools.chain(_DIGIT_RUN.finditer(text), _WRITTEN_NUMBER.finditer(text)):
-        groups = re.split(r"[ ,-]", match.group())
+        groups = [group for group in re.split(r"[ ,-]", match.group()) if group]
         digits = "".join(groups)
         if 13 <= len(digits) <= 19 and _luhn_valid(digits) and "card_number" in kinds:
             yield Entity(match.start(), match.end(), "card_number")
@@ -121,8 +133,10 @@ def _number_entities(text: str, kinds: Collection[RedactKind]) -> Iterator[Entit
         if "account_number" not in kinds or len(digits) < _ACCOUNT_MIN_DIGITS or _is_year_and_number(groups):
             continue
         # A phone number said as digits is a phone number when those are redacted too.
-        if not any(start <= match.start() and match.end() <= end for start, end in phones):
-            yield Entity(match.start(), match.end(), "account_number")
+        if any(start <= match.start() and match.end() <= end for start, end in phones):
+            continue
+        phone = "phone_number" in kinds and _is_phone_number(digits)
+        yield Entity(match.start(), match.end(), "phone_number" if phone else "account_number")
 
 
 def _email_entities(text: str) -> Iterator[Entity]:

@@ -347,3 +347,12 @@ def test_a_long_number_written_with_thousands_separators_is_redacted_and_an_amou
     assert redact_text("It cost 1,500,000 or $1,500,000,000,000.", REDACT_KINDS) == (
         "It cost 1,500,000 or $1,500,000,000,000."
     )
+
+
+def test_digits_read_out_in_groups_are_one_number() -> None:
+    """Whisper writes digits read out in groups with commas between them."""
+    assert redact_text("It is 5-1-8-7, 6-6-3-4, 4-0-0-2, 9-7-8-2.", REDACT_KINDS) == "It is [CARD_NUMBER]."
+    assert redact_text("Call 404, 613, 3017 now.", REDACT_KINDS) == "Call [PHONE_NUMBER] now."
+    assert redact_text("Call 404, 613, 3017 now.", ["account_number"]) == "Call [ACCOUNT_NUMBER] now."
+    for kept in ("In 2019, 2020 and 2021.", "I take 2, 3 or 4.", "It cost $1,500 and 1,500,000."):
+        assert redact_text(kept, REDACT_KINDS) == kept
