@@ -141,6 +141,17 @@ def error_of(response: dict[str, Any]) -> dict[str, Any]:
     return json.loads(response["error"])  # type: ignore[no-any-return]
 
 
+class Caller:
+    """The app as one API key's holder."""
+
+    def __init__(self, client: TestClient, key: str) -> None:
+        self.client, self.key = client, key
+
+    def __call__(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.key}", **kwargs.pop("headers", {})}
+        return self.client.request(method, path, headers=headers, **kwargs)
+
+
 def finished(client: httpx.Client, identifier: str, timeout: float = 600) -> dict[str, Any]:
     """A task once it has completed (polled on `/task/{id}`); it failing or outlasting `timeout` fails the test."""
     deadline = time.monotonic() + timeout

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.servers import in_process_app
+from tests.servers import Caller, in_process_app
 
 KEY_A, KEY_B = "vocabulary-key-a-41c7", "vocabulary-key-b-8e02"
 ACME: dict[str, Any] = {
@@ -19,17 +19,6 @@ ACME: dict[str, Any] = {
     "keyterms": ["Acme-Pro", "Zylofax", "acme-pro"],
     "replacements": {"acme pro": "Acme-Pro"},
 }
-
-
-class Caller:
-    """The app as one API key's holder."""
-
-    def __init__(self, client: TestClient, key: str) -> None:
-        self.client, self.key = client, key
-
-    def __call__(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.key}", **kwargs.pop("headers", {})}
-        return self.client.request(method, path, headers=headers, **kwargs)
 
 
 @pytest.fixture(scope="module")

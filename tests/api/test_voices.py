@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from app.ml.diarization import VOICE_EMBEDDING
 from app.ml.speaker_names import MATCH_THRESHOLD
 from tests.corpus import SAMPLE_WAV, SOLO_SPANS, caller_share, first_caller_clips, sample_clip
-from tests.servers import in_process_app
+from tests.servers import Caller, in_process_app
 
 pytestmark = pytest.mark.slow
 
@@ -31,17 +31,6 @@ def data_url(wav: bytes) -> str:
 
 def clips(*wavs: bytes) -> list[dict[str, str]]:
     return [{"audio": data_url(wav)} for wav in wavs]
-
-
-class Caller:
-    """The app as one API key's holder."""
-
-    def __init__(self, client: TestClient, key: str) -> None:
-        self.client, self.key = client, key
-
-    def __call__(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.key}", **kwargs.pop("headers", {})}
-        return self.client.request(method, path, headers=headers, **kwargs)
 
 
 @pytest.fixture(scope="module")
