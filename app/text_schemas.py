@@ -22,8 +22,8 @@ class TextRules(BaseModel):
     keyterms: list[Term] = Field(
         default_factory=list,
         max_length=MAX_KEYTERMS,
-        description="Words and phrases decoding is biased toward, by Whisper's prompt and faster-whisper's "
-        "hotwords; with the initial prompt they must fit Whisper's 223-token prompt",
+        description="Words and phrases decoding is biased toward, added to Whisper's prompt; with the initial "
+        "prompt and hotwords they must fit its 223 tokens",
     )
     replacements: dict[Term, Spelling] = Field(
         default_factory=dict,

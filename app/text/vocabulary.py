@@ -1,7 +1,7 @@
 """The words a business uses: keyterms bias decoding toward them, replacements fix their spellings afterwards.
 
-Keyterms go into Whisper's prompt (`keyterm_prompt`) or faster-whisper's hotwords (`keyterm_hotwords`), which
-share the prompt's token budget. Replacements rewrite a transcript's texts and its words alike, so that word
+Keyterms go into Whisper's prompt (`keyterm_prompt`), which they share with faster-whisper's hotwords: one token
+budget for both. Replacements rewrite a transcript's texts and its words alike, so that word
 timings, speakers and `word_segments` keep agreeing with the segments' texts.
 """
 
@@ -39,16 +39,6 @@ def keyterm_prompt(keyterms: Sequence[str], initial_prompt: str | None) -> str |
     if initial_prompt and initial_prompt.strip():
         return f"{initial_prompt.rstrip()} {listed}"
     return listed
-
-
-def keyterm_hotwords(keyterms: Sequence[str], hotwords: str | None) -> str | None:
-    """faster-whisper's hotwords: the user's hotwords (if any) then the keyterms not among them, space-separated
-    (compared case-insensitively, the first spelling kept). Returns `hotwords` unchanged when nothing is added."""
-    given = {word.casefold() for word in hotwords.split()} if hotwords else set()
-    terms = [term for term in unique_terms(keyterms) if term.casefold() not in given]
-    if not terms:
-        return hotwords
-    return " ".join([hotwords.strip(), *terms] if hotwords and hotwords.strip() else terms)
 
 
 def replacement_key(key: str) -> str:

@@ -9,7 +9,6 @@ import pytest
 from app.ml.results import Caption, Segment, Transcript, Word
 from app.text.vocabulary import (
     PROMPT_TOKEN_BUDGET,
-    keyterm_hotwords,
     keyterm_prompt,
     over_budget,
     replace_captions,
@@ -30,16 +29,6 @@ def test_the_prompt_lists_the_keyterms_after_the_initial_prompt() -> None:
 def test_the_prompt_is_the_initial_prompt_without_keyterms() -> None:
     assert keyterm_prompt([], "Sales call. ") == "Sales call. "
     assert keyterm_prompt([" "], None) is None
-
-
-def test_hotwords_add_the_keyterms_not_already_there() -> None:
-    assert keyterm_hotwords(["Zylofax", "acme", "ZYLOFAX", "Dr. Okonkwo"], "Acme widgets") == (
-        "Acme widgets Zylofax Dr. Okonkwo"
-    )
-    assert keyterm_hotwords(["Zylofax", "zylofax"], None) == "Zylofax"
-    assert keyterm_hotwords([], "Acme") == "Acme"
-    assert keyterm_hotwords(["acme"], "Acme") == "Acme"
-    assert keyterm_hotwords([], None) is None
 
 
 def test_the_budget_is_whispers_half_context() -> None:
