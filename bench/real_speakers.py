@@ -40,21 +40,30 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from pyannote.core import Annotation, Segment  # noqa: E402
 from pyannote.metrics.diarization import DiarizationErrorRate  # noqa: E402
-from sklearn.metrics import roc_curve  # noqa: E402
 
 from app.ml import diarization, embedded_diarizer, speaker_names  # noqa: E402
 from tests import real_speech  # noqa: E402
 from tests.corpus import annotation  # noqa: E402
 from tests.real_speech import Conversation  # noqa: E402
 
+MATERIALS = ("meetings", "conversations")
 
-def material(half: str) -> list[Conversation]:
+
+def material(half: str, kind: str) -> list[Conversation]:
+    if kind == "meetings":
+        return real_speech.meetings(half)
     if half == "tuning":
         return real_speech.conversations(real_speech.TUNING, count=9, seed=1)
     return [*real_speech.conversations(real_speech.HELD_OUT, count=9, seed=2), real_speech.sample_call()]
 
 
-def turns_of(half: str) -> list[tuple[str, np.ndarray]]:
+def turns_of(half: str, kind: str) -> list[tuple[str, np.ndarray]]:
+    if kind == "meetings":
+        return [
+            (speaker, audio)
+            for meeting in real_speech.meetings(half)
+            for speaker, audio in real_speech.single_speaker_turns(meeting)
+        ]
     speakers = real_speech.TUNING if half == "tuning" else real_speech.HELD_OUT
     found = [(speaker, turn) for speaker in speakers for turn in real_speech.turns(speaker)]
     if half == "held-out":
@@ -64,34 +73,23 @@ def turns_of(half: str) -> list[tuple[str, np.ndarray]]:
     return found
 
 
-def equal_error_rate(labels: list[str], embeddings: np.ndarray) -> float:
-    units = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
-    pairs = list(itertools.combinations(range(len(labels)), 2))
-    same = [labels[i] == labels[j] for i, j in pairs]
-    scores = [float(units[i] @ units[j]) for i, j in pairs]
-    false_accept, true_accept, _ = roc_curve(same, scores)
-    false_reject = 1 - true_accept
-    index = int(np.nanargmin(np.abs(false_reject - false_accept)))
-    return float((false_accept[index] + false_reject[index]) / 2)
-
-
-def eer_table(halves: list[str]) -> None:
+def eer_table(halves: list[str], kinds: list[str]) -> None:
     from resemblyzer import VoiceEncoder
 
     from app.ml.campplus import CampplusEmbedding
 
     campplus = CampplusEmbedding()
     encoder = VoiceEncoder(verbose=False)
-    print("| half | turns (speakers) | CAM++ EER | Resemblyzer EER |")
-    print("| --- | --- | --- | --- |")
-    for half in halves:
-        turns = turns_of(half)
+    print("| half | material | turns (speakers) | CAM++ EER | Resemblyzer EER |")
+    print("| --- | --- | --- | --- | --- |")
+    for half, kind in itertools.product(halves, kinds):
+        turns = turns_of(half, kind)
         labels = [speaker for speaker, _ in turns]
         ours = np.vstack([speaker_names.reference_embeddings(campplus, {0: audio})[0] for _, audio in turns])
         theirs = np.vstack([encoder.embed_utterance(audio) for _, audio in turns])
+        rates = [real_speech.equal_error_rate(labels, vectors) for vectors in (ours, theirs)]
         print(
-            f"| {half} | {len(turns)} ({len(set(labels))}) | {equal_error_rate(labels, ours):.3f} | "
-            f"{equal_error_rate(labels, theirs):.3f} |",
+            f"| {half} | {kind} | {len(turns)} ({len(set(labels))}) | {rates[0]:.3f} | {rates[1]:.3f} |",
             flush=True,
         )
 
@@ -164,21 +162,21 @@ def candidates() -> dict[str, Any]:
     return found
 
 
-def der_table(halves: list[str]) -> None:
+def der_table(halves: list[str], kinds: list[str]) -> None:
     pipelines = candidates()
-    print("| half | diarizer | DER | missed | false alarm | confusion | speaker count right |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for half in halves:
-        cases = material(half)
+    print("| half | material | diarizer | DER | missed | false alarm | confusion | speaker count right |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for half, kind in itertools.product(halves, kinds):
+        cases = material(half, kind)
         for name, pipeline in pipelines.items():
             figures, counts = der_of(pipeline, [file_of(case) for case in cases], cases)
             cells = " | ".join(f"{figures[key]:.3f}" for key in figures)
-            print(f"| {half} | {name} | {cells} | {counts} |", flush=True)
+            print(f"| {half} | {kind} | {name} | {cells} | {counts} |", flush=True)
 
 
-def tune() -> None:
+def tune(kinds: list[str]) -> None:
     """A grid for each candidate of the stronger models, on the tuning half only."""
-    cases = material("tuning")
+    cases = [case for kind in kinds for case in material("tuning", kind)]
     for name, pipeline in list(candidates().items())[2:]:
         pipeline.training = True
         files = [file_of(case) for case in cases]
@@ -192,44 +190,83 @@ def tune() -> None:
         print(name, sorted(results)[:5], flush=True)
 
 
-def naming_cases(half: str) -> tuple[dict[str, np.ndarray], list[Conversation]]:
-    """A library of the half's voices, each enrolled from the first half of its clip (the held-out half adds the
-    sample's callers, from their turns in its first 15 s), and recordings of the clips' other halves (the
-    sample's last 15 s), one voice of each left out of the library as a stranger."""
+NamingCase = tuple[dict[str, np.ndarray], Conversation]
+"""A library of voices (name → CAM++ embedding) and a recording to name them in."""
+
+MEETING_PAIRS = {
+    "tuning": [
+        ("trn00", "trn03"),
+        ("trn03", "trn00"),
+        ("trn07", "trn08"),
+        ("trn08", "trn07"),
+        ("trn06", "trn09"),
+    ],
+    "held-out": [("dev00", "dev01"), ("dev01", "dev00"), ("tst00", "tst01")],
+}
+"""(enrolled from, named in): excerpts of one meeting, or of two meetings with people in common."""
+
+
+def enrolled(conversation: Conversation, min_seconds: float = 1.0) -> dict[str, np.ndarray]:
+    """Each person of `conversation` with a turn of `min_seconds` alone, enrolled from all such turns."""
     from app.ml.campplus import load_voice_encoder
 
+    embedding = load_voice_encoder("cpu")
+    turns = real_speech.single_speaker_turns(conversation, min_seconds=min_seconds)
+    return {
+        speaker: speaker_names.mean_direction(
+            list(speaker_names.reference_embeddings(embedding, dict(enumerate(clips))).values())
+        )
+        for speaker, clips in _by_speaker(turns).items()
+    }
+
+
+def naming_cases(half: str, kind: str) -> list[NamingCase]:
+    """Meetings: the people of one excerpt enrolled from their turns alone, looked for in another excerpt (its
+    people nobody enrolled are strangers). Conversations: a library of the half's voices, each enrolled from the
+    first half of its clip (the held-out half adds the sample's callers, from their turns in its first 15 s), and
+    recordings of the clips' other halves (the sample's last 15 s), one voice of each left out as a stranger."""
+    from app.ml.campplus import load_voice_encoder
+
+    if kind == "meetings":
+        cases = []
+        for source, target in MEETING_PAIRS[half]:
+            library = enrolled(real_speech.meeting(source))
+            found = real_speech.meeting(target)
+            strangers = frozenset(found.reference.labels()) - set(library)
+            cases.append(
+                (library, Conversation(f"{source}→{target}", found.audio, found.reference, strangers))
+            )
+        return cases
     embedding = load_voice_encoder("cpu")
     speakers = real_speech.TUNING if half == "tuning" else real_speech.HELD_OUT
     library = {
         speaker: speaker_names.reference_embeddings(embedding, {0: real_speech.turns(speaker)[0]})[0]
         for speaker in speakers
     }
-    cases = []
+    conversations = []
     for index, stranger in enumerate(speakers):
         cast = [s for s in speakers if s != stranger][index % 2 :: 2][:2] + [stranger]
-        cases.append(real_speech.second_halves(tuple(cast), seed=index, stranger=stranger))
-    if half == "tuning":
-        return library, cases
-    sample, middle = real_speech.sample_call(), 15.0
-    first = Conversation(
-        "sample first half", sample.audio[: int(middle * 16_000)], sample.reference.crop(Segment(0, middle))
-    )
-    for speaker, clips in _by_speaker(real_speech.single_speaker_turns(first, min_seconds=1.0)).items():
-        library[f"sample:{speaker}"] = speaker_names.mean_direction(
-            list(speaker_names.reference_embeddings(embedding, dict(enumerate(clips))).values())
+        conversations.append(real_speech.second_halves(tuple(cast), seed=index, stranger=stranger))
+    if half == "held-out":
+        sample, middle = real_speech.sample_call(), 15.0
+        first = Conversation(
+            "sample first half",
+            sample.audio[: int(middle * 16_000)],
+            sample.reference.crop(Segment(0, middle)),
         )
-    shifted = Annotation()
-    for segment, _, speaker in sample.reference.crop(Segment(middle, 30.0)).itertracks(yield_label=True):
-        shifted[Segment(segment.start - middle, segment.end - middle)] = f"sample:{speaker}"
-    cases.append(Conversation("sample last half", sample.audio[int(middle * 16_000) :], shifted))
-    return library, cases
+        library |= {f"sample:{speaker}": voice for speaker, voice in enrolled(first).items()}
+        shifted = Annotation()
+        for segment, _, speaker in sample.reference.crop(Segment(middle, 30.0)).itertracks(yield_label=True):
+            shifted[Segment(segment.start - middle, segment.end - middle)] = f"sample:{speaker}"
+        conversations.append(Conversation("sample last half", sample.audio[int(middle * 16_000) :], shifted))
+    return [(library, conversation) for conversation in conversations]
 
 
-def naming_scores(library: dict[str, np.ndarray], cases: list[Conversation]) -> dict[str, float]:
+def naming_scores(cases: list[NamingCase]) -> dict[str, float]:
     """Shares of the enrolled voices' speech named right, under another's name and unnamed, and of the
     strangers' speech given any name."""
     right = wrong = unnamed = stranger_named = stranger_time = 0.0
-    for case in cases:
+    for library, case in cases:
         voices = {name: vector for name, vector in library.items() if name not in case.strangers}
         result = diarization.diarize(
             case.audio, device="cpu", model_name="embedded", hf_token=None, voices=voices
@@ -246,33 +283,33 @@ def naming_scores(library: dict[str, np.ndarray], cases: list[Conversation]) -> 
                     wrong += turn.duration
                 else:
                     unnamed += turn.duration
-    enrolled = right + wrong + unnamed
+    enrolled_time = right + wrong + unnamed
     return {
-        "right": right / enrolled,
-        "wrong": wrong / enrolled,
-        "unnamed": unnamed / enrolled,
+        "right": right / enrolled_time,
+        "wrong": wrong / enrolled_time,
+        "unnamed": unnamed / enrolled_time,
         "stranger named": stranger_named / max(stranger_time, 1e-9),
     }
 
 
-def naming_table(halves: list[str]) -> None:
+def naming_table(halves: list[str], kinds: list[str]) -> None:
     """Voices enrolled from one part of the material, looked for in another."""
     print(f"Named in {diarization.VOICE_EMBEDDING}, threshold {speaker_names.MATCH_THRESHOLD}:")
-    print("| half | recordings (library) | named right | another's name | unnamed | strangers named |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for half in halves:
-        library, cases = naming_cases(half)
-        scores = naming_scores(library, cases)
+    print("| half | material | recordings | named right | another's name | unnamed | strangers named |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for half, kind in itertools.product(halves, kinds):
+        cases = naming_cases(half, kind)
+        scores = naming_scores(cases)
         cells = " | ".join(f"{value:.1%}" for value in scores.values())
-        print(f"| {half} | {len(cases)} ({len(library)}) | {cells} |", flush=True)
+        print(f"| {half} | {kind} | {len(cases)} | {cells} |", flush=True)
 
 
-def tune_naming() -> None:
+def tune_naming(kinds: list[str]) -> None:
     """The match threshold over the tuning half's naming."""
-    library, cases = naming_cases("tuning")
+    cases = [case for kind in kinds for case in naming_cases("tuning", kind)]
     for threshold in np.arange(0.5, 0.8, 0.05):
         speaker_names.MATCH_THRESHOLD = float(threshold)
-        scores = naming_scores(library, cases)
+        scores = naming_scores(cases)
         print(round(float(threshold), 2), {key: f"{value:.1%}" for key, value in scores.items()}, flush=True)
 
 
@@ -290,20 +327,21 @@ def main() -> None:
     parser.add_argument("--tune", action="store_true", help="grid over the tuning half, then stop")
     parser.add_argument("--tune-naming", action="store_true", help="the match threshold over the tuning half")
     parser.add_argument("--halves", nargs="+", default=["tuning", "held-out"])
+    parser.add_argument("--material", nargs="+", default=list(MATERIALS), choices=MATERIALS)
     parser.add_argument("--skip", nargs="*", default=[], choices=["eer", "der", "naming"])
     args = parser.parse_args()
     if args.tune:
-        tune()
+        tune(args.material)
         return
     if args.tune_naming:
-        tune_naming()
+        tune_naming(args.material)
         return
     if "eer" not in args.skip:
-        eer_table(args.halves)
+        eer_table(args.halves, args.material)
     if "der" not in args.skip:
-        der_table(args.halves)
+        der_table(args.halves, args.material)
     if "naming" not in args.skip:
-        naming_table(args.halves)
+        naming_table(args.halves, args.material)
 
 
 if __name__ == "__main__":

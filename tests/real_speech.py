@@ -1,5 +1,6 @@
 """Real voices with ground truth: conversations built from LibriSpeech test-clean clips of nine known speakers
-(shipped by `voxint`, CC-BY-4.0), and the turns of pyannote's real sample call.
+(shipped by `voxint`, CC-BY-4.0), the turns of pyannote's real sample call, and fourteen 30 s excerpts of real
+meetings of the AMI corpus (CC BY 4.0; `scripts/fetch_meetings.py` installs them), as pyannote splits them.
 
 Each clip is one person reading one sentence (4.4–6.8 s). A conversation cuts each cast member's clip at its
 quietest moment near the middle into two turns and has them take turns, sometimes talking over each other and
@@ -9,7 +10,9 @@ fall in two halves: `TUNING` is the only material settings are chosen on, `HELD_
 
 from __future__ import annotations
 
+import itertools
 import random
+import sys
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import distribution
@@ -25,6 +28,9 @@ SAMPLE_RATE = 16_000
 ASSETS = Path(str(distribution("voxint").locate_file("voxint/benchmark/assets")))
 TUNING = ("1089", "1188", "121", "1221")
 HELD_OUT = ("1284", "1320", "1580", "1995", "2094")
+MEETINGS = Path(sys.prefix) / "share" / "ami-excerpts"
+MEETING_HALVES = {"tuning": ("train",), "held-out": ("development", "test")}
+"""pyannote's split of the excerpts: settings are chosen on its training part, reported on the others."""
 FRAME = 320  # 20 ms
 SPEECH_DB = -35.0
 """A frame is speech when it is within this many dB of the clip's loudest frame."""
@@ -157,3 +163,37 @@ def single_speaker_turns(
                 first = round(alone.start * SAMPLE_RATE)
                 found.append((speaker, conversation.audio[first : round(alone.end * SAMPLE_RATE)]))
     return found
+
+
+def meetings(half: str) -> list[Conversation]:
+    """The AMI excerpts of a half (`MEETING_HALVES`), each with its who-spoke-when."""
+    from pyannote.database.util import load_rttm
+
+    found = []
+    for part in MEETING_HALVES[half]:
+        for uri, reference in sorted(load_rttm(MEETINGS / f"debug.{part}.rttm").items()):
+            samples, rate = sf.read(MEETINGS / f"{uri}.wav", dtype="float32")
+            assert rate == SAMPLE_RATE
+            found.append(Conversation(f"AMI {uri}", samples, reference))
+    return found
+
+
+def meeting(uri: str) -> Conversation:
+    """One AMI excerpt by its name (`dev00`, `trn07`, ...)."""
+    half = "tuning" if uri.startswith("trn") else "held-out"
+    (found,) = [case for case in meetings(half) if case.name == f"AMI {uri}"]
+    return found
+
+
+def equal_error_rate(labels: list[str], embeddings: np.ndarray) -> float:
+    """The equal error rate of telling `labels` apart by the cosine similarity of every pair of `embeddings`."""
+    from sklearn.metrics import roc_curve
+
+    units = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+    pairs = list(itertools.combinations(range(len(labels)), 2))
+    same = [labels[i] == labels[j] for i, j in pairs]
+    scores = [float(units[i] @ units[j]) for i, j in pairs]
+    false_accept, true_accept, _ = roc_curve(same, scores)
+    false_reject = 1 - true_accept
+    index = int(np.nanargmin(np.abs(false_reject - false_accept)))
+    return float((false_accept[index] + false_reject[index]) / 2)
