@@ -14,6 +14,7 @@ import io
 import shutil
 import sys
 import tarfile
+import time
 import unicodedata
 import urllib.request
 from pathlib import Path
@@ -33,11 +34,23 @@ def ascii_name(name: str) -> str:
     return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
 
 
+def download(url: str, attempts: int = 3) -> bytes:
+    for attempt in range(1, attempts + 1):
+        try:
+            with urllib.request.urlopen(url, timeout=180) as response:
+                return bytes(response.read())
+        except OSError as error:
+            if attempt == attempts:
+                sys.exit(f"{url}: {error}")
+            print(f"{url}: {error}; trying again", file=sys.stderr)
+            time.sleep(5 * attempt)
+    raise AssertionError("unreachable")
+
+
 def main() -> None:
     if (DESTINATION / "debug.test.rttm").exists():
         return
-    with urllib.request.urlopen(RELEASE, timeout=180) as response:
-        release = response.read()
+    release = download(RELEASE)
     digest = hashlib.sha256(release).hexdigest()
     if digest != SHA256:
         sys.exit(f"{RELEASE}: sha256 {digest}, expected {SHA256}")

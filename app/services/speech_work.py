@@ -67,6 +67,7 @@ def full_process(job: SpeechToTextJob, audio: Audio, progress: Progress, scope: 
     rules = rules_with_vocabulary(scope.runtime, scope.owner, job)
     # The job is itself a PipelineParams: it carries every parameter group.
     params = _with_keyterms(job, rules, scope.settings)
+    progress = rewriting_progress(progress, rules)
     if job.multichannel:
         timings: dict[str, float] = {}
         transcript = transcribe_channels(
@@ -74,7 +75,7 @@ def full_process(job: SpeechToTextJob, audio: Audio, progress: Progress, scope: 
             params,
             scope.settings,
             names=job.channel_names,
-            progress=rewriting_progress(progress, rules),
+            progress=progress,
             words=True,
             timings=timings,
         )
@@ -83,7 +84,7 @@ def full_process(job: SpeechToTextJob, audio: Audio, progress: Progress, scope: 
         audio.samples,
         params,
         scope.settings,
-        progress=rewriting_progress(progress, rules),
+        progress=progress,
         **_known_voices(job.diarize_params, scope),
     )
     keep_speaker_embeddings(scope.runtime, scope.owner, scope.task_id, job.diarize_params, result)
