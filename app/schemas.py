@@ -299,6 +299,12 @@ class ChannelOptions(BaseModel):
         description="The speaker of each channel, in order (`channel_0`, `channel_1`, … when absent)",
     )
 
+    diarize_channels: bool = Field(
+        False,
+        description="With `multichannel` and speakers (`speech_to_text`): also diarize each channel, for a side of "
+        "the call with several people; its speakers are `<channel speaker>:SPEAKER_00`, …",
+    )
+
     @field_validator("channel_names", mode="before")
     @classmethod
     def _names_as_json_text(cls, value: Any) -> Any:
@@ -309,6 +315,8 @@ class ChannelOptions(BaseModel):
     def _names_need_channels(self) -> ChannelOptions:
         if self.channel_names and not self.multichannel:
             raise ValueError("`channel_names` name the channels of a `multichannel` request")
+        if self.diarize_channels and not self.multichannel:
+            raise ValueError("`diarize_channels` diarizes the channels of a `multichannel` request")
         return self
 
 
@@ -333,6 +341,12 @@ class TranscribeJob(AudioJob, RenderedJob, TextRules, ChannelOptions):
         description="Also give each segment's `logprobs`: its tokens with the decoder's log-probability of each",
     )
     align_params: AlignParams = Field(default_factory=AlignParams)
+
+    @model_validator(mode="after")
+    def _no_speakers_to_diarize(self) -> TranscribeJob:
+        if self.diarize_channels:
+            raise ValueError("`diarize_channels` needs speakers: ask for `speech_to_text`")
+        return self
 
 
 class AlignJob(AudioJob, RenderedJob):

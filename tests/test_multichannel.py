@@ -9,6 +9,7 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
@@ -143,3 +144,83 @@ def test_openais_diarized_json_names_the_channels(api: TestClient, call: tuple[b
     )
     speakers = [segment.speaker for segment in answer.segments]
     assert set(speakers) == {"agent", "caller"} and speakers[0] == "agent", speakers
+
+
+ROOM_CALL = [
+    ("A", "good morning thank you for calling the support line"),
+    ("B", "hello I would like to change the address on my account"),
+    ("C", "I can help you with that what is your account number"),
+    ("B", "yes it is seven four two nine one"),
+    ("A", "thank you the new address has been saved"),
+    ("B", "wonderful thank you very much for your help"),
+    ("C", "you are welcome and have a good day"),
+]
+"""Two people in a room on one side of the call (A and C), one caller (B) on the other."""
+
+
+@pytest.fixture(scope="module")
+def room_call() -> tuple[bytes, list[Any]]:
+    heard, truth, _ = stereo_call(ROOM_CALL)  # channels in order of first turn: A, B, C
+    channels = np.vstack([heard[0] + heard[2], heard[1]])
+    out = io.BytesIO()
+    sf.write(out, channels.T, 16_000, format="WAV", subtype="PCM_16")
+    return out.getvalue(), truth
+
+
+def test_a_channel_with_several_people_is_diarized_within(
+    worker: None, room_call: tuple[bytes, list[Any]]
+) -> None:
+    wav, truth = room_call
+    response = run_job(
+        "speech_to_text",
+        file=data_uri(wav),
+        multichannel=True,
+        channel_names=["room", "caller"],
+        diarize_channels=True,
+    )
+    assert "error" not in response, response
+    result = response["result"]
+    room = [speaker for speaker in result["speakers"] if speaker.startswith("room:")]
+    assert len(room) == 2 and [s for s in result["speakers"] if not s.startswith("room:")] == [
+        "caller:SPEAKER_00"
+    ]
+    assert result["backends"]["diarization"].startswith("channels+")
+    assert {turn["speaker"] for turn in result["diarization"]} == set(result["speakers"])
+    # Each person of the room is one of its speakers: the words of A and of C go to two different labels.
+    said: dict[str, dict[str, int]] = {"A": {}, "B": {}, "C": {}}
+    for word in (word for segment in result["segments"] for word in segment["words"] if "start" in word):
+        middle = (word["start"] + word["end"]) / 2
+        person = min(truth, key=lambda true: abs((true.start + true.end) / 2 - middle)).speaker
+        said[person][word["speaker"]] = said[person].get(word["speaker"], 0) + 1
+    labels = {person: max(counts, key=lambda label: counts[label]) for person, counts in said.items()}
+    assert labels["B"] == "caller:SPEAKER_00" and labels["A"] != labels["C"], said
+    for person, counts in said.items():
+        assert counts[labels[person]] >= 0.9 * sum(counts.values()), said
+
+
+def test_diarizing_within_channels_needs_channels_and_speakers(
+    worker: None, room_call: tuple[bytes, list[Any]]
+) -> None:
+    for action, fields in (
+        ("speech_to_text", {"diarize_channels": True}),
+        ("transcribe", {"multichannel": True, "diarize_channels": True}),
+    ):
+        error = error_of(run_job(action, file=data_uri(room_call[0]), **fields))
+        assert error["code"] == "invalid_input" and "diarize_channels" in error["message"], error
+
+
+def test_openais_diarized_json_diarizes_within_channels(
+    api: TestClient, room_call: tuple[bytes, list[Any]]
+) -> None:
+    client = OpenAI(base_url="http://testserver/v1", api_key="unused", http_client=api, max_retries=0)
+    answer = client.audio.transcriptions.create(
+        model="whisper-1",
+        file=("call.wav", room_call[0]),
+        response_format="diarized_json",
+        extra_body={"multichannel": True, "channel_names": ["room", "caller"], "diarize_channels": True},
+    )
+    # The people found within a channel are lettered after it, as OpenAI letters speakers.
+    speakers = [segment.speaker for segment in answer.segments]
+    assert speakers[:2] == ["room:A", "caller:B"] and set(speakers) == {"room:A", "caller:B", "room:C"}, (
+        speakers
+    )

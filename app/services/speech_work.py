@@ -24,7 +24,7 @@ from app.schemas import (
     SpeechToTextJob,
     TranscribeJob,
 )
-from app.services.channels import channels_full_result, transcribe_channels
+from app.services.channels import ChannelDiarization, channels_full_result, transcribe_channels
 from app.services.full_pipeline import run_full_pipeline
 from app.services.pipeline import (
     Progress,
@@ -70,6 +70,9 @@ def full_process(job: SpeechToTextJob, audio: Audio, progress: Progress, scope: 
     progress = rewriting_progress(progress, rules)
     if job.multichannel:
         timings: dict[str, float] = {}
+        diarized = (
+            ChannelDiarization(job.diarize_params, scope.settings, timings) if job.diarize_channels else None
+        )
         transcript = transcribe_channels(
             audio,
             params,
@@ -78,8 +81,9 @@ def full_process(job: SpeechToTextJob, audio: Audio, progress: Progress, scope: 
             progress=progress,
             words=True,
             timings=timings,
+            diarize=diarized,
         )
-        return _kept(channels_full_result(transcript, timings), rules, audio, scope)
+        return _kept(channels_full_result(transcript, timings, diarized), rules, audio, scope)
     result = run_full_pipeline(
         audio.samples,
         params,

@@ -41,6 +41,7 @@ export function appendCallOptions(data) {
     data.append("multichannel", "true");
     const names = parseNames($("#channel-names").value);
     if (names.length) data.append("channel_names", JSON.stringify(names));
+    if ($("#diarize-channels").checked) data.append("diarize_channels", "true");
   }
   const keyterms = parseTerms($("#keyterms").value);
   if (keyterms.length) data.append("keyterms", JSON.stringify(keyterms));
@@ -67,7 +68,8 @@ function countSet() {
 }
 
 export function syncCallOptions() {
-  $("#channel-names").disabled = !$("#multichannel").checked; // names only mean something per channel
+  // Names and diarization within a channel only mean something per channel.
+  $("#channel-names").disabled = $("#diarize-channels").disabled = !$("#multichannel").checked;
   const count = countSet();
   $("#call-options-count").textContent = count ? `${count} set` : "";
 }

@@ -176,7 +176,9 @@ def test_page_saves_edits_and_deletes_vocabularies_and_offers_them(tmp_path: Pat
         assert page.input_value("#vocabulary") == "Support"
 
         # Every option set is sent as the form field the route reads, as JSON text; nothing else is.
+        assert page.is_disabled("#diarize-channels")
         page.check("#multichannel")
+        page.check("#diarize-channels")
         page.fill("#channel-names", " agent, caller ,")
         page.fill("#keyterms", "Zylofax\n\n")
         page.fill("#replacements", "acme pro => ACME")
@@ -195,6 +197,7 @@ def test_page_saves_edits_and_deletes_vocabularies_and_offers_them(tmp_path: Pat
         assert form_fields(sent.value) == {
             "multichannel": "true",
             "channel_names": '["agent","caller"]',
+            "diarize_channels": "true",
             "keyterms": '["Zylofax"]',
             "replacements": '{"acme pro":"ACME"}',
             "vocabulary": "Support",

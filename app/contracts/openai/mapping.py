@@ -281,12 +281,15 @@ def _vtt(answer: _Answer) -> str:
 def _diarized_json(answer: _Answer) -> DiarizedTranscription:
     segments = answer.segments
     # Named speakers (known voices, named channels) keep their names; the others are lettered in order of
-    # appearance.
+    # appearance, the people found within a diarized channel after their channel (`caller:A`).
     names = {
         *getattr(answer.request, "known_speaker_names", []),
         *getattr(answer.request, "channel_names", []),
     }
     letters = speaker_letters([s["speaker"] for s in segments if s.get("speaker") not in (None, *names)])
+    for speaker, letter in letters.items():
+        channel, within, _ = speaker.rpartition(":")
+        letters[speaker] = f"{channel}{within}{letter}"
     letters.update({name: name for name in names})
     diarized = DiarizedTranscription(
         task=answer.task,

@@ -213,6 +213,10 @@ def transcriptions(
         bool, Form(description="Each channel on its own, one speaker per channel (`extra_body`)")
     ] = False,
     channel_names: ChannelNames = None,
+    diarize_channels: Annotated[
+        bool,
+        Form(description="With `multichannel` and `diarized_json`: also diarize each channel (`extra_body`)"),
+    ] = False,
 ) -> Response:
     """Transcribe audio, in OpenAI's request and response shapes; with `stream`, as OpenAI's
     `transcript.text.delta` events, then `transcript.text.done`."""
@@ -241,6 +245,7 @@ def transcriptions(
             "vocabulary": vocabulary,
             "multichannel": multichannel,
             "channel_names": channel_names,
+            "diarize_channels": diarize_channels,
         },
     )
 

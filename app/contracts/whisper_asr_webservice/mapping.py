@@ -59,6 +59,10 @@ class AsrQuery(DetectLanguageQuery):
     multichannel: bool = Field(
         False, description="Transcribe each channel on its own: one speaker per channel"
     )
+    diarize_channels: bool = Field(
+        False,
+        description="With `multichannel` and `diarize`: also diarize each channel (several people on one)",
+    )
 
     _language = field_validator("language")(whisper_language)
 
@@ -68,7 +72,7 @@ class AsrQuery(DetectLanguageQuery):
         return OUTPUT_ALIASES.get(value, value) if isinstance(value, str) else value
 
 
-CALL_OPTIONS = {"keyterms", "replacements", "redact", "vocabulary", "multichannel"}
+CALL_OPTIONS = {"keyterms", "replacements", "redact", "vocabulary", "multichannel", "diarize_channels"}
 
 
 def asr_job(query: AsrQuery) -> SpeechToTextJob | TranscribeJob:

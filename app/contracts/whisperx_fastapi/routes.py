@@ -106,6 +106,9 @@ class TranscribeOnlyForm(TranscribeForm):
 class SpeechToTextForm(TranscribeForm):
     align_params: Annotated[str | None, _group('{"interpolate_method": "nearest"}')] = None
     diarize_params: Annotated[str | None, _group('{"min_speakers": 1, "max_speakers": 3}')] = None
+    diarize_channels: bool = Field(
+        False, description="With `multichannel`: also diarize each channel (several people on one side)"
+    )
 
 
 class SpeechToTextUrlForm(SpeechToTextForm):
