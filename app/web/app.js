@@ -177,10 +177,18 @@ function renderResult(task) {
     !speaker ? "Unknown speaker" : DIARIZER_LABEL.test(speaker) ? `Speaker ${labels.indexOf(speaker) + 1}` : speaker;
   const colour = (speaker) => (speaker ? `spk-${order.indexOf(speaker) % 8}` : "spk-none");
 
-  for (const link of document.querySelectorAll(".downloads a")) {
+  const stem = (task.file_name || task.identifier).replace(/\.[^.]+$/, "");
+  for (const link of document.querySelectorAll(".downloads a[data-format]")) {
     const format = link.dataset.format;
     link.href = `/task/${encodeURIComponent(task.identifier)}/result?format=${format}`;
-    link.download = `${(task.file_name || task.identifier).replace(/\.[^.]+$/, "")}.${format}`;
+    link.download = `${stem}.${format}`;
+  }
+  // A task run with `redact_audio` kept its audio with the redacted words bleeped.
+  const bleeped = $("#redacted-audio");
+  bleeped.hidden = !result.redacted_audio;
+  if (result.redacted_audio) {
+    bleeped.href = result.redacted_audio.url;
+    bleeped.download = `${stem}.redacted.flac`;
   }
   const meta = [task.file_name || task.url, result.language || task.language, task.audio_duration && clock(task.audio_duration)];
   $("#result-meta").textContent = meta.filter(Boolean).join(" · ");

@@ -52,6 +52,7 @@ export function appendCallOptions(data) {
   if (vocabulary) data.append("vocabulary", vocabulary);
   const redact = [...document.querySelectorAll("#redact-kinds input:checked")].map((box) => box.value);
   if (redact.length) data.append("redact", JSON.stringify(redact));
+  if (redact.length && $("#redact-audio").checked) data.append("redact_audio", "true");
   return null;
 }
 
@@ -63,6 +64,7 @@ function countSet() {
     $("#replacements").value.trim() !== "",
     $("#vocabulary").value !== "",
     document.querySelector("#redact-kinds input:checked") !== null,
+    !$("#redact-audio").disabled && $("#redact-audio").checked,
   ];
   return set.filter(Boolean).length;
 }
@@ -70,6 +72,8 @@ function countSet() {
 export function syncCallOptions() {
   // Names and diarization within a channel only mean something per channel.
   $("#channel-names").disabled = $("#diarize-channels").disabled = !$("#multichannel").checked;
+  // Only redacted words are bleeped.
+  $("#redact-audio").disabled = document.querySelector("#redact-kinds input:checked") === null;
   const count = countSet();
   $("#call-options-count").textContent = count ? `${count} set` : "";
 }

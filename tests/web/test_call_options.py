@@ -238,6 +238,7 @@ def test_page_transcribes_a_call_with_a_vocabulary_replacements_and_redaction(tm
         page.fill("#replacements", "address => Adresse")
         page.get_by_role("checkbox", name="Card numbers").check()
         page.get_by_role("checkbox", name="Account numbers").check()
+        page.get_by_role("checkbox", name="Keep the audio with them bleeped").check()
         # An intercepted request keeps its body, the upload included (Chromium reports none for a large one).
         sent: list[dict[str, str]] = []
 
@@ -249,11 +250,13 @@ def test_page_transcribes_a_call_with_a_vocabulary_replacements_and_redaction(tm
         page.click("#submit")
         page.wait_for_function("location.hash.startsWith('#task=')")
         (fields,) = sent
-        assert {key: fields.get(key) for key in ("multichannel", "vocabulary", "replacements", "redact")} == {
+        sent_keys = ("multichannel", "vocabulary", "replacements", "redact", "redact_audio")
+        assert {key: fields.get(key) for key in sent_keys} == {
             "multichannel": "true",
             "vocabulary": "Acme",
             "replacements": '{"address":"Adresse"}',
             "redact": '["card_number","account_number"]',
+            "redact_audio": "true",
         }
         assert "keyterms" not in fields and "channel_names" not in fields  # not set, not sent
 
@@ -276,6 +279,11 @@ def test_page_transcribes_a_call_with_a_vocabulary_replacements_and_redaction(tm
         assert "Acme-Pro" in shown and "Adresse" in shown, shown
         assert any(kind in shown for kind in NUMBER), shown
         assert not [original for original in ORIGINALS if original in shown], shown
+        # The audio with the redacted words bleeped downloads from the result.
+        with page.expect_download() as saved:
+            page.click("#redacted-audio")
+        assert saved.value.suggested_filename == "call.redacted.flac"
+        assert Path(saved.value.path()).read_bytes()[:4] == b"fLaC"
         page.screenshot(path=str(ARTIFACTS / "call-options-page.png"), full_page=True)
         assert not errors, errors
 
