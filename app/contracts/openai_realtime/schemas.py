@@ -10,7 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.audio.live import Encoding
 from app.contracts.openai.mapping import LISTED_ALIAS, whisper_model_name
 from app.services.live.config import LiveConfig
+from app.services.live.rules import LiveRules
 from app.services.live.turns import TurnDetection
+from app.text.redaction import RedactKind
+from app.text_schemas import Spelling, Term
 
 LOGPROBS = "item.input_audio_transcription.logprobs"
 AudioType = Literal["audio/pcm", "audio/pcmu", "audio/pcma"]
@@ -47,6 +50,10 @@ class Transcription(_Strict):
     """At most one here: it is the language."""
     delay: Delay | None = None
     """Accepted; text comes as soon as it is heard either way."""
+    replacements: dict[Term, Spelling] | None = Field(None, max_length=1000)
+    """Ours, as on every transcribing job: spellings fixed before any text is sent."""
+    redact: list[RedactKind] | None = Field(None, max_length=5)
+    """Ours, as on every transcribing job: with it, a turn's text is sent once the turn ends, redacted."""
 
 
 class ServerVad(_Strict):
@@ -134,6 +141,8 @@ class ShownTranscription(TypedDict):
     keywords: NotRequired[list[str]]
     languages: NotRequired[list[str]]
     delay: NotRequired[Delay]
+    replacements: NotRequired[dict[str, str]]
+    redact: NotRequired[list[RedactKind]]
 
 
 class ShownTurnDetection(TypedDict):
@@ -260,6 +269,12 @@ def _updated_transcription(current: ShownTranscription | None, update: Transcrip
     delay = update.delay if "delay" in sent else base.get("delay")
     if delay is not None:
         shown["delay"] = delay
+    replacements = update.replacements if "replacements" in sent else base.get("replacements")
+    if replacements is not None:
+        shown["replacements"] = replacements
+    redact = update.redact if "redact" in sent else base.get("redact")
+    if redact is not None:
+        shown["redact"] = redact
     return shown
 
 
@@ -309,6 +324,7 @@ def live_config(session: Session) -> LiveConfig:
         prompt=prompt or None,
         turn_detection=detection,
         token_logprobs=LOGPROBS in (session["include"] or []),
+        rules=LiveRules(transcription.get("replacements") or {}, tuple(transcription.get("redact") or ())),
     )
 
 

@@ -9,6 +9,7 @@ from app.config import Settings
 from app.errors import refused_as_invalid_input
 from app.ml.live_decoding import WindowDecoder
 from app.schemas import ASROptions, ModelParams
+from app.services.live.rules import LiveRules
 from app.services.live.turns import TurnDetection
 from app.services.model_requests import check_model_request
 from app.services.pipeline import whisper_spec
@@ -27,6 +28,8 @@ class LiveConfig:
     transcribe: bool = True
     """False: turns are found and committed, never decoded."""
     token_logprobs: bool = False
+    rules: LiveRules = LiveRules()
+    """Replacements and redaction of what is said, before it is sent."""
 
 
 def window_decoder(settings: Settings, config: LiveConfig) -> WindowDecoder:

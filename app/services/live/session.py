@@ -284,10 +284,14 @@ class LiveSession:
             words.extend(future.result().text.split())
         return words
 
-    def _send(self, turn: _Turn, words: list[str]) -> None:
+    def _send(self, turn: _Turn, words: list[str], *, final: bool = False) -> list[str]:
+        """Send what follows what was sent of the turn's `words`, rewritten by the session's rules (which may
+        hold back the last ones until the turn ends, `final`); the words as rewritten."""
+        words = self.config.rules.sendable(words, final=final)
         delta = turn.text.delta(words)
         if delta is not None:
             self.emit(live_events.TurnDelta(turn.number, delta))
+        return words
 
     def _part_done(self, turn: _Turn) -> None:
         with self._lock:
@@ -341,8 +345,8 @@ class LiveSession:
             self.emit(live_events.TurnFailed(turn.number, failed))
             return
         texts = [future.result() for future in futures]
-        transcript = " ".join(text.text for text in texts if text.text)
-        self._send(turn, transcript.split())
+        heard = " ".join(text.text for text in texts if text.text)
+        transcript = " ".join(self._send(turn, heard.split(), final=True))
         logprobs = (
             [item for text in texts for item in text.logprobs or []] if self.config.token_logprobs else None
         )
