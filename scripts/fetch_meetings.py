@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import shutil
+import ssl
 import sys
 import tarfile
 import time
@@ -37,7 +39,9 @@ def ascii_name(name: str) -> str:
 def download(url: str, attempts: int = 3) -> bytes:
     for attempt in range(1, attempts + 1):
         try:
-            with urllib.request.urlopen(url, timeout=180) as response:
+            # The certificates pip is told to trust (PIP_CERT), where a proxy of the registries needs them.
+            context = ssl.create_default_context(cafile=os.environ.get("PIP_CERT") or None)
+            with urllib.request.urlopen(url, timeout=180, context=context) as response:
                 return bytes(response.read())
         except OSError as error:
             if attempt == attempts:
