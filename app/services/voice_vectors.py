@@ -2,8 +2,9 @@
 a voice stored from a vector (one a diarizing task returned with `return_embeddings`), its vector changed,
 and the voices most like a vector.
 
-A vector stored here is taken as the diarizer in use embeds voices, so later diarizations name that voice
-when the dimensions agree; a vector of another dimension is kept and searched, and names nobody.
+A vector here is a voice in the embedding voices are compared in (`diarization.VOICE_EMBEDDING`), so a voice
+stored from one is named in later diarizations. A vector of another dimension comes from another model: it is
+refused, never stored or compared, as its similarities would mean nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.errors import NotFoundError
+from app.errors import FieldError, NotFoundError, ServiceError
 from app.ml import diarization, speaker_names
 from app.runtime import Runtime
 from app.services.voices import list_voices
@@ -29,6 +30,18 @@ class VoiceVector:
 class VoiceSimilarity:
     voice: VoiceVector
     similarity: float
+
+
+def checked_vector(vector: list[float]) -> list[float]:
+    """`vector`, when it is a voice in the embedding voices are compared in; else `invalid_input`."""
+    space, dimension = diarization.embedding_space()
+    if len(vector) != dimension:
+        message = (
+            f"The embedding has {len(vector)} dimensions; voices here are compared in {space}, {dimension} "
+            "dimensions. Use an embedding a diarization returned with `return_embeddings`."
+        )
+        raise ServiceError("invalid_input", message, details=[FieldError(field="embedding", message=message)])
+    return vector
 
 
 def with_vectors(runtime: Runtime, owner: str | None, voices: list[VoiceOut]) -> list[VoiceVector]:
@@ -54,7 +67,7 @@ def store_voice_vector(
         clips=[],
         task_id=task_id,
         unique_name=False,
-        embedding=(diarization.VOICE_EMBEDDING, vector),
+        embedding=(diarization.VOICE_EMBEDDING, checked_vector(vector)),
     )
 
 
@@ -68,6 +81,8 @@ def update_voice_vector(
     vector: list[float] | None = None,
 ) -> None:
     """Rename, describe or re-embed a voice (what is given changes; its name may repeat another voice's)."""
+    if vector is not None:
+        checked_vector(vector)
     if not runtime.voices.update(owner, identifier, name=name, description=description, unique_name=False):
         raise NotFoundError("Voice", identifier)
     if vector is not None:
@@ -77,9 +92,10 @@ def update_voice_vector(
 def search_voice_vectors(
     runtime: Runtime, owner: str | None, vector: list[float], *, threshold: float, limit: int
 ) -> list[VoiceSimilarity]:
-    """The voices whose embeddings (by any diarizer, in the vector's dimension) reach `threshold` cosine
-    similarity with `vector`, most similar first, at most `limit`: one scan of one matrix."""
-    identifiers, _names, matrix = runtime.voices.embeddings(owner, None, len(vector))
+    """The voices whose embeddings (in the voice embedding) reach `threshold` cosine similarity with `vector`,
+    most similar first, at most `limit`: one scan of one matrix."""
+    space, _ = diarization.embedding_space()
+    identifiers, _names, matrix = runtime.voices.embeddings(owner, space, len(checked_vector(vector)))
     if not identifiers:
         return []
     similarities = speaker_names.cosine_similarities(np.asarray(vector, np.float64)[None, :], matrix)[0]

@@ -22,13 +22,19 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         yield client
 
 
-# Its tests, in its order, sharing one database.
+def vector(*values: float) -> list[float]:
+    """A voice's embedding here: `values`, then zeros up to the voice embedding's dimension (its tests use three or
+    fewer; another dimension is refused)."""
+    return [*values, *[0.0] * (DIMENSION - len(values))]
+
+
+# Its tests, in its order, sharing one database (vectors brought to our dimension).
 
 
 def test_create_speaker(client: TestClient) -> None:
     response = client.post(
         "/speakers",
-        json={"speaker_label": "Alice", "embedding": [0.1, 0.2, 0.3], "description": "Project manager"},
+        json={"speaker_label": "Alice", "embedding": vector(0.1, 0.2, 0.3), "description": "Project manager"},
     )
     assert response.status_code == 201
     assert "uuid" in response.json() and response.json()["message"] == "Speaker created"
@@ -41,13 +47,14 @@ def test_list_speakers(client: TestClient) -> None:
 
 def test_crud_flow(client: TestClient) -> None:
     created = client.post(
-        "/speakers", json={"speaker_label": "Bob", "embedding": [0.5, -0.5, 0.0], "description": "Engineer"}
+        "/speakers",
+        json={"speaker_label": "Bob", "embedding": vector(0.5, -0.5, 0.0), "description": "Engineer"},
     )
     assert created.status_code == 201
     uuid = created.json()["uuid"]
     speaker = client.get(f"/speakers/{uuid}").json()
     assert (speaker["speaker_label"], speaker["description"]) == ("Bob", "Engineer")
-    assert speaker["embedding"] == [0.5, -0.5, 0.0] and speaker["task_uuid"] is None
+    assert speaker["embedding"] == vector(0.5, -0.5, 0.0) and speaker["task_uuid"] is None
     updated = client.put(
         f"/speakers/{uuid}", json={"speaker_label": "Robert", "description": "Senior engineer"}
     )
@@ -68,11 +75,11 @@ def test_get_nonexistent_speaker_is_its_not_found(client: TestClient) -> None:
 
 def test_search_speakers(client: TestClient) -> None:
     # A second "Alice": labels may repeat here, as they may in whisperX-FastAPI.
-    alice = client.post("/speakers", json={"speaker_label": "Alice", "embedding": [1.0, 0.0, 0.0]})
+    alice = client.post("/speakers", json={"speaker_label": "Alice", "embedding": vector(1.0, 0.0, 0.0)})
     assert alice.status_code == 201
-    client.post("/speakers", json={"speaker_label": "Bob", "embedding": [0.0, 1.0, 0.0]})
+    client.post("/speakers", json={"speaker_label": "Bob", "embedding": vector(0.0, 1.0, 0.0)})
     response = client.post(
-        "/speakers/search", json={"embedding": [0.9, 0.1, 0.0], "limit": 5, "threshold": 0.5}
+        "/speakers/search", json={"embedding": vector(0.9, 0.1, 0.0), "limit": 5, "threshold": 0.5}
     )
     assert response.status_code == 200
     results = response.json()["results"]
@@ -84,20 +91,24 @@ def test_search_speakers(client: TestClient) -> None:
 
 
 def test_identify_speaker(client: TestClient) -> None:
-    client.post("/speakers", json={"speaker_label": "Charlie", "embedding": [0.0, 0.0, 1.0]})
-    response = client.post("/speakers/identify", json={"embedding": [0.05, 0.05, 0.95], "threshold": 0.8})
+    client.post("/speakers", json={"speaker_label": "Charlie", "embedding": vector(0.0, 0.0, 1.0)})
+    response = client.post(
+        "/speakers/identify", json={"embedding": vector(0.05, 0.05, 0.95), "threshold": 0.8}
+    )
     assert response.status_code == 200
     assert response.json()["speaker"]["speaker_label"] == "Charlie" and response.json()["similarity"] > 0.9
 
 
 def test_identify_speaker_no_match(client: TestClient) -> None:
-    response = client.post("/speakers/identify", json={"embedding": [0.0, 0.0, 0.0, 1.0], "threshold": 0.99})
+    response = client.post(
+        "/speakers/identify", json={"embedding": vector(0.0, 0.0, 0.0, 1.0), "threshold": 0.99}
+    )
     assert response.status_code == 404
 
 
 def test_create_speaker_with_task_uuid(client: TestClient) -> None:
     created = client.post(
-        "/speakers", json={"speaker_label": "Linked", "embedding": [0.1, 0.2], "task_uuid": "task-123"}
+        "/speakers", json={"speaker_label": "Linked", "embedding": vector(0.1, 0.2), "task_uuid": "task-123"}
     )
     assert created.status_code == 201
     listed = client.get("/speakers?task_id=task-123").json()
@@ -107,7 +118,9 @@ def test_create_speaker_with_task_uuid(client: TestClient) -> None:
 
 def test_delete_speakers_by_task(client: TestClient) -> None:
     for label, value in (("S1", 0.1), ("S2", 0.2)):
-        client.post("/speakers", json={"speaker_label": label, "embedding": [value], "task_uuid": "task-del"})
+        client.post(
+            "/speakers", json={"speaker_label": label, "embedding": vector(value), "task_uuid": "task-del"}
+        )
     response = client.delete("/speakers?task_id=task-del")
     assert response.status_code == 200 and response.json()["message"] == "Deleted 2 speaker(s)"
     assert client.get("/speakers?task_id=task-del").json() == []
@@ -118,7 +131,7 @@ def test_update_nonexistent_speaker(client: TestClient) -> None:
 
 
 def test_update_empty_body(client: TestClient) -> None:
-    uuid = client.post("/speakers", json={"speaker_label": "Temp", "embedding": [0.1]}).json()["uuid"]
+    uuid = client.post("/speakers", json={"speaker_label": "Temp", "embedding": vector(0.1)}).json()["uuid"]
     assert client.put(f"/speakers/{uuid}", json={}).status_code == 422
 
 
@@ -129,11 +142,13 @@ def test_update_empty_body(client: TestClient) -> None:
     "body",
     [
         # A diarizer's label would be confused with the speakers of later recordings.
-        {"speaker_label": "SPEAKER_00", "embedding": [0.1]},
+        {"speaker_label": "SPEAKER_00", "embedding": vector(0.1)},
         {"speaker_label": "Dana", "embedding": []},
-        {"speaker_label": " ", "embedding": [0.1]},
+        {"speaker_label": " ", "embedding": vector(0.1)},
         {"speaker_label": "Dana"},
-        {"speaker_label": "Dana", "embedding": [0.1], "colour": "blue"},
+        {"speaker_label": "Dana", "embedding": vector(0.1), "colour": "blue"},
+        # Another model's vector (pyannote's WeSpeaker gives 256): its similarities to ours mean nothing.
+        {"speaker_label": "Dana", "embedding": [0.1] * 256},
     ],
 )
 def test_bad_speakers_are_refused_and_stored_nowhere(client: TestClient, body: dict[str, Any]) -> None:
@@ -145,7 +160,9 @@ def test_bad_speakers_are_refused_and_stored_nowhere(client: TestClient, body: d
 
 
 def test_a_speaker_listed_here_is_a_voice_of_the_library(client: TestClient) -> None:
-    uuid = client.post("/speakers", json={"speaker_label": "Erin", "embedding": [0.3, 0.4]}).json()["uuid"]
+    uuid = client.post("/speakers", json={"speaker_label": "Erin", "embedding": vector(0.3, 0.4)}).json()[
+        "uuid"
+    ]
     voice = client.get(f"/voices/{uuid}").json()
     assert (voice["name"], voice["clips"]) == ("Erin", 0)
     page = client.get("/speakers", params={"limit": 2, "offset": 1}).json()
@@ -186,3 +203,11 @@ def test_a_returned_embedding_stored_as_a_speaker_names_that_speaker_later(clien
     assert client.delete("/speakers", params={"task_id": later["identifier"]}).json()["message"] == (
         "Deleted 1 speaker(s)"
     )
+
+
+@pytest.mark.parametrize("route", ["/speakers/search", "/speakers/identify"])
+def test_another_models_vector_is_compared_with_nothing(client: TestClient, route: str) -> None:
+    response = client.post(route, json={"embedding": [0.1, 0.2, 0.3]})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["service_code"] == "invalid_input" and "192 dimensions" in error["message"], error
