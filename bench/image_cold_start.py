@@ -10,7 +10,7 @@ Each run starts fresh containers of the worker image:
 The first job is what the total leaves after the container and the worker's start-up (`worker ready`, which
 holds the three parts and the rest of the start: the task store's migrations, the RunPod SDK).
 
-    make test-images          # builds whisperx-api:test and whisperx-worker:test (tiny.en)
+    KEEP_TEST_IMAGES=1 make test-images   # builds whisperx-api:test and whisperx-worker:test (tiny.en), kept
     .venv/bin/python bench/image_cold_start.py --runs 3
 """
 

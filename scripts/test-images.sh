@@ -16,12 +16,26 @@ scripts/install-system-packages.sh docker.io debootstrap
 DOCKER=/usr/bin/docker
 export DOCKER DOCKER_BUILDKIT=1
 
+# The two test images and their build cache take about 35 GB: they are removed once the tests ran (the stand-in
+# bases, a few hundred MB, are kept), unless KEEP_TEST_IMAGES=1.
+engine=
+finish() {
+  if [ "${KEEP_TEST_IMAGES:-0}" != 1 ]; then
+    "$DOCKER" image rm --force whisperx-api:test whisperx-worker:test >/dev/null 2>&1 || true
+    "$DOCKER" builder prune --all --force >/dev/null 2>&1 || true
+  fi
+  if [ -n "$engine" ]; then
+    kill "$engine" 2>/dev/null || true
+    wait "$engine" 2>/dev/null || true
+  fi
+}
+trap finish EXIT
+
 if ! "$DOCKER" info >/dev/null 2>&1; then
   log=$(mktemp /tmp/dockerd.XXXXXX.log)
   echo "starting the Docker engine (log: $log)"
   setsid dockerd --bridge=none --iptables=false >"$log" 2>&1 </dev/null &
   engine=$!
-  trap 'kill $engine; wait $engine 2>/dev/null || true' EXIT
   for _ in $(seq 60); do "$DOCKER" info >/dev/null 2>&1 && break; sleep 1; done
   "$DOCKER" info >/dev/null 2>&1 || { echo "the Docker engine did not start:" >&2; tail -20 "$log" >&2; exit 1; }
 fi
