@@ -112,8 +112,13 @@ def test_an_update_changes_only_what_it_names(client: TestClient) -> None:
         }
         assert audio_input["turn_detection"] is None
         assert session["include"] == ["item.input_audio_transcription.logprobs"]
-        # Our text rules, as on every transcribing job, kept beside OpenAI's fields.
-        rules = {"replacements": {"acme pro": "Acme-Pro"}, "redact": ["card_number", "email"]}
+        # Fields shown only once set, our text rules among them (as on every transcribing job).
+        rules = {
+            "keywords": ["Zylofax"],
+            "delay": "low",
+            "replacements": {"acme pro": "Acme-Pro"},
+            "redact": ["card_number", "email"],
+        }
         session = update(ws, audio={"input": {"transcription": rules}})
         assert session["audio"]["input"]["transcription"] == {
             "model": "gpt-4o-transcribe",

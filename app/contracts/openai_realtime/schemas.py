@@ -3,7 +3,7 @@ configuration (as `openai.types.realtime` types it), and its mapping onto our li
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, NotRequired, TypedDict, TypeVar
+from typing import Annotated, Literal, NotRequired, TypedDict, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -260,21 +260,14 @@ def _updated_transcription(current: ShownTranscription | None, update: Transcrip
         "language": update.language if "language" in sent else base["language"],
         "prompt": update.prompt if "prompt" in sent else base["prompt"],
     }
-    keywords = update.keywords if "keywords" in sent else base.get("keywords")
-    if keywords is not None:
-        shown["keywords"] = keywords
-    languages = update.languages if "languages" in sent else base.get("languages")
-    if languages is not None:
-        shown["languages"] = languages
-    delay = update.delay if "delay" in sent else base.get("delay")
-    if delay is not None:
-        shown["delay"] = delay
-    replacements = update.replacements if "replacements" in sent else base.get("replacements")
-    if replacements is not None:
-        shown["replacements"] = replacements
-    redact = update.redact if "redact" in sent else base.get("redact")
-    if redact is not None:
-        shown["redact"] = redact
+    # The fields OpenAI's session leaves out unless set: each as sent, else as it was, shown when set.
+    optional = {
+        name: getattr(update, name) if name in sent else base.get(name)
+        for name in ("keywords", "languages", "delay", "replacements", "redact")
+    }
+    shown.update(
+        cast(ShownTranscription, {name: value for name, value in optional.items() if value is not None})
+    )
     return shown
 
 
