@@ -9,6 +9,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import soundfile
 
 from app.errors import ServiceError
 
@@ -44,6 +45,9 @@ OPEN_OPTIONS = {
 
 
 RESAMPLED_FRAME_SECONDS = 10
+PLAIN_PCM_CODECS = frozenset({"pcm_s16le", "pcm_f32le"})
+"""Codecs of a WAV already at 16 kHz mono that libsndfile reads straight into float32, to the same samples as
+FFmpeg's decoder and resampler and several times faster (an hour: about 0.25 s against 0.9 s)."""
 
 
 @contextmanager
@@ -83,6 +87,11 @@ def decode_audio(path: Path, *, max_seconds: float, max_channels: int | None = N
     with _first_audio_stream(path, max_seconds) as (container, stream):
         declared = _declared_seconds(container, stream)
         count = 1 if max_channels is None else _channel_count(stream, max_channels)
+        plain = _plain_pcm(path, max_samples) if count == 1 and _is_plain_pcm(container, stream) else None
+        if plain is not None:
+            if plain.size > max_samples:
+                raise _too_long(max_seconds)
+            return _checked(Audio(plain))
         collected = [_Collected(int((declared or 0) * SAMPLE_RATE) + SAMPLE_RATE) for _ in range(count)]
         # Output in frames of RESAMPLED_FRAME_SECONDS: a few hundred arrays an hour rather than one per packet,
         # which decodes an hour of WAV several times faster.
@@ -100,6 +109,34 @@ def decode_audio(path: Path, *, max_seconds: float, max_channels: int | None = N
         for resampled in resampler.resample(None):
             _add(collected, resampled)
     samples = collected[0].samples()
+    if count == 1:
+        return _checked(Audio(samples))
+    channels = np.stack([piece.samples() for piece in collected])
+    return _checked(Audio(channels.mean(axis=0), channels))
+
+
+def _is_plain_pcm(container: av.container.InputContainer, stream: av.audio.AudioStream) -> bool:
+    return (
+        container.format.name == "wav"
+        and stream.codec_context.name in PLAIN_PCM_CODECS
+        and stream.sample_rate == SAMPLE_RATE
+        and stream.channels == 1
+    )
+
+
+def _plain_pcm(path: Path, max_samples: int) -> np.ndarray | None:
+    """Up to `max_samples` + 1 samples of a plain PCM WAV, by libsndfile; None where it cannot read the file (FFmpeg
+    then decodes it)."""
+    try:
+        samples: np.ndarray = soundfile.read(path, dtype="float32", frames=max_samples + 1)[0]
+    except soundfile.LibsndfileError:
+        return None
+    return samples
+
+
+def _checked(audio: Audio) -> Audio:
+    """`audio`, unless it holds no samples or too few to hold speech."""
+    samples = audio.samples
     if samples.size == 0:
         raise ServiceError("empty_audio", "The file contains no audio samples.")
     if samples.size < MIN_SECONDS * SAMPLE_RATE:
@@ -107,10 +144,7 @@ def decode_audio(path: Path, *, max_seconds: float, max_channels: int | None = N
             "audio_too_short",
             f"The audio is {samples.size / SAMPLE_RATE:.3f} s long; the least is {MIN_SECONDS} s.",
         )
-    if count == 1:
-        return Audio(samples)
-    channels = np.stack([piece.samples() for piece in collected])
-    return Audio(channels.mean(axis=0), channels)
+    return audio
 
 
 def _channel_count(stream: av.audio.AudioStream, max_channels: int) -> int:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 
+from app.audio import decode
 from app.audio.decode import decode_audio, probe_audio
 from app.errors import ServiceError
 from tests.reliability.helpers import clip_wav, flac_claiming
@@ -138,3 +140,36 @@ def test_the_probe_reads_the_header_not_the_whole_file(tmp_path: Path) -> None:
     before = bytes_read()
     assert probe_audio(long_wav, max_seconds=3600) == pytest.approx(1200)
     assert bytes_read() - before < size / 20
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "FLOAT"])
+def test_a_plain_16khz_wav_is_read_to_the_samples_ffmpeg_decodes(
+    clip: Path, tmp_path: Path, subtype: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    speech = decode_audio(clip, max_seconds=60).samples
+    plain = tmp_path / f"plain-{subtype}.wav"
+    sf.write(plain, speech, 16_000, subtype=subtype)
+    reads: list[object] = []
+    read_by_libsndfile = sf.read
+    monkeypatch.setattr(sf, "read", lambda *a, **k: reads.append(a) or read_by_libsndfile(*a, **k))
+    read = decode_audio(plain, max_seconds=60).samples
+    assert len(reads) == 1  # libsndfile read it
+    monkeypatch.setattr(decode, "PLAIN_PCM_CODECS", frozenset())  # FFmpeg's decoder and resampler
+    decoded = decode_audio(plain, max_seconds=60).samples
+    assert read.dtype == decoded.dtype == np.float32
+    np.testing.assert_array_equal(read, decoded)
+    with pytest.raises(ServiceError) as refused:
+        decode_audio(plain, max_seconds=1.0)
+    assert refused.value.code == "audio_too_long"
+
+
+def test_a_wav_libsndfile_cannot_read_is_decoded_by_ffmpeg(
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable(*_args: object, **_kwargs: object) -> None:
+        raise sf.LibsndfileError(1, "unreadable: ")
+
+    plain = tmp_path / "plain.wav"
+    sf.write(plain, np.zeros(16_000, np.float32), 16_000, subtype="PCM_16")
+    monkeypatch.setattr(sf, "read", unreadable)
+    assert decode_audio(plain, max_seconds=60).duration == pytest.approx(1.0)
