@@ -22,8 +22,9 @@ class TextRules(BaseModel):
     keyterms: list[Term] = Field(
         default_factory=list,
         max_length=MAX_KEYTERMS,
-        description="Words and phrases decoding is biased toward, added to Whisper's prompt; with the initial "
-        "prompt and hotwords they must fit its 223 tokens",
+        description="Words and phrases decoding is biased toward, added to Whisper's prompt (with the initial "
+        "prompt and hotwords they must fit its 223 tokens), and written as given where the model spelt one "
+        "nearly so",
     )
     replacements: dict[Term, Spelling] = Field(
         default_factory=dict,
@@ -72,5 +73,5 @@ class TextRules(BaseModel):
 
     @property
     def rewrites(self) -> bool:
-        """Whether any rule rewrites the transcript after decoding."""
-        return bool(self.replacements or self.redact)
+        """Whether any rule rewrites the transcript after decoding (keyterms fix their near spellings)."""
+        return bool(self.keyterms or self.replacements or self.redact)

@@ -3,6 +3,7 @@ spelt exactly as the business spells it, with and without the job's vocabulary.
 
     .venv/bin/python bench/vocabulary.py                          # 40 sentences, voices A–F, about 3 min
     .venv/bin/python bench/vocabulary.py --voices AB --limit 10 --show
+    .venv/bin/python bench/vocabulary.py --seed 1 --similarity 0.7 0.75 0.8 0.85 0.9   # tune on other sentences
 
 Material: 20 made-up terms with a fixed spelling (products like "Zylofax" and "Acme-Pro", companies like
 "Brightmoor Analytics", people like "Dr. Okonkwo"), each said in two short sentences of ordinary words drawn
@@ -11,11 +12,14 @@ on its own with a quarter second of silence around it.
 
 Method: each sentence is transcribed in process through the RunPod worker's `handler` (a `transcribe` job, the
 service path a job takes: validation, the task store in a temporary DATA_DIR, decoding, the text rules), with
-the bundled Whisper model (tiny.en unless WHISPER_MODEL says otherwise), three ways, one after another for
+the bundled Whisper model (tiny.en unless WHISPER_MODEL says otherwise), several ways, one after another for
 each sentence:
 
 - none: no vocabulary;
-- keyterms: `keyterms` = the 20 terms (folded into Whisper's prompt);
+- keyterms, as spelt only: `keyterms` = the 20 terms (folded into Whisper's prompt), near spellings left as
+  they are;
+- keyterms, near spellings ≥ S: the same, with near spellings of the terms written as the terms
+  (`app.text.near_spellings`) at each `--similarity` S (the service's: its `SIMILARITY`);
 - keyterms + replacements: also `replacements` derived mechanically from the term list alone, never from what
   the model wrote: each term's lowercase form, its spaced form (punctuation dropped, hyphens as spaces) and its
   joined form (no spaces) mapped to its fixed spelling ("acme pro", "acmepro" → "Acme-Pro").
@@ -59,6 +63,7 @@ import soundfile as sf  # noqa: E402
 
 from app.config import get_settings  # noqa: E402
 from app.runtime import stop_runtime  # noqa: E402
+from app.text import near_spellings  # noqa: E402
 from handler import handler  # noqa: E402
 from tests.corpus import normalise  # noqa: E402
 from tests.synth import SAMPLE_RATE, speak  # noqa: E402
@@ -112,7 +117,6 @@ TEMPLATES: dict[str, list[str]] = {
         "Can you book a table for {} this evening?",
     ],
 }
-WAYS = ("none", "keyterms", "keyterms + replacements")
 
 
 def sentences(seed: int) -> list[tuple[str, str, str]]:
@@ -218,32 +222,48 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="only the first N sentences")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--show", action="store_true", help="print every sentence's outputs")
+    parser.add_argument(
+        "--similarity",
+        type=float,
+        nargs="+",
+        default=[near_spellings.SIMILARITY],
+        help="near spellings' least similarity, one way each (tune with another --seed than the one reported)",
+    )
     args = parser.parse_args()
     said = sentences(args.seed)[: args.limit]
     terms = [term for term, _ in TERMS]
-    rules: dict[str, dict[str, Any]] = {
-        "none": {},
-        "keyterms": {"keyterms": terms},
-        "keyterms + replacements": {"keyterms": terms, "replacements": replacements(terms)},
+    # way → (the job's rules, the least similarity of a near spelling; above 1: none)
+    ways: dict[str, tuple[dict[str, Any], float]] = {
+        "none": ({}, 2.0),
+        "keyterms, as spelt only": ({"keyterms": terms}, 2.0),
+        **{
+            f"keyterms, near spellings ≥ {value:g}": ({"keyterms": terms}, value) for value in args.similarity
+        },
+        "keyterms + replacements": (
+            {"keyterms": terms, "replacements": replacements(terms)},
+            args.similarity[0],
+        ),
     }
+    names = tuple(ways)
     try:
         # Loads the model and the tokenizer the keyterms are counted with; not timed.
         warm = wav_uri(speak("Thank you for calling, how can I help you today?", args.voices[0]))
-        for way in WAYS:
-            transcribe(warm, **rules[way])
-        right: dict[str, list[bool]] = {way: [] for way in WAYS}
-        others: dict[str, tuple[list[str], list[str]]] = {way: ([], []) for way in WAYS}
-        seconds: dict[str, list[float]] = {way: [] for way in WAYS}
-        echoed = dict.fromkeys(WAYS, 0)
-        empty = dict.fromkeys(WAYS, 0)
-        wrong = dict.fromkeys(WAYS, 0)
+        for way in names:
+            transcribe(warm, **ways[way][0])
+        right: dict[str, list[bool]] = {way: [] for way in names}
+        others: dict[str, tuple[list[str], list[str]]] = {way: ([], []) for way in names}
+        seconds: dict[str, list[float]] = {way: [] for way in names}
+        echoed = dict.fromkeys(names, 0)
+        empty = dict.fromkeys(names, 0)
+        wrong = dict.fromkeys(names, 0)
         for index, (term, before, after) in enumerate(said):
             voice = args.voices[index % len(args.voices)]
             audio = wav_uri(speak(before + term + after, voice))
             if args.show:
                 print(f"[{voice}] {before}{term}{after}")
-            for way in WAYS:
-                text, elapsed = transcribe(audio, **rules[way])
+            for way in names:
+                near_spellings.SIMILARITY = ways[way][1]
+                text, elapsed = transcribe(audio, **ways[way][0])
                 seconds[way].append(elapsed)
                 right[way].append(exact(term, text))
                 reference, hypothesis = without_term(term, before, after, text)
@@ -269,7 +289,7 @@ def main() -> None:
         "| empty |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for way in WAYS:
+    for way in names:
         share = sum(right[way]) / len(right[way])
         error = jiwer.wer(*others[way])
         print(

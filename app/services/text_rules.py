@@ -1,6 +1,6 @@
 """A transcribing job's text rules at work: its keyterms folded into Whisper's prompt, and what was said
-rewritten (replacements, then redaction) before anything is reported, stored or sent, so a redacted original
-never reaches the task table, a stream, a webhook or a log."""
+rewritten (keyterms' near spellings and replacements, then redaction) before anything is reported, stored or
+sent, so a redacted original never reaches the task table, a stream, a webhook or a log."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from app.ml.transcription import WhisperSpec
 from app.schemas import ASROptions
 from app.services.pipeline_progress import Progress
 from app.text import redaction, vocabulary
+from app.text.near_spellings import near_spelling_replacements
 from app.text_schemas import TextRules
 
 Rewritten = TypeVar("Rewritten", bound=Transcript)
@@ -44,8 +45,9 @@ def rewritten(result: Rewritten, rules: TextRules) -> tuple[Rewritten, list[tupl
     transcript = Transcript(segments=result["segments"])
     if "word_segments" in result:
         transcript["word_segments"] = result["word_segments"]
-    if rules.replacements:
-        transcript = vocabulary.replace_transcript(transcript, rules.replacements)
+    replacements = _replacements([segment["text"] for segment in transcript["segments"]], rules)
+    if replacements:
+        transcript = vocabulary.replace_transcript(transcript, replacements)
     spans: list[tuple[float, float]] = []
     if rules.redact:
         transcript, spans = redaction.redact_transcript(transcript, rules.redact)
@@ -55,8 +57,9 @@ def rewritten(result: Rewritten, rules: TextRules) -> tuple[Rewritten, list[tupl
 
 
 def rewritten_captions(captions: list[Caption], rules: TextRules) -> list[Caption]:
-    if rules.replacements:
-        captions = vocabulary.replace_captions(captions, rules.replacements)
+    replacements = _replacements([caption["text"] for caption in captions], rules)
+    if replacements:
+        captions = vocabulary.replace_captions(captions, replacements)
     if rules.redact:
         captions = redaction.redact_captions(captions, rules.redact)
     return captions
@@ -71,3 +74,10 @@ def rewriting_progress(progress: Progress, rules: TextRules) -> Progress:
         progress(fraction, stage, rewritten_captions(partial, rules) if partial is not None else None)
 
     return report
+
+
+def _replacements(texts: list[str], rules: TextRules) -> dict[str, str]:
+    """The job's replacements, after those of the keyterms' near spellings found in `texts`."""
+    if not rules.keyterms:
+        return dict(rules.replacements)
+    return {**near_spelling_replacements(texts, rules.keyterms, rules.replacements), **rules.replacements}

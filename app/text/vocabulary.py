@@ -171,7 +171,11 @@ class _Replacer:
             for match in matches:
                 text += joined[cursor : match.start()] + self.value(match)
                 cursor = match.end()
-            replaced.append(_merge(words[first : last + 1], text + joined[cursor : ends[last]]))
+            text += joined[cursor : ends[last]]
+            if text == joined[starts[first] : ends[last]]:  # replaced by itself: the words stay as they were
+                replaced.extend(words[first : last + 1])
+            else:
+                replaced.append(_merge(words[first : last + 1], text))
             done = last + 1
         replaced.extend(words[done:])
         return replaced

@@ -36,6 +36,18 @@ def test_the_first_words_of_a_phrase_to_replace_wait_for_the_rest() -> None:
     assert LiveRules().sendable(words("As heard"), final=False) == ["As", "heard"]
 
 
+def test_keyterms_near_spellings_are_written_as_given_before_they_are_sent() -> None:
+    rules = LiveRules(keyterms=("Zylofax", "Brightmoor Analytics"))
+    assert rules.sendable(words("The Nylofax from Brightmore"), final=False) == ["The", "Zylofax"]
+    assert rules.sendable(words("The Nylofax from Brightmore analytics"), final=True) == [
+        "The",
+        "Zylofax",
+        "from",
+        "Brightmoor",
+        "Analytics",
+    ]
+
+
 def test_with_redaction_a_turn_is_sent_once_it_ends_redacted() -> None:
     rules = LiveRules(redact=("card_number",))
     heard = words("my card is 4111 1111 1111 1111 thanks")

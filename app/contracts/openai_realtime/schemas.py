@@ -45,7 +45,7 @@ class Transcription(_Strict):
     language: str | None = Field(None, max_length=32)
     prompt: str | None = Field(None, max_length=2000)
     keywords: list[Annotated[str, Field(max_length=200)]] | None = Field(None, max_length=100)
-    """Added to the prompt, as Whisper takes keywords."""
+    """Added to the prompt, as Whisper takes keywords, and written as given where the model spelt one nearly so."""
     languages: list[Annotated[str, Field(max_length=32)]] | None = Field(None, max_length=1)
     """At most one here: it is the language."""
     delay: Delay | None = None
@@ -317,7 +317,11 @@ def live_config(session: Session) -> LiveConfig:
         prompt=prompt or None,
         turn_detection=detection,
         token_logprobs=LOGPROBS in (session["include"] or []),
-        rules=LiveRules(transcription.get("replacements") or {}, tuple(transcription.get("redact") or ())),
+        rules=LiveRules(
+            transcription.get("replacements") or {},
+            tuple(transcription.get("redact") or ()),
+            tuple(keywords or ()),
+        ),
     )
 
 

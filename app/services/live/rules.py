@@ -1,4 +1,5 @@
-"""A live session's text rules: replacements and redaction applied to a turn's words before any is sent.
+"""A live session's text rules: keyterms' near spellings, replacements and redaction applied to a turn's words
+before any is sent.
 
 Text sent is never taken back, so words a later word could still change are held back. With redaction, that is
 the whole turn until it ends: a number read out, or an email spelled, is one only once it is complete, and its
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from app.services.live.text import plain
 from app.text import redaction, vocabulary
+from app.text.near_spellings import EXTRA_WORDS, near_spelling_replacements
 from app.text.redaction import RedactKind
 
 
@@ -20,19 +22,30 @@ from app.text.redaction import RedactKind
 class LiveRules:
     replacements: Mapping[str, str] = field(default_factory=dict)
     redact: tuple[RedactKind, ...] = ()
+    keyterms: tuple[str, ...] = ()
+    """Written as given where the model spelt one nearly so (`app.text.near_spellings`)."""
 
     def sendable(self, words: list[str], *, final: bool) -> list[str]:
         """The turn's words as they may be sent: rewritten, less what must wait (`final`: the turn ended)."""
         if not final:
             if self.redact:
                 return []
-            words = words[: len(words) - self._phrase_begun(words)]
+            words = words[: len(words) - max(self._phrase_begun(words), self._near_spelling_words())]
         text = " ".join(words)
-        if self.replacements:
-            text = vocabulary.replace_text(text, self.replacements)
+        replacements = dict(self.replacements)
+        if self.keyterms:
+            replacements = near_spelling_replacements([text], self.keyterms, replacements) | replacements
+        if replacements:
+            text = vocabulary.replace_text(text, replacements)
         if self.redact:
             text = redaction.redact_text(text, self.redact)
         return text.split()
+
+    def _near_spelling_words(self) -> int:
+        """How many of the last words wait while keyterms are set: a near spelling may run on into the next."""
+        if not self.keyterms:
+            return 0
+        return max(len(term.split()) for term in self.keyterms) - 1 + EXTRA_WORDS
 
     def _phrase_begun(self, words: list[str]) -> int:
         """How many of the last words begin a phrase to replace, without ending it."""
