@@ -41,7 +41,7 @@ def near_spelling_replacements(
         return {}
     taken = {replacement_key(key) for key in replacements or {}}
     longest = max(term.words for term in terms) + EXTRA_WORDS
-    found: dict[str, str] = {term.spelling: term.spelling for term in terms}
+    found = {term.spelling: term.spelling for term in terms if replacement_key(term.spelling) not in taken}
     for text in texts:
         spans = [match.span() for match in _WORD.finditer(text)]
         words = [text[start:end] for start, end in spans]

@@ -46,6 +46,9 @@ def test_the_jobs_own_replacements_come_first() -> None:
     rules = TextRules(keyterms=["Zylofax"], replacements={"nylofax": "Nylofax™"})
     captions = rewritten_captions([{"start": 0.0, "end": 2.0, "text": "The Nylofax and the Zilofax."}], rules)
     assert captions[0]["text"] == "The Nylofax™ and the Zylofax."
+    rules = TextRules(keyterms=["Acme Pro"], replacements={"acme pro": "Acme-Pro"})
+    captions = rewritten_captions([{"start": 0.0, "end": 2.0, "text": "Acme Pro, acme pro."}], rules)
+    assert captions[0]["text"] == "Acme-Pro, Acme-Pro."
 
 
 def test_words_keep_their_timings_and_speakers() -> None:
