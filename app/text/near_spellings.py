@@ -57,11 +57,31 @@ def near_spelling_replacements(
     return found
 
 
+def begun_near_spellings(words: Sequence[str], keyterms: Sequence[str]) -> int:
+    """How many of the last `words` may be the start of a near spelling of a keyterm (their letters within
+    `SIMILARITY` of the start of its letters): words a live turn holds back until the next ones come."""
+    terms = [_Term(term) for term in unique_terms(keyterms)]
+    terms = [term for term in terms if len(term.letters) >= MIN_LETTERS]
+    longest = max((term.words for term in terms), default=0) + EXTRA_WORDS - 1
+    for count in range(min(len(words), longest), 0, -1):
+        letters = _letters(" ".join(words[-count:]))
+        if any(term.begun_by(letters) for term in terms):
+            return count
+    return 0
+
+
 class _Term:
     def __init__(self, spelling: str) -> None:
         self.spelling = spelling
         self.letters = _letters(spelling)
         self.words = len(spelling.split())
+
+    def begun_by(self, letters: str) -> bool:
+        start = self.letters[: len(letters)]
+        return (
+            0 < len(letters) < len(self.letters)
+            and Levenshtein.normalized_similarity(letters, start) >= SIMILARITY
+        )
 
     def similarity(self, phrase: Sequence[str]) -> float:
         if len(phrase) > self.words + EXTRA_WORDS:

@@ -38,7 +38,11 @@ def test_the_first_words_of_a_phrase_to_replace_wait_for_the_rest() -> None:
 
 def test_keyterms_near_spellings_are_written_as_given_before_they_are_sent() -> None:
     rules = LiveRules(keyterms=("Zylofax", "Brightmoor Analytics"))
-    assert rules.sendable(words("The Nylofax from Brightmore"), final=False) == ["The", "Zylofax"]
+    # A last word that may begin one waits for the next; another goes out at once.
+    assert rules.sendable(words("The Nylofax from Brightmore"), final=False) == ["The", "Zylofax", "from"]
+    assert rules.sendable(words("Ask for the Zylo"), final=False) == ["Ask", "for", "the"]
+    assert rules.sendable(words("Ask for the Zylo fax"), final=False) == ["Ask", "for", "the", "Zylofax"]
+    assert rules.sendable(words("Ask for the price"), final=False) == ["Ask", "for", "the", "price"]
     assert rules.sendable(words("The Nylofax from Brightmore analytics"), final=True) == [
         "The",
         "Zylofax",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from app.services.live.text import plain
 from app.text import redaction, vocabulary
-from app.text.near_spellings import EXTRA_WORDS, near_spelling_replacements
+from app.text.near_spellings import begun_near_spellings, near_spelling_replacements
 from app.text.redaction import RedactKind
 
 
@@ -30,7 +30,8 @@ class LiveRules:
         if not final:
             if self.redact:
                 return []
-            words = words[: len(words) - max(self._phrase_begun(words), self._near_spelling_words())]
+            held = max(self._phrase_begun(words), begun_near_spellings(words, self.keyterms))
+            words = words[: len(words) - held]
         text = " ".join(words)
         replacements = dict(self.replacements)
         if self.keyterms:
@@ -40,12 +41,6 @@ class LiveRules:
         if self.redact:
             text = redaction.redact_text(text, self.redact)
         return text.split()
-
-    def _near_spelling_words(self) -> int:
-        """How many of the last words wait while keyterms are set: a near spelling may run on into the next."""
-        if not self.keyterms:
-            return 0
-        return max(len(term.split()) for term in self.keyterms) - 1 + EXTRA_WORDS
 
     def _phrase_begun(self, words: list[str]) -> int:
         """How many of the last words begin a phrase to replace, without ending it."""
