@@ -47,9 +47,8 @@ def test_rewrites_follows_the_merged_replacements() -> None:
     assert not job.rewrites
     merged = merged_rules(job, keyterms=[], replacements={"acme pro": "Acme-Pro"})
     assert merged.rewrites and merged.replacements == {"acme pro": "Acme-Pro"}
-    assert merged_rules(
-        job, keyterms=["Acme"], replacements={}
-    ).rewrites  # keyterms write their near spellings
+    # Keyterms alone rewrite too: they write their near spellings as given.
+    assert merged_rules(job, keyterms=["Acme"], replacements={}).rewrites
 
 
 def test_a_transcription_decodes_and_rewrites_by_the_merged_rules(
