@@ -13,7 +13,7 @@ from app.ml.transcription import WhisperSpec
 from app.schemas import ASROptions
 from app.services.pipeline_progress import Progress
 from app.text import redaction, vocabulary
-from app.text.near_spellings import near_spelling_replacements
+from app.text.near_spellings import NearSpellings
 from app.text_schemas import TextRules
 
 Rewritten = TypeVar("Rewritten", bound=Transcript)
@@ -37,7 +37,9 @@ def decoding_options(asr: ASROptions, rules: TextRules, spec: WhisperSpec) -> AS
     return asr.model_copy(update={"initial_prompt": prompt})
 
 
-def rewritten(result: Rewritten, rules: TextRules) -> tuple[Rewritten, list[tuple[float, float]]]:
+def rewritten(
+    result: Rewritten, rules: TextRules, near: NearSpellings | None = None
+) -> tuple[Rewritten, list[tuple[float, float]]]:
     """`result` with its segments and words rewritten by the replacements, then redacted, its other keys kept;
     and the spans of the redacted words (seconds)."""
     if not rules.rewrites:
@@ -45,7 +47,7 @@ def rewritten(result: Rewritten, rules: TextRules) -> tuple[Rewritten, list[tupl
     transcript = Transcript(segments=result["segments"])
     if "word_segments" in result:
         transcript["word_segments"] = result["word_segments"]
-    replacements = _replacements([segment["text"] for segment in transcript["segments"]], rules)
+    replacements = _replacements([segment["text"] for segment in transcript["segments"]], rules, near)
     if replacements:
         transcript = vocabulary.replace_transcript(transcript, replacements)
     spans: list[tuple[float, float]] = []
@@ -56,8 +58,10 @@ def rewritten(result: Rewritten, rules: TextRules) -> tuple[Rewritten, list[tupl
     return changed, spans  # type: ignore[return-value]  # the same TypedDict, only its transcript keys replaced
 
 
-def rewritten_captions(captions: list[Caption], rules: TextRules) -> list[Caption]:
-    replacements = _replacements([caption["text"] for caption in captions], rules)
+def rewritten_captions(
+    captions: list[Caption], rules: TextRules, near: NearSpellings | None = None
+) -> list[Caption]:
+    replacements = _replacements([caption["text"] for caption in captions], rules, near)
     if replacements:
         captions = vocabulary.replace_captions(captions, replacements)
     if rules.redact:
@@ -69,15 +73,16 @@ def rewriting_progress(progress: Progress, rules: TextRules) -> Progress:
     """`progress` hearing the segments so far as they will be kept."""
     if not rules.rewrites:
         return progress
+    near = NearSpellings(rules.keyterms)  # each report holds every segment so far: each is scanned once
 
     def report(fraction: float, stage: str, partial: list[Caption] | None = None) -> None:
-        progress(fraction, stage, rewritten_captions(partial, rules) if partial is not None else None)
+        progress(fraction, stage, rewritten_captions(partial, rules, near) if partial is not None else None)
 
     return report
 
 
-def _replacements(texts: list[str], rules: TextRules) -> dict[str, str]:
+def _replacements(texts: list[str], rules: TextRules, near: NearSpellings | None) -> dict[str, str]:
     """The job's replacements, after those of the keyterms' near spellings found in `texts`."""
     if not rules.keyterms:
         return dict(rules.replacements)
-    return {**near_spelling_replacements(texts, rules.keyterms, rules.replacements), **rules.replacements}
+    return (near or NearSpellings(rules.keyterms)).replacements(texts, rules.replacements)

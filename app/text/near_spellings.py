@@ -27,47 +27,57 @@ EXTRA_WORDS = 1
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
 
 
-def near_spelling_replacements(
-    texts: Iterable[str], keyterms: Sequence[str], replacements: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """Replacements from each near spelling of a keyterm found in `texts` to the keyterm, and from each keyterm
-    to itself (so that one said whole is kept whole, in its case, rather than taken for a near spelling of a
-    longer one: "Dr. Sivaraman" is not "Dr." and a near "Sivaraman"). A phrase the job's own `replacements`
-    already map is left to them. A near spelling takes no word it could do without ("Brightmoor Analytics to" is
-    not one) and holds no keyterm as it is ("Quillstone's" stays)."""
-    terms = [_Term(term) for term in unique_terms(keyterms)]
-    terms = [term for term in terms if len(term.letters) >= MIN_LETTERS]
-    if not terms:
-        return {}
-    taken = {replacement_key(key) for key in replacements or {}}
-    longest = max(term.words for term in terms) + EXTRA_WORDS
-    found = {term.spelling: term.spelling for term in terms if replacement_key(term.spelling) not in taken}
-    for text in texts:
+class NearSpellings:
+    """The near spellings of some keyterms, found text by text; a text is scanned once however often it comes
+    back (a task's progress reports carry every segment so far)."""
+
+    def __init__(self, keyterms: Sequence[str]) -> None:
+        terms = [_Term(term) for term in unique_terms(keyterms)]
+        self._terms = [term for term in terms if len(term.letters) >= MIN_LETTERS]
+        self._found: dict[str, dict[str, str]] = {}
+
+    def replacements(self, texts: Iterable[str], replacements: Mapping[str, str]) -> dict[str, str]:
+        """`replacements` after replacements from each near spelling of a keyterm found in `texts` to the
+        keyterm, and from each keyterm to itself (so that one said whole is kept whole, in its case, rather than
+        taken for a near spelling of a longer one: "Dr. Sivaraman" is not "Dr." and a near "Sivaraman"). A
+        phrase `replacements` already map is left to them. A near spelling takes no word it could do without
+        ("Brightmoor Analytics to" is not one) and holds no keyterm as it is ("Quillstone's" stays)."""
+        if not self._terms:
+            return dict(replacements)
+        taken = {replacement_key(key) for key in replacements}
+        found = {term.spelling: term.spelling for term in self._terms}
+        for text in texts:
+            if text not in self._found:
+                self._found[text] = self._in(text)
+            found |= {spelt: term for spelt, term in self._found[text].items() if spelt not in found}
+        kept = {spelt: term for spelt, term in found.items() if replacement_key(spelt) not in taken}
+        return {**kept, **replacements}
+
+    def begun(self, words: Sequence[str]) -> int:
+        """How many of the last `words` may be the start of a near spelling of a keyterm (their letters within
+        `SIMILARITY` of the start of its letters): words a live turn holds back until the next ones come."""
+        longest = max((term.words for term in self._terms), default=0) + EXTRA_WORDS - 1
+        for count in range(min(len(words), longest), 0, -1):
+            letters = _letters(" ".join(words[-count:]))
+            if any(term.begun_by(letters) for term in self._terms):
+                return count
+        return 0
+
+    def _in(self, text: str) -> dict[str, str]:
+        """Each near spelling in `text`, as written, and its keyterm."""
+        longest = max(term.words for term in self._terms) + EXTRA_WORDS
         spans = [match.span() for match in _WORD.finditer(text)]
         words = [text[start:end] for start, end in spans]
+        found: dict[str, str] = {}
         for size in range(1, longest + 1):
             for first in range(len(words) - size + 1):
-                phrase = words[first : first + size]
                 spelt = text[spans[first][0] : spans[first + size - 1][1]]  # as written, "Dr. Okonqwo"
-                if spelt in found or replacement_key(spelt) in taken:
+                if spelt in found:
                     continue
-                term = _nearest(phrase, terms)
+                term = _nearest(words[first : first + size], self._terms)
                 if term is not None and term.spelling.casefold() not in spelt.casefold():
                     found[spelt] = term.spelling
-    return found
-
-
-def begun_near_spellings(words: Sequence[str], keyterms: Sequence[str]) -> int:
-    """How many of the last `words` may be the start of a near spelling of a keyterm (their letters within
-    `SIMILARITY` of the start of its letters): words a live turn holds back until the next ones come."""
-    terms = [_Term(term) for term in unique_terms(keyterms)]
-    terms = [term for term in terms if len(term.letters) >= MIN_LETTERS]
-    longest = max((term.words for term in terms), default=0) + EXTRA_WORDS - 1
-    for count in range(min(len(words), longest), 0, -1):
-        letters = _letters(" ".join(words[-count:]))
-        if any(term.begun_by(letters) for term in terms):
-            return count
-    return 0
+        return found
 
 
 class _Term:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.ml.results import Transcript
 from app.services.text_rules import rewritten, rewritten_captions
-from app.text.near_spellings import near_spelling_replacements
+from app.text.near_spellings import NearSpellings
 from app.text_schemas import TextRules
 
 TERMS = ["Zylofax", "Acme-Pro", "Brightmoor Analytics", "Dr. Okonkwo", "Kiva"]
@@ -13,12 +13,12 @@ ITSELF = {term: term for term in TERMS if term != "Kiva"}
 
 
 def test_near_spellings_of_keyterms_become_replacements() -> None:
-    found = near_spelling_replacements(
+    found = NearSpellings(TERMS).replacements(
         [
             "We sold the Nylofax to brightmore analytics, and the Zylo fax too.",
             "Dr. Okonqwo likes acme pro.",
         ],
-        TERMS,
+        {},
     )
     assert found == ITSELF | {
         "Nylofax": "Zylofax",
@@ -32,11 +32,11 @@ def test_near_spellings_of_keyterms_become_replacements() -> None:
 
 def test_ordinary_words_and_short_terms_are_left_alone() -> None:
     texts = ["Netflix called about the fax machine and the diva.", "Zylofax is spelt right here."]
-    assert near_spelling_replacements(texts, TERMS) == ITSELF
+    assert NearSpellings(TERMS).replacements(texts, {}) == ITSELF
 
 
 def test_a_near_spelling_takes_no_word_it_can_do_without() -> None:
-    found = near_spelling_replacements(["Brightmoor Analytics to the rescue"], TERMS)
+    found = NearSpellings(TERMS).replacements(["Brightmoor Analytics to the rescue"], {})
     assert (
         found == ITSELF
     )  # spelt right; "Brightmoor Analytics to" is nearly the term too, but "to" is not part of it

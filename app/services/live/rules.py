@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from app.services.live.text import plain
 from app.text import redaction, vocabulary
-from app.text.near_spellings import begun_near_spellings, near_spelling_replacements
+from app.text.near_spellings import NearSpellings
 from app.text.redaction import RedactKind
 
 
@@ -30,12 +30,10 @@ class LiveRules:
         if not final:
             if self.redact:
                 return []
-            held = max(self._phrase_begun(words), begun_near_spellings(words, self.keyterms))
+            held = max(self._phrase_begun(words), NearSpellings(self.keyterms).begun(words))
             words = words[: len(words) - held]
         text = " ".join(words)
-        replacements = dict(self.replacements)
-        if self.keyterms:
-            replacements = near_spelling_replacements([text], self.keyterms, replacements) | replacements
+        replacements = NearSpellings(self.keyterms).replacements([text], self.replacements)
         if replacements:
             text = vocabulary.replace_text(text, replacements)
         if self.redact:
